@@ -1,0 +1,3 @@
+from echoarb.cli import main
+
+raise SystemExit(main())

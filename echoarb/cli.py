@@ -1,0 +1,274 @@
+"""``echoarb``: one command, a subcommand per role."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from echoarb.pairs import PairsConfig, PairsConfigError, load_pairs
+from echoarb.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("echoarb")
+
+SAMPLE_RECORDING = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
+
+EPILOG = """\
+configuration:
+  Settings come from the environment and .env (KAFKA_BOOTSTRAP, CLICKHOUSE_URL,
+  SCHEMA_REGISTRY_URL, KALSHI_API_KEY, KALSHI_PRIVATE_KEY_PATH, PARTITIONS, MIN_EDGE,
+  MAX_QUOTE_AGE_MS, ...). Without KAFKA_BOOTSTRAP EchoArb starts an embedded Kafka-protocol
+  broker (Tansu); without CLICKHOUSE_URL it stores into embedded ClickHouse under DATA_DIR.
+
+examples:
+  echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
+  echoarb check-config config/market_pairs.json
+  KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
+"""
+
+
+class CliError(Exception):
+    pass
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Hot-path client loggers build DEBUG records per message; keep them quiet.
+    for name in ("aiokafka", "faust", "mode", "kafka"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "pairs", None):
+        overrides["pairs_file"] = Path(args.pairs).resolve()
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+def _pairs(settings: Settings) -> PairsConfig:
+    try:
+        return load_pairs(settings.pairs_file)
+    except PairsConfigError as exc:
+        raise CliError(f"invalid market pairs config: {exc}") from None
+
+
+@contextlib.contextmanager
+def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """The configured cluster, or an embedded broker for the duration of the block."""
+    if settings.kafka_bootstrap:
+        yield settings.kafka_bootstrap, settings.embedded_broker
+        return
+    from echoarb.broker.embedded import EmbeddedBroker
+
+    log_path = settings.data_dir / "logs" / "tansu.log"
+    log.info("KAFKA_BOOTSTRAP is unset: starting the embedded broker (log: %s)", log_path)
+    with EmbeddedBroker(log_path=log_path) as broker:
+        log.info("embedded broker listening on %s", broker.bootstrap)
+        yield broker.bootstrap, True
+
+
+# -- subcommands --------------------------------------------------------------------------------
+def cmd_replay(args: argparse.Namespace) -> int:
+    from echoarb.console import SpreadBoard
+    from echoarb.replay import run_replay
+
+    settings = _settings(args)
+    pairs = _pairs(settings)
+    recording = Path(args.recording)
+    if not recording.is_file():
+        raise CliError(f"recording not found: {recording}")
+    if args.data_dir:
+        settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
+    board = SpreadBoard()
+
+    def on_event(event: dict[str, object]) -> None:
+        board.update(event)  # type: ignore[arg-type]
+        if args.live and event["executable"]:
+            legs = " + ".join(f"{leg['venue']} {leg['side']} @{leg['best_price']}" for leg in event["legs"])  # type: ignore[attr-defined]
+            print(
+                f"  spread  {event['pair_id']:<28} {legs:<44} size {event['size']:>8}"
+                f"  net {event['net_profit']:>9}  edge {event['net_edge']}",
+                flush=True,
+            )
+
+    with kafka(settings) as (bootstrap, embedded):
+        report = asyncio.run(
+            run_replay(
+                settings,
+                pairs,
+                recording,
+                Path(args.out) if args.out else None,
+                bootstrap=bootstrap,
+                embedded_broker=embedded,
+                speed=args.speed,
+                timeout=args.timeout,
+                on_event=on_event,
+            )
+        )
+    print()
+    board.render(best=True, title="Best opportunity per pair and direction (net profit > 0):")
+    print()
+    print(
+        f"replayed {report.frames} frames ({report.parse_errors} rejected) -> {report.ticks} ticks in "
+        f"{report.tick_records} records -> {report.spreads} spread events, {report.windows} window records; "
+        f"ClickHouse: {report.spreads_in_clickhouse} spreads, {report.windows_in_clickhouse} windows; "
+        f"{report.seconds:.1f}s"
+    )
+    if args.out:
+        print(f"spread events written to {args.out}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    pairs = _pairs(settings)
+    if not settings.kafka_bootstrap:
+        raise CliError("the worker needs KAFKA_BOOTSTRAP (use `echoarb replay` for an all-in-one local run)")
+    import faust
+
+    from streams.app import Topology
+
+    topology = Topology(settings, pairs, embedded_broker=settings.embedded_broker)
+    worker = faust.Worker(topology.app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_sink(args: argparse.Namespace) -> int:
+    from echoarb.codec import load_codecs
+    from echoarb.services import kafka_kwargs
+    from echoarb.sink.service import SinkService
+
+    settings = _settings(args)
+
+    async def run(bootstrap: str, embedded: bool) -> None:
+        await kafka_kwargs.ensure_topics(bootstrap, settings)
+        sink = SinkService(
+            settings, bootstrap, load_codecs(settings.schema_registry_url),
+            consumer_kwargs=kafka_kwargs.consumer(embedded),
+        )
+        try:
+            await sink.run()
+        finally:
+            await sink.stop()
+
+    with kafka(settings) as (bootstrap, embedded), contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(bootstrap, embedded))
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    import time
+
+    from echoarb.broker.embedded import EmbeddedBroker
+    from echoarb.services import kafka_kwargs
+
+    settings = _settings(args)
+    with EmbeddedBroker(log_path=settings.data_dir / "logs" / "tansu.log", port=args.port) as broker:
+        asyncio.run(kafka_kwargs.ensure_topics(broker.bootstrap, settings))
+        print(f"embedded broker on {broker.bootstrap}; export KAFKA_BOOTSTRAP={broker.bootstrap} "
+              "ECHOARB_EMBEDDED_BROKER=1 (Ctrl-C stops it)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else _settings(args).pairs_file
+    try:
+        config = load_pairs(path)
+    except PairsConfigError as exc:
+        raise CliError(str(exc)) from None
+    for pair in config.pairs:
+        venues = ", ".join(sorted(pair.venue_names))
+        print(f"  {pair.id:<32} {pair.type:<12} {venues}")
+    print(f"{path}: {len(config.pairs)} pairs OK")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="echoarb",
+        description="Real-time arbitrage scanner for prediction markets (Kalshi, Polymarket, Manifold) on Kafka.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "replay",
+        help="replay a recording through the whole pipeline (broker, worker, ClickHouse) and print spreads",
+        description="Feed a JSON Lines recording of venue frames through the parsers, Kafka, the Faust worker "
+        "and the ClickHouse sink; write every spread event read back from the spreads topic. Exits 0 when the "
+        "recording is drained and the pipeline is idle. Output is the same at any --speed.",
+    )
+    p.add_argument("recording", nargs="?", default=str(SAMPLE_RECORDING), help="recording (default: bundled sample)")
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
+    p.add_argument("--out", help="write spread events here as JSON Lines")
+    p.add_argument("--speed", type=float, default=0.0, help="1 = real time, 10 = ten times faster, 0 = max (default)")
+    p.add_argument("--data-dir", help="where logs and embedded ClickHouse live (default: DATA_DIR or .echoarb/)")
+    p.add_argument("--timeout", type=float, default=300.0, help="give up waiting for the pipeline after N seconds")
+    p.add_argument("--live", action="store_true", help="print executable spread events as they arrive")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("worker", help="run a Faust stream worker (needs KAFKA_BOOTSTRAP)",
+                       description="Join the tick topics by market pair and emit spread events.")
+    p.add_argument("--pairs", help="market pairs file")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("sink", help="run the ClickHouse sink (spreads, spread-windows)",
+                       description="Consume spread events and window statistics into ClickHouse; offsets are "
+                       "committed only after the insert succeeded.")
+    p.set_defaults(func=cmd_sink)
+
+    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("check-config", help="validate a market pairs file and list its pairs")
+    p.add_argument("file", nargs="?", help="pairs file (default: PAIRS_FILE or config/market_pairs.json)")
+    p.set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = args.log_level
+    if level is None:
+        try:
+            level = Settings().log_level
+        except ValidationError:
+            level = "INFO"
+    _setup_logging(level)
+    try:
+        result: int = args.func(args)
+        return result
+    except CliError as exc:
+        print(f"echoarb: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
+        from echoarb.replay import ReplayError
+        from echoarb.services.worker_process import WorkerError
+
+        if isinstance(exc, ReplayError | WorkerError):
+            print(f"echoarb: error: {exc}", file=sys.stderr)
+            return 1
+        raise

@@ -1,0 +1,56 @@
+"""Binary cross-venue opportunities: buy YES on venue A and NO on venue B, for every A != B."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from echoarb.edge.fees import fee_model
+from echoarb.edge.walk import PricedLadder, build_opportunity, walk
+from echoarb.model import Opportunity, Tick
+
+
+def evaluate_binary(
+    pair_id: str,
+    ticks: Mapping[str, Tick],
+    *,
+    min_edge: Decimal,
+    max_quote_age_ms: int,
+    fee_rates: Mapping[str, Decimal] | None = None,
+) -> list[Opportunity]:
+    """One Opportunity per ordered venue pair (A, B), A != B, ordered by (A, B) venue names.
+
+    ``ticks`` maps venue -> latest Tick of that venue for the pair (already in the pair's
+    orientation). A venue's fee rate is ``fee_rates[venue]`` when given, else ``Tick.fee_rate``
+    (Manifold is always 0). Ages are measured against the newest event time of all ``ticks``.
+    """
+    if len(ticks) < 2:
+        return []
+    venues = sorted(ticks)
+    newest_ts = max(t.event_ts for t in ticks.values())
+    books: dict[str, tuple[Tick, PricedLadder, PricedLadder]] = {}
+    for venue in venues:
+        tick = ticks[venue]
+        rate = fee_rates.get(venue, tick.fee_rate) if fee_rates else tick.fee_rate
+        model = fee_model(tick.venue, rate)
+        books[venue] = (tick, PricedLadder(tick.yes_asks, model), PricedLadder(tick.no_asks, model))
+
+    out: list[Opportunity] = []
+    for a in venues:
+        tick_a, yes_a, _ = books[a]
+        for b in venues:
+            if a == b:
+                continue
+            tick_b, _, no_b = books[b]
+            result = walk((yes_a, no_b), min_edge)
+            out.append(
+                build_opportunity(
+                    pair_id,
+                    "binary",
+                    ((tick_a, "yes", yes_a, ""), (tick_b, "no", no_b, "")),
+                    result,
+                    newest_ts=newest_ts,
+                    max_quote_age_ms=max_quote_age_ms,
+                )
+            )
+    return out

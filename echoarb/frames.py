@@ -1,0 +1,51 @@
+"""Received frames to ticks: the venue parsers plus the normaliser, shared by replay and ingest.
+
+Pure: a recording replays through exactly the code a live connector feeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from echoarb.model import Tick
+from echoarb.normalise import Normaliser
+from echoarb.pairs import PairsConfig
+from echoarb.venues.kalshi.protocol import KalshiProtocol
+from echoarb.venues.manifold.protocol import ManifoldProtocol
+from echoarb.venues.polymarket.protocol import PolymarketProtocol
+
+
+@dataclass(slots=True)
+class FrameOutcome:
+    ticks: list[Tick] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    resync: list[str] = field(default_factory=list)
+
+
+class FrameHandler:
+    def __init__(self, pairs: PairsConfig, *, depth: int = 10, kalshi_fee_rate: Decimal = Decimal("0.07")) -> None:
+        self.normaliser = Normaliser(pairs, kalshi_fee_rate=kalshi_fee_rate)
+        self.parsers = {
+            "kalshi": KalshiProtocol(depth=depth),
+            "polymarket": PolymarketProtocol(depth=depth),
+            "manifold": ManifoldProtocol(depth=depth),
+        }
+        self.frames = 0
+        self.errors: dict[str, int] = {}
+
+    def handle(
+        self, venue: str, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
+    ) -> FrameOutcome:
+        self.frames += 1
+        parser = self.parsers.get(venue)
+        if parser is None:
+            self.errors[venue] = self.errors.get(venue, 0) + 1
+            return FrameOutcome(errors=[f"unknown venue {venue!r}"])
+        result = parser.receive(frame, recv_ts, source=source, path=path)
+        out = FrameOutcome(errors=result.errors, resync=result.resync)
+        if result.errors:
+            self.errors[venue] = self.errors.get(venue, 0) + len(result.errors)
+        for quote in result.quotes:
+            out.ticks.extend(self.normaliser.update(quote))
+        return out

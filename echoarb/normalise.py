@@ -1,0 +1,97 @@
+"""Maps venue instrument quotes onto market pairs: the one tick shape.
+
+A pair's YES/NO ask ladders on one venue may depend on two instruments (Polymarket's
+YES and NO tokens), and a venue may word the market the other way round (``invert``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from echoarb.model import InstrumentQuote, MarketStatus, Tick
+from echoarb.pairs import PairsConfig, VenueRef
+
+_STATUS_RANK: dict[MarketStatus, int] = {"open": 0, "halted": 1, "closed": 2, "settled": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    pair_id: str
+    outcome: str
+    ref: VenueRef
+    fee_rate: Decimal
+
+
+class Normaliser:
+    """Stateful: remembers the latest quote per instrument to combine YES/NO tokens."""
+
+    def __init__(self, pairs: PairsConfig, *, kalshi_fee_rate: Decimal = Decimal("0.07")) -> None:
+        self._bindings: dict[tuple[str, str], list[_Binding]] = defaultdict(list)
+        for pair in pairs.pairs:
+            for outcome, ref in pair.refs():
+                rate = ref.fee_rate
+                if rate is None:
+                    rate = kalshi_fee_rate if ref.venue == "kalshi" else Decimal(0)
+                if ref.venue == "manifold":
+                    rate = Decimal(0)
+                binding = _Binding(pair.id, outcome, ref, rate)
+                self._bindings[(ref.venue, ref.instrument)].append(binding)
+                if ref.no_instrument:
+                    self._bindings[(ref.venue, ref.no_instrument)].append(binding)
+        self._latest: dict[tuple[str, str], InstrumentQuote] = {}
+
+    def instruments(self, venue: str) -> list[str]:
+        """Instruments of ``venue`` that some pair uses (what a connector subscribes to)."""
+        return sorted(instrument for v, instrument in self._bindings if v == venue)
+
+    def update(self, quote: InstrumentQuote) -> list[Tick]:
+        """Ticks for every pair (outcome) that ``quote`` changes; [] for unknown instruments."""
+        key = (quote.venue, quote.instrument)
+        bindings = self._bindings.get(key)
+        if not bindings:
+            return []
+        self._latest[key] = quote
+        ticks = []
+        for binding in bindings:
+            tick = self._tick(binding)
+            if tick is not None:
+                ticks.append(tick)
+        return ticks
+
+    def _tick(self, binding: _Binding) -> Tick | None:
+        ref = binding.ref
+        main = self._latest.get((ref.venue, ref.instrument))
+        if main is None:
+            return None
+        yes_asks, no_asks = main.buy_yes, main.buy_no
+        event_ts, recv_ts = main.event_ts, main.recv_ts
+        status, in_sync = main.status, main.in_sync
+        if ref.no_instrument:
+            # With a NO token, the pair's NO is bought on the NO token's own book.
+            no_quote = self._latest.get((ref.venue, ref.no_instrument))
+            if no_quote is None:
+                no_asks = ()
+            else:
+                no_asks = no_quote.buy_yes
+                event_ts = max(event_ts, no_quote.event_ts)
+                recv_ts = max(recv_ts, no_quote.recv_ts)
+                in_sync = in_sync and no_quote.in_sync
+                if _STATUS_RANK[no_quote.status] > _STATUS_RANK[status]:
+                    status = no_quote.status
+        if ref.invert:
+            yes_asks, no_asks = no_asks, yes_asks
+        return Tick(
+            pair_id=binding.pair_id,
+            venue=ref.venue,
+            yes_asks=yes_asks,
+            no_asks=no_asks,
+            event_ts=event_ts,
+            recv_ts=recv_ts,
+            fee_rate=binding.fee_rate,
+            outcome=binding.outcome,
+            status=status,
+            in_sync=in_sync,
+            real_money=ref.venue != "manifold",
+        )

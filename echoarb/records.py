@@ -1,0 +1,173 @@
+"""Conversions between the typed model and the Avro record dicts of ``schemas/``.
+
+Avro carries money and sizes as integer millionths so that they stay exact; inside
+EchoArb they are Decimals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
+
+_MICRO = Decimal("1e6")
+
+
+def to_micros(value: Decimal, *, floor: bool = False) -> int:
+    """Exact for values with at most 6 decimals; sizes round down (never overstate depth)."""
+    return int((value * _MICRO).to_integral_value(ROUND_FLOOR if floor else ROUND_HALF_EVEN))
+
+
+def from_micros(value: int) -> Decimal:
+    return Decimal(value).scaleb(-6).normalize() if value else Decimal(0)
+
+
+def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
+    return [{"price_micros": to_micros(lv.price), "size_micros": to_micros(lv.size, floor=True)} for lv in levels]
+
+
+def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
+    return tuple(Level(from_micros(r["price_micros"]), from_micros(r["size_micros"])) for r in records)
+
+
+def tick_to_record(tick: Tick) -> dict[str, Any]:
+    return {
+        "pair_id": tick.pair_id,
+        "venue": tick.venue,
+        "outcome": tick.outcome,
+        "yes_asks": _ladder_record(tick.yes_asks),
+        "no_asks": _ladder_record(tick.no_asks),
+        "event_ts": tick.event_ts,
+        "recv_ts": tick.recv_ts,
+        "fee_rate_micros": to_micros(tick.fee_rate),
+        "status": tick.status,
+        "in_sync": tick.in_sync,
+        "real_money": tick.real_money,
+        "seq": tick.seq,
+    }
+
+
+def tick_from_record(record: dict[str, Any]) -> Tick:
+    return Tick(
+        pair_id=record["pair_id"],
+        venue=record["venue"],
+        yes_asks=_ladder(record["yes_asks"]),
+        no_asks=_ladder(record["no_asks"]),
+        event_ts=record["event_ts"],
+        recv_ts=record["recv_ts"],
+        fee_rate=from_micros(record["fee_rate_micros"]),
+        outcome=record["outcome"],
+        status=record["status"],
+        in_sync=record["in_sync"],
+        real_money=record["real_money"],
+        seq=record["seq"],
+    )
+
+
+def _opt_micros(value: Decimal | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
+def _opt_decimal(value: int | None) -> Decimal | None:
+    return None if value is None else from_micros(value)
+
+
+def spread_id(opportunity: Opportunity) -> str:
+    """Deterministic id: the same opportunity recomputed after a restart gets the same id."""
+    text = f"{opportunity.key}|{opportunity.event_ts}"
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def spread_to_record(event: SpreadEvent) -> dict[str, Any]:
+    opp = event.opportunity
+    return {
+        "id": event.id,
+        "pair_id": opp.pair_id,
+        "kind": opp.kind,
+        "legs": [
+            {
+                "venue": leg.venue,
+                "side": leg.side,
+                "outcome": leg.outcome,
+                "best_price_micros": _opt_micros(leg.best_price),
+                "avg_price_micros": _opt_micros(leg.avg_price),
+                "size_micros": to_micros(leg.size),
+            }
+            for leg in opp.legs
+        ],
+        "gross_edge_micros": _opt_micros(opp.gross_edge),
+        "size_micros": to_micros(opp.size),
+        "cost_micros": to_micros(opp.cost),
+        "fees_micros": to_micros(opp.fees),
+        "net_profit_micros": to_micros(opp.net_profit),
+        "net_edge_micros": to_micros(opp.net_edge),
+        "executable": opp.executable,
+        "quote_age_ms": opp.quote_age_ms,
+        "event_ts": opp.event_ts,
+        "computed_at": event.computed_at,
+    }
+
+
+def spread_from_record(record: dict[str, Any]) -> SpreadEvent:
+    legs = tuple(
+        Leg(
+            venue=leg["venue"],
+            side=leg["side"],
+            best_price=_opt_decimal(leg["best_price_micros"]),
+            avg_price=_opt_decimal(leg["avg_price_micros"]),
+            size=from_micros(leg["size_micros"]),
+            outcome=leg["outcome"],
+        )
+        for leg in record["legs"]
+    )
+    opp = Opportunity(
+        pair_id=record["pair_id"],
+        kind=record["kind"],
+        legs=legs,
+        gross_edge=_opt_decimal(record["gross_edge_micros"]),
+        size=from_micros(record["size_micros"]),
+        cost=from_micros(record["cost_micros"]),
+        fees=from_micros(record["fees_micros"]),
+        net_profit=from_micros(record["net_profit_micros"]),
+        net_edge=from_micros(record["net_edge_micros"]),
+        executable=record["executable"],
+        quote_age_ms=record["quote_age_ms"],
+        event_ts=record["event_ts"],
+    )
+    return SpreadEvent(record["id"], opp, record["computed_at"])
+
+
+def spread_record_to_json(record: dict[str, Any]) -> dict[str, Any]:
+    """A spread record as the JSON that ``echoarb replay --out`` writes: decimals as strings."""
+
+    def dec(value: int | None) -> str | None:
+        return None if value is None else str(from_micros(value))
+
+    return {
+        "id": record["id"],
+        "pair_id": record["pair_id"],
+        "kind": record["kind"],
+        "legs": [
+            {
+                "venue": leg["venue"],
+                "side": leg["side"],
+                **({"outcome": leg["outcome"]} if leg["outcome"] else {}),
+                "best_price": dec(leg["best_price_micros"]),
+                "avg_price": dec(leg["avg_price_micros"]),
+                "size": dec(leg["size_micros"]),
+            }
+            for leg in record["legs"]
+        ],
+        "gross_edge": dec(record["gross_edge_micros"]),
+        "size": dec(record["size_micros"]),
+        "cost": dec(record["cost_micros"]),
+        "fees": dec(record["fees_micros"]),
+        "net_profit": dec(record["net_profit_micros"]),
+        "net_edge": dec(record["net_edge_micros"]),
+        "executable": record["executable"],
+        "quote_age_ms": record["quote_age_ms"],
+        "event_ts": record["event_ts"],
+        "computed_at": record["computed_at"],
+    }

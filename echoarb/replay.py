@@ -1,0 +1,257 @@
+"""``echoarb replay``: a recording through the whole pipeline, and back out of the spreads topic.
+
+recording -> venue parsers -> Avro tick batches on ``ticks.*`` -> Faust worker (a child
+process) -> ``spreads`` / ``spread-windows`` -> ClickHouse sink (in this process) and the
+output file. The replay ends when the worker reports, per partition, that it processed the
+end-of-stream batches (with the last offsets it wrote) and both the reader and the sink
+have everything up to those offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from echoarb.batching import TickBatcher
+from echoarb.codec import CodecError, Codecs, load_codecs
+from echoarb.frames import FrameHandler
+from echoarb.model import VENUES
+from echoarb.pairs import PairsConfig
+from echoarb.partitioning import venue_streams
+from echoarb.publisher import TickPublisher
+from echoarb.recording import read_recording
+from echoarb.records import spread_record_to_json
+from echoarb.services import kafka_kwargs
+from echoarb.services.worker_process import WorkerProcess
+from echoarb.settings import Settings
+from echoarb.sink.service import SinkService
+
+log = logging.getLogger("echoarb.replay")
+
+
+class ReplayError(RuntimeError):
+    pass
+
+
+@dataclass
+class ReplayReport:
+    frames: int = 0
+    ticks: int = 0
+    tick_records: int = 0
+    parse_errors: int = 0
+    spreads: int = 0
+    windows: int = 0
+    spreads_in_clickhouse: int = 0
+    windows_in_clickhouse: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class SpreadReader:
+    """Reads spreads and the control topic back; collects spread events for the output file."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        settings: Settings,
+        codecs: Codecs,
+        producer_id: str,
+        consumer_kwargs: dict[str, Any],
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.codecs = codecs
+        self.producer_id = producer_id
+        self.on_event = on_event
+        self.events: list[tuple[int, str, int, int, dict[str, Any]]] = []
+        self.positions: dict[int, int] = {}  # spreads partition -> last offset read
+        self.eos: dict[int, dict[str, int]] = {}  # partition -> last offsets per topic
+        self.decode_errors = 0
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **consumer_kwargs
+        )
+        self._changed = asyncio.Condition()
+
+    async def run(self) -> None:
+        s = self.settings
+        await self._consumer.start()
+        try:
+            tps = [TopicPartition(s.topic_spreads, p) for p in range(s.partitions)]
+            tps.append(TopicPartition(s.topic_control, 0))
+            self._consumer.assign(tps)
+            for tp in tps:
+                self._consumer.seek(tp, 0)
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self._handle(tp, record)
+                if batches:
+                    async with self._changed:
+                        self._changed.notify_all()
+        finally:
+            await self._consumer.stop()
+
+    def _handle(self, tp: TopicPartition, record: Any) -> None:
+        if tp.topic == self.settings.topic_control:
+            try:
+                body = json.loads(record.value)
+            except ValueError:
+                return
+            if body.get("type") == "end_of_stream" and body.get("producer_id") == self.producer_id:
+                self.eos[int(body["partition"])] = body["last_offsets"]
+            return
+        self.positions[tp.partition] = record.offset
+        try:
+            raw = self.codecs.spread_event.decode(record.value)
+        except CodecError:
+            self.decode_errors += 1
+            return
+        event = spread_record_to_json(raw)
+        self.events.append((event["event_ts"], event["pair_id"], tp.partition, record.offset, event))
+        if self.on_event:
+            self.on_event(event)
+
+    async def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(predicate)
+        except TimeoutError:
+            raise ReplayError(f"timed out after {timeout:.0f}s waiting for {what}") from None
+
+
+async def run_replay(
+    settings: Settings,
+    pairs: PairsConfig,
+    recording: Path,
+    out: Path | None,
+    *,
+    bootstrap: str,
+    embedded_broker: bool,
+    speed: float = 0.0,
+    timeout: float = 300.0,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> ReplayReport:
+    """Run the whole pipeline over ``recording``; returns counts and timings."""
+    started = time.monotonic()
+    report = ReplayReport()
+    s = settings
+    run_id = f"replay-{uuid.uuid4().hex[:10]}"
+    codecs = load_codecs(s.schema_registry_url)
+    consumer_kwargs = kafka_kwargs.consumer(embedded_broker)
+    streams = venue_streams(pairs, s.partitions)
+
+    await kafka_kwargs.ensure_topics(bootstrap, s)
+    worker = WorkerProcess(s, bootstrap=bootstrap, embedded_broker=embedded_broker, worker_id=f"echoarb-{run_id}",
+                           merge_max_wait_ms=600_000)
+    worker.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **kafka_kwargs.producer(embedded_broker))
+    sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
+    reader = SpreadReader(bootstrap, s, codecs, run_id, consumer_kwargs, on_event)
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        await producer.start()
+        await sink.start()
+        tasks = [asyncio.create_task(sink.run(), name="sink"), asyncio.create_task(reader.run(), name="reader")]
+        publisher = TickPublisher(
+            producer,
+            codecs.tick_batch,
+            TickBatcher(s.partitions, streams, s.batch_max_ticks),
+            {venue: s.tick_topic(venue) for venue in VENUES},
+            producer_id=run_id,
+            dead_letter_topic=s.topic_dead_letter,
+            linger_ms=s.batch_linger_ms,
+        )
+        handler = FrameHandler(pairs, depth=s.book_depth, kalshi_fee_rate=s.kalshi_fee_rate)
+
+        # 1. Feed the recording (paced by receive time when speed > 0).
+        first_recv: int | None = None
+        wall0 = time.monotonic()
+        for frame in read_recording(recording):
+            if first_recv is None:
+                first_recv = frame.recv_ts
+            if speed > 0:
+                due = (frame.recv_ts - first_recv) / 1000 / speed
+                ahead = due - (time.monotonic() - wall0)
+                if ahead > 0.002:
+                    await publisher.flush()
+                    await asyncio.sleep(ahead)
+            publisher.advance(frame.recv_ts - 1)
+            outcome = handler.handle(frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path)
+            for reason in outcome.errors:
+                report.parse_errors += 1
+                log.warning("%s frame at recv_ts %d rejected: %s", frame.venue, frame.recv_ts, reason)
+                await publisher.dead_letter(frame.venue, frame.frame, reason, frame.recv_ts)
+            report.frames += 1
+            if outcome.ticks:
+                await publisher.add(outcome.ticks)
+            worker.check_alive()
+        await publisher.flush(end_of_stream=True)
+        report.ticks, report.tick_records = publisher.ticks_sent, publisher.records_sent
+        report.phases["publish"] = time.monotonic() - started
+        log.info(
+            "published %d frames as %d ticks in %d records (%d rejected frames); waiting for the worker",
+            report.frames, report.ticks, report.tick_records, report.parse_errors,
+        )
+
+        # 2. Wait until the worker has processed every partition's end of stream.
+        expected = set(streams)
+        deadline = time.monotonic() + timeout
+        while not expected <= set(reader.eos):
+            worker.check_alive()
+            if time.monotonic() > deadline:
+                raise ReplayError(
+                    f"worker did not finish partitions {sorted(expected - set(reader.eos))} within {timeout:.0f}s"
+                    f" (log: {worker.log_path})"
+                )
+            try:
+                await reader.wait(lambda: expected <= set(reader.eos), 1.0, "end of stream")
+            except ReplayError:
+                continue
+        report.phases["worker"] = time.monotonic() - started
+
+        # 3. Wait for the reader and the sink to have every record up to the reported offsets.
+        spreads_end = {p: offs.get(s.topic_spreads, -1) for p, offs in reader.eos.items()}
+        await reader.wait(
+            lambda: all(reader.positions.get(p, -1) >= end for p, end in spreads_end.items()),
+            timeout, "spread events",
+        )
+        targets = {
+            TopicPartition(topic, p): end + 1
+            for p, offs in reader.eos.items()
+            for topic, end in offs.items()
+            if end >= 0
+        }
+        try:
+            await sink.wait_committed(targets, timeout)
+        except TimeoutError:
+            raise ReplayError(f"ClickHouse sink did not commit {targets} within {timeout:.0f}s") from None
+        report.phases["sink"] = time.monotonic() - started
+        report.spreads = len(reader.events)
+        report.windows = sum(offs.get(s.topic_spread_windows, -1) + 1 for offs in reader.eos.values())
+        report.spreads_in_clickhouse = sink.spreads_inserted
+        report.windows_in_clickhouse = sink.windows_inserted
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sink.stop()
+        await producer.stop()
+        worker.stop()
+
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as fp:
+            for *_, event in sorted(reader.events, key=lambda e: e[:4]):
+                fp.write(json.dumps(event, separators=(",", ":")) + "\n")
+    report.seconds = time.monotonic() - started
+    return report

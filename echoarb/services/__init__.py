@@ -1,0 +1,1 @@
+"""Long-running roles (worker, sink, replay) and the plumbing they share."""

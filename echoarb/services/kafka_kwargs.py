@@ -1,0 +1,39 @@
+"""Kafka client settings per broker kind, and topic creation with the right partition counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from echoarb.settings import Settings
+
+
+def consumer(embedded_broker: bool) -> dict[str, Any]:
+    if embedded_broker:
+        from echoarb.broker import tansu_compat
+
+        return tansu_compat.aiokafka_consumer_kwargs()
+    return {"fetch_max_wait_ms": 50}
+
+
+def producer(embedded_broker: bool) -> dict[str, Any]:
+    if embedded_broker:
+        from echoarb.broker import tansu_compat
+
+        return tansu_compat.aiokafka_producer_kwargs()
+    return {"linger_ms": 5, "acks": "all", "max_batch_size": 1 << 20}
+
+
+def topic_layout(settings: Settings) -> dict[str, int]:
+    """Every topic EchoArb writes, with its partition count (created up front: partitions
+    cannot be added later without breaking co-partitioning, and Tansu cannot add them at all)."""
+    s = settings
+    topics = {s.tick_topic(v): s.partitions for v in ("kalshi", "polymarket", "manifold")}
+    topics.update({s.topic_spreads: s.partitions, s.topic_spread_windows: s.partitions})
+    topics.update({s.topic_dead_letter: 1, s.topic_control: 1})
+    return topics
+
+
+async def ensure_topics(bootstrap: str, settings: Settings) -> None:
+    from echoarb.broker.embedded import create_topics
+
+    await create_topics(bootstrap, topic_layout(settings), replication_factor=settings.replication_factor)

@@ -1,0 +1,73 @@
+"""The one typed settings object, read from the environment and ``.env``.
+
+Only the CLI builds it; everything below receives it (or the values it needs) as arguments.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """EchoArb configuration. Every field maps to the upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Kafka. Unset bootstrap means: start the embedded Tansu broker.
+    kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
+    embedded_broker: bool = Field(
+        False,
+        validation_alias="ECHOARB_EMBEDDED_BROKER",
+        description="set by EchoArb for child processes of an embedded broker (applies Tansu workarounds)",
+    )
+    schema_registry_url: str | None = Field(None, description="Confluent Schema Registry; unset = manifest")
+    topic_ticks_prefix: str = "ticks."
+    topic_spreads: str = "spreads"
+    topic_spread_windows: str = "spread-windows"
+    topic_dead_letter: str = "echoarb.dead-letter"
+    topic_control: str = "echoarb.control"
+    partitions: int = Field(8, ge=1, le=1024, description="partitions of every tick and spread topic")
+    replication_factor: int = Field(1, ge=1)
+
+    # ClickHouse. Unset URL means: embedded chdb in data_dir.
+    clickhouse_url: SecretStr | None = Field(None, description="http://user:pass@host:8123/db")
+    clickhouse_database: str = "echoarb"
+    data_dir: Path = PROJECT_ROOT / ".echoarb"
+
+    # Venues.
+    kalshi_api_key: SecretStr | None = None
+    kalshi_private_key_path: Path | None = None
+    kalshi_fee_rate: Decimal = Decimal("0.07")
+
+    # Edge and stream behaviour.
+    pairs_file: Path = PROJECT_ROOT / "config" / "market_pairs.json"
+    min_edge: Decimal = Field(Decimal("0"), ge=0, lt=1)
+    max_quote_age_ms: int = Field(30_000, gt=0)
+    book_depth: int = Field(10, ge=1, le=200, description="ask levels per side carried in a tick")
+    batch_max_ticks: int = Field(200, ge=1, description="producer: ticks per batch record, at most")
+    batch_linger_ms: float = Field(5.0, ge=0, description="producer: flush window for a batch")
+    window_tumbling_s: int = Field(60, gt=0)
+    window_hopping_s: int = Field(300, gt=0)
+    window_hopping_step_s: int = Field(60, gt=0)
+    merge_max_wait_ms: int = Field(
+        2_000, ge=0, description="worker: release ticks if a venue stream is silent this long"
+    )
+
+    # Faust worker.
+    worker_web_port: int = 6066
+    worker_id: str = "echoarb"
+    log_level: str = "INFO"
+
+    @field_validator("kafka_bootstrap", "schema_registry_url", "clickhouse_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def tick_topic(self, venue: str) -> str:
+        return f"{self.topic_ticks_prefix}{venue}"

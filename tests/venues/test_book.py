@@ -1,0 +1,78 @@
+"""Book: level maintenance, ladder ordering, cache invalidation and update cost."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal as D
+
+from echoarb.book import Book
+from echoarb.model import Level
+
+
+def test_set_level_and_removal() -> None:
+    book = Book()
+    book.set_level("bid", D("0.40"), D("10"))
+    book.set_level("bid", D("0.42"), D("5"))
+    book.set_level("ask", D("0.45"), D("7"))
+    book.set_level("ask", D("0.44"), D("3"))
+    assert book.best_bids(10) == (Level(D("0.42"), D("5")), Level(D("0.40"), D("10")))
+    assert book.best_asks(10) == (Level(D("0.44"), D("3")), Level(D("0.45"), D("7")))
+    book.set_level("bid", D("0.42"), D("0"))
+    book.set_level("ask", D("0.99"), D("0"))  # removing an absent level is a no-op
+    assert book.best_bids(10) == (Level(D("0.40"), D("10")),)
+    assert len(book) == 3
+
+
+def test_apply_delta_removes_at_or_below_zero() -> None:
+    book = Book()
+    assert book.apply_delta("bid", D("0.10"), D("5")) == D("5")
+    assert book.apply_delta("bid", D("0.10"), D("2.5")) == D("7.5")
+    assert book.best_bids(1) == (Level(D("0.10"), D("7.5")),)
+    assert book.apply_delta("bid", D("0.10"), D("-7.5")) == D("0")
+    assert book.best_bids(1) == ()
+    assert book.apply_delta("ask", D("0.20"), D("-3")) == D("-3")
+    assert book.best_asks(5) == ()
+
+
+def test_replace_clear_and_depth() -> None:
+    book = Book()
+    book.set_level("ask", D("0.90"), D("1"))
+    book.replace(
+        [(D("0.3"), D("1")), (D("0.5"), D("2")), (D("0.4"), D("3")), (D("0.2"), D("0"))],
+        [(D("0.6"), D("4")), (D("0.6"), D("1")), (D("0.7"), D("1"))],
+    )
+    assert book.best_bids(2) == (Level(D("0.5"), D("2")), Level(D("0.4"), D("3")))
+    assert book.best_asks(10) == (Level(D("0.6"), D("5")), Level(D("0.7"), D("1")))
+    assert book.complement_bids(2) == (Level(D("0.5"), D("2")), Level(D("0.6"), D("3")))
+    book.clear()
+    assert book.best_bids(10) == () and book.best_asks(10) == () and book.complement_bids(10) == ()
+
+
+def test_cache_is_invalidated_on_change() -> None:
+    book = Book()
+    book.set_level("bid", D("0.5"), D("1"))
+    first = book.best_bids(3)
+    assert book.best_bids(3) is first  # cached
+    assert book.complement_bids(3) == (Level(D("0.5"), D("1")),)
+    book.set_level("bid", D("0.5"), D("1"))  # unchanged size keeps the cache
+    assert book.best_bids(3) is first
+    book.set_level("ask", D("0.6"), D("1"))  # other side keeps the bid cache
+    assert book.best_bids(3) is first
+    book.set_level("bid", D("0.6"), D("2"))
+    assert book.best_bids(3) == (Level(D("0.6"), D("2")), Level(D("0.5"), D("1")))
+    assert book.complement_bids(3) == (Level(D("0.4"), D("2")), Level(D("0.5"), D("1")))
+    assert book.best_bids(1) == (Level(D("0.6"), D("2")),)  # other depth recomputes
+
+
+def test_update_plus_read_is_fast() -> None:
+    book = Book()
+    prices = [D(i) / 100 for i in range(1, 41)]
+    book.replace([(p, D(10)) for p in prices[:20]], [(p, D(10)) for p in prices[20:]])
+    n = 5000
+    start = time.perf_counter()
+    for i in range(n):
+        book.apply_delta("bid", prices[i % 20], D(1))
+        book.best_bids(10)
+        book.complement_bids(10)
+    per_update_us = (time.perf_counter() - start) / n * 1e6
+    assert per_update_us < 60, per_update_us  # generous bound for slow CI; typically ~5 µs

@@ -1,0 +1,312 @@
+"""KalshiProtocol: legacy and fixed-point books, seq gaps, lifecycle, malformed frames."""
+# ruff: noqa: E501  (frames are kept verbatim as the venues send them)
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from echoarb.model import InstrumentQuote, Level
+from echoarb.venues.kalshi.protocol import KalshiProtocol
+from echoarb.venues.parsing import ParseResult, to_epoch_ms
+
+T = "FED-25MAR-T4.75"
+RECV = 1_757_908_900_000
+
+LEGACY_SNAPSHOT = (
+    '{"type":"orderbook_snapshot","sid":2,"seq":1,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+    '"market_id":"9b0f6b43-5b68-4f9f-9f02-9a2d1b2b3c4d","yes":[[8,300],[22,333]],"no":[[54,20],[56,146]]}}'
+)
+FP_SNAPSHOT = (
+    '{"type":"orderbook_snapshot","sid":2,"seq":1,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+    '"market_id":"9b0f6b43","yes_dollars_fp":[["0.0800","300.00"],["0.2200","333.00"]],'
+    '"no_dollars_fp":[["0.5400","20.00"],["0.5600","146.50"]]}}'
+)
+
+
+def L(price: str, size: str) -> Level:
+    return Level(D(price), D(size))
+
+
+def only_quote(result: ParseResult) -> InstrumentQuote:
+    assert result.errors == []
+    assert len(result.quotes) == 1, result.quotes
+    return result.quotes[0]
+
+
+def test_legacy_snapshot_and_delta() -> None:
+    proto = KalshiProtocol()
+    q = only_quote(proto.receive(LEGACY_SNAPSHOT, RECV))
+    assert q.venue == "kalshi" and q.instrument == T
+    assert q.buy_yes == (L("0.44", "146"), L("0.46", "20"))  # 1 - NO bids
+    assert q.buy_no == (L("0.78", "333"), L("0.92", "300"))  # 1 - YES bids
+    assert q.status == "open" and q.in_sync is True
+    assert q.event_ts == RECV and q.recv_ts == RECV
+
+    delta = (
+        '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        '"price":56,"delta":-146,"side":"no","ts":"2025-09-15T04:01:32.351Z"}}'
+    )
+    q = only_quote(proto.receive(delta, RECV + 5))
+    assert q.buy_yes == (L("0.46", "20"),)
+    assert q.buy_no == (L("0.78", "333"), L("0.92", "300"))
+    assert q.event_ts == 1_757_908_892_351 and q.recv_ts == RECV + 5
+
+    add = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price":25,"delta":10,"side":"yes","ts":1757908893}}'
+    q = only_quote(proto.receive(add.encode(), RECV))
+    assert q.buy_no == (L("0.75", "10"), L("0.78", "333"), L("0.92", "300"))
+    assert q.event_ts == 1_757_908_893_000
+
+
+def test_fixed_point_snapshot_and_delta() -> None:
+    proto = KalshiProtocol(depth=1)
+    q = only_quote(proto.receive(FP_SNAPSHOT, RECV))
+    assert q.buy_yes == (L("0.44", "146.5"),)
+    assert q.buy_no == (L("0.78", "333"),)
+    delta = (
+        '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        '"price_dollars":"0.5600","delta_fp":"-46.50","side":"no","ts":1757908892351,"client_order_id":"x"}}'
+    )
+    q = only_quote(proto.receive(delta, RECV))
+    assert q.buy_yes == (L("0.44", "100"),)
+    assert q.event_ts == 1_757_908_892_351
+    # fixed-point wins over legacy when both are present; deci-cent prices are kept exactly
+    both = (
+        '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        '"price":22,"delta":1,"price_dollars":"0.2250","delta_fp":"5.25","side":"yes"}}'
+    )
+    q = only_quote(proto.receive(both, RECV))
+    assert q.buy_no == (L("0.7750", "5.25"),)
+
+
+def test_absent_sides_are_empty_and_unknown_fields_ignored() -> None:
+    proto = KalshiProtocol()
+    frame = (
+        '{"type":"orderbook_snapshot","sid":7,"seq":1,"future":{"a":1},'
+        '"msg":{"market_ticker":"KX-A","yes_dollars_fp":[["0.3100","12.00"]],"new_field":[1,2]}}'
+    )
+    q = only_quote(proto.receive(frame, RECV))
+    assert q.buy_yes == ()
+    assert q.buy_no == (L("0.69", "12"),)
+    q = only_quote(
+        proto.receive('{"type":"orderbook_snapshot","sid":7,"seq":2,"msg":{"market_ticker":"KX-A"}}', RECV)
+    )
+    assert q.buy_yes == () and q.buy_no == ()
+
+
+def test_seq_gap_marks_sid_out_of_sync_until_snapshot() -> None:
+    proto = KalshiProtocol()
+    proto.receive(LEGACY_SNAPSHOT, RECV)
+    other = '{"type":"orderbook_snapshot","sid":2,"seq":2,"msg":{"market_ticker":"KX-B","yes":[[40,5]]}}'
+    proto.receive(other, RECV)
+    unrelated = '{"type":"orderbook_snapshot","sid":9,"seq":1,"msg":{"market_ticker":"KX-C","yes":[[40,5]]}}'
+    proto.receive(unrelated, RECV)
+
+    gap = '{"type":"orderbook_delta","sid":2,"seq":5,"msg":{"market_ticker":"KX-B","price":40,"delta":1,"side":"yes"}}'
+    result = proto.receive(gap, RECV + 1)
+    assert result.errors == []
+    assert sorted(result.resync) == [T, "KX-B"]
+    assert {(q.instrument, q.in_sync) for q in result.quotes} == {(T, False), ("KX-B", False)}
+    b = next(q for q in result.quotes if q.instrument == "KX-B")
+    assert b.buy_no == (L("0.60", "5"),)  # the delta after the gap was not applied
+
+    # Further deltas for an out-of-sync book are dropped silently; resync is not repeated.
+    later = '{"type":"orderbook_delta","sid":2,"seq":6,"msg":{"market_ticker":"KX-B","price":40,"delta":1,"side":"yes"}}'
+    assert proto.receive(later, RECV) == ParseResult([], [], [])
+
+    heal = (
+        '{"type":"orderbook_snapshot","sid":2,"seq":7,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        '"yes_dollars_fp":[["0.3000","1.00"]],"no_dollars_fp":[]}}'
+    )
+    q = only_quote(proto.receive(heal, RECV))
+    assert q.in_sync is True and q.buy_no == (L("0.70", "1"),) and q.buy_yes == ()
+    q = only_quote(
+        proto.receive(
+            '{"type":"orderbook_delta","sid":2,"seq":8,"msg":{"market_ticker":"FED-25MAR-T4.75","price":30,"delta":2,"side":"yes"}}',
+            RECV,
+        )
+    )
+    assert q.in_sync is True and q.buy_no == (L("0.70", "3"),)
+    # KX-B still out of sync; the sid-9 book was never affected.
+    q = only_quote(
+        proto.receive(
+            '{"type":"orderbook_delta","sid":9,"seq":2,"msg":{"market_ticker":"KX-C","price":40,"delta":1,"side":"yes"}}',
+            RECV,
+        )
+    )
+    assert q.in_sync is True and q.buy_no == (L("0.60", "6"),)
+
+
+def test_snapshot_revealing_gap_heals_itself() -> None:
+    proto = KalshiProtocol()
+    proto.receive(LEGACY_SNAPSHOT, RECV)
+    proto.receive(
+        '{"type":"orderbook_snapshot","sid":2,"seq":2,"msg":{"market_ticker":"KX-B","yes":[[40,5]]}}', RECV
+    )
+    result = proto.receive(
+        '{"type":"orderbook_snapshot","sid":2,"seq":9,"msg":{"market_ticker":"KX-B","yes":[[41,5]]}}', RECV
+    )
+    assert result.resync == [T]
+    assert [(q.instrument, q.in_sync) for q in result.quotes] == [(T, False), ("KX-B", True)]
+
+
+def test_delta_without_snapshot_requests_resync() -> None:
+    proto = KalshiProtocol()
+    frame = '{"type":"orderbook_delta","sid":3,"seq":1,"msg":{"market_ticker":"KX-NEW","price":40,"delta":1,"side":"yes"}}'
+    assert proto.receive(frame, RECV) == ParseResult([], [], ["KX-NEW"])
+
+
+def test_lifecycle_updates_status() -> None:
+    proto = KalshiProtocol()
+    proto.receive(LEGACY_SNAPSHOT, RECV)
+    expected = {"deactivated": "halted", "activated": "open", "determined": "closed", "settled": "settled"}
+    for event_type, status in expected.items():
+        frame = (
+            '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+            f'"event_type":"{event_type}","open_ts":1757900000,"close_ts":1757990000}}}}'
+        )
+        q = only_quote(proto.receive(frame, RECV))
+        assert q.status == status and q.in_sync is True
+        assert q.buy_yes == (L("0.44", "146"), L("0.46", "20"))
+    assert proto.market_status(T) == "settled"
+    created = '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"KX-Z","event_type":"created"}}'
+    assert proto.receive(created, RECV) == ParseResult([], [], [])
+    # A status for a market without a book: empty ladders, not in sync (no snapshot yet).
+    q = only_quote(
+        proto.receive(
+            '{"type":"market_lifecycle_v2","msg":{"market_ticker":"KX-Z","event_type":"deactivated"}}', RECV
+        )
+    )
+    assert (q.instrument, q.status, q.in_sync, q.buy_yes, q.buy_no) == ("KX-Z", "halted", False, (), ())
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}',
+        '{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}',
+        '{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":2}}',
+        '{"id":3,"type":"ok","sid":2,"seq":4,"msg":{"market_tickers":["A"]}}',
+        '{"type":"brand_new_type","msg":{}}',
+        '{"type":"market_lifecycle_v2","msg":{"market_ticker":"X","event_type":"close_date_updated"}}',
+    ],
+)
+def test_ignored_types(frame: str) -> None:
+    assert KalshiProtocol().receive(frame, RECV) == ParseResult([], [], [])
+
+
+def test_error_reply_is_reported() -> None:
+    result = KalshiProtocol().receive(
+        '{"id":1,"type":"error","msg":{"code":6,"msg":"Already subscribed"}}', RECV
+    )
+    assert result == ParseResult([], ["kalshi error: venue replied code 6: Already subscribed"], [])
+
+
+@pytest.mark.parametrize(
+    ("frame", "reason"),
+    [
+        ("not json at all", "kalshi: frame is not valid JSON"),
+        (b"\xff\xfe", "kalshi: frame is not valid JSON"),
+        ("[1,2]", "kalshi: frame is not a JSON object"),
+        ('{"type":"orderbook_delta","sid":2,"seq":1}', "kalshi orderbook_delta: missing field 'msg'"),
+        (
+            '{"type":"orderbook_delta","sid":2,"seq":1,"msg":{"price":5,"delta":1,"side":"yes"}}',
+            "kalshi orderbook_delta: missing field 'market_ticker'",
+        ),
+        (
+            '{"type":"orderbook_snapshot","msg":{"market_ticker":"A","yes_dollars_fp":[["abc","1.00"]]}}',
+            "kalshi orderbook_snapshot: field 'yes_dollars_fp' is not a number: 'abc'",
+        ),
+        (
+            '{"type":"orderbook_snapshot","msg":{"market_ticker":"A","no":[[5]]}}',
+            "kalshi orderbook_snapshot: bad level in 'no': [5]",
+        ),
+        (
+            '{"type":"orderbook_snapshot","msg":{"market_ticker":"A","yes":[[150,1]]}}',
+            "kalshi orderbook_snapshot: field 'yes' price out of range (0, 1): 1.5",
+        ),
+        (
+            '{"type":"orderbook_delta","msg":{"market_ticker":"A","price_dollars":"x","delta_fp":"1","side":"yes"}}',
+            "kalshi orderbook_delta: field 'price_dollars' is not a number: 'x'",
+        ),
+        (
+            '{"type":"orderbook_delta","msg":{"market_ticker":"A","delta_fp":"1","side":"yes"}}',
+            "kalshi orderbook_delta: missing field 'price_dollars' or 'price'",
+        ),
+        (
+            '{"type":"orderbook_delta","msg":{"market_ticker":"A","price":5,"side":"maybe","delta":1}}',
+            "kalshi orderbook_delta: field 'side' is not 'yes' or 'no': 'maybe'",
+        ),
+        (
+            '{"type":"orderbook_delta","sid":"x","seq":1,"msg":{"market_ticker":"A"}}',
+            "kalshi orderbook_delta: fields 'sid'/'seq' are not integers: 'x'/1",
+        ),
+        (
+            '{"type":"market_lifecycle_v2","msg":{"market_ticker":"A"}}',
+            "kalshi market_lifecycle_v2: missing field 'event_type'",
+        ),
+    ],
+)
+def test_malformed_frames_are_rejected_with_reason(frame: str | bytes, reason: str) -> None:
+    result = KalshiProtocol().receive(frame, RECV)
+    assert result.errors == [reason]
+    assert result.quotes == []
+
+
+def test_malformed_delta_on_live_book_desyncs_it() -> None:
+    proto = KalshiProtocol()
+    proto.receive(LEGACY_SNAPSHOT, RECV)
+    bad = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75","price":"??","delta":1,"side":"yes"}}'
+    result = proto.receive(bad, RECV)
+    assert result.errors == ["kalshi orderbook_delta: field 'price' is not a number: '??'"]
+    assert result.resync == [T]
+    assert [(q.instrument, q.in_sync) for q in result.quotes] == [(T, False)]
+    # the next in-order frame is not a gap, but the book stays untrusted until a snapshot
+    ok = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price":30,"delta":1,"side":"yes"}}'
+    assert proto.receive(ok, RECV) == ParseResult([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1757908892, 1_757_908_892_000),
+        (D("1757908892.5"), 1_757_908_892_500),
+        (1757908892351, 1_757_908_892_351),
+        ("1757908892351", 1_757_908_892_351),
+        ("1757908892", 1_757_908_892_000),
+        (1757908892351000, 1_757_908_892_351),
+        ("2025-09-15T04:01:32.351Z", 1_757_908_892_351),
+        ("2025-09-15T06:01:32.351+02:00", 1_757_908_892_351),
+        ("2025-09-15T04:01:32", 1_757_908_892_000),
+        ("yesterday", None),
+        (True, None),
+        (-5, None),
+        (None, None),
+    ],
+)
+def test_timestamp_normalisation(value: object, expected: int | None) -> None:
+    assert to_epoch_ms(value) == expected
+
+
+def test_parsers_never_raise_on_truncated_or_mangled_frames() -> None:
+    from echoarb.venues.manifold.protocol import ManifoldProtocol
+    from echoarb.venues.polymarket.protocol import PolymarketProtocol
+
+    frames = [
+        LEGACY_SNAPSHOT,
+        FP_SNAPSHOT,
+        '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"A","price":5,"delta":1,"side":"yes"}}',
+    ]
+    mangled = [f[:n] for f in frames for n in range(0, len(f), 7)]
+    mangled += [f.replace('"', "'", 1) for f in frames] + [f.replace("[", "{") for f in frames]
+    mangled += ["null", "true", '"str"', "{}", '{"type":null}', '{"type":"orderbook_snapshot","msg":[]}']
+    parsers: list[KalshiProtocol | PolymarketProtocol | ManifoldProtocol] = [
+        KalshiProtocol(),
+        PolymarketProtocol(),
+        ManifoldProtocol(),
+    ]
+    for frame in mangled:
+        for parser in parsers:
+            result = parser.receive(frame, RECV)
+            assert isinstance(result, ParseResult)

@@ -1,0 +1,176 @@
+"""ManifoldProtocol: REST bodies, WS broadcasts, id -> slug keying, statuses, bad input."""
+# ruff: noqa: E501  (frames are kept verbatim as the venues send them)
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from echoarb.model import InstrumentQuote, Level
+from echoarb.venues.manifold.protocol import ManifoldProtocol
+from echoarb.venues.parsing import ParseResult
+
+RECV = 1_757_908_900_000
+CID = "IcYKkQfLt0f4nQ0J1l3Y"
+SLUG = "will-the-fed-cut-rates-in-march-2025"
+REST_BODY = (
+    '{"id":"' + CID + '","creatorId":"u1","creatorUsername":"fed","createdTime":1700000000000,'
+    '"closeTime":1893456000000,"question":"Will the Fed cut rates in March 2025?","slug":"' + SLUG + '",'
+    '"url":"https://manifold.markets/fed/' + SLUG + '","pool":{"NO":632.4,"YES":1402.1},'
+    '"probability":0.6123456789,"p":0.5,"totalLiquidity":1000,"outcomeType":"BINARY",'
+    '"mechanism":"cpmm-1","volume":12000.5,"isResolved":false,"lastUpdatedTime":1757900000000,'
+    '"token":"MANA","textDescription":"..."}'
+)
+
+
+def L(price: str, size: str) -> Level:
+    return Level(D(price), D(size))
+
+
+def only_quote(result: ParseResult) -> InstrumentQuote:
+    assert result.errors == [] and result.resync == []
+    assert len(result.quotes) == 1, result.quotes
+    return result.quotes[0]
+
+
+def test_rest_then_ws_is_keyed_by_slug() -> None:
+    proto = ManifoldProtocol()
+    q = only_quote(proto.receive(REST_BODY, RECV, source="rest", path=f"/v0/slug/{SLUG}"))
+    assert (q.venue, q.instrument, q.status, q.in_sync) == ("manifold", SLUG, "open", True)
+    assert q.buy_yes == (L("0.612346", "100"),)
+    assert q.buy_no == (L("0.387654", "100"),)
+    assert q.event_ts == RECV
+    assert proto.slug_of(CID) == SLUG
+
+    bet = (
+        '{"type":"broadcast","topic":"contract/' + CID + '/new-bet","data":{"bets":['
+        '{"id":"b1","userId":"u2","contractId":"' + CID + '","createdTime":1757908890000,"amount":10,'
+        '"outcome":"YES","shares":15.3,"probBefore":0.61,"probAfter":0.62,"fees":{"platformFee":0}},'
+        '{"id":"b2","contractId":"'
+        + CID
+        + '","createdTime":1757908891000,"probBefore":0.62,"probAfter":0.655}]}}'
+    )
+    q = only_quote(proto.receive(bet, RECV))
+    assert q.instrument == SLUG
+    assert q.buy_yes == (L("0.655", "100"),) and q.buy_no == (L("0.345", "100"),)
+    assert q.event_ts == 1_757_908_891_000
+
+    update = (
+        '{"type":"broadcast","topic":"contract/' + CID + '","data":{"contract":{"id":"' + CID + '",'
+        '"prob":0.7,"lastUpdatedTime":1757908895000,"volume24Hours":5}}}'
+    )
+    q = only_quote(proto.receive(update.encode(), RECV))
+    assert (q.instrument, q.buy_yes, q.event_ts) == (SLUG, (L("0.7", "100"),), 1_757_908_895_000)
+
+
+def test_ws_before_rest_uses_id_then_slug() -> None:
+    proto = ManifoldProtocol(signal_size=D("25"))
+    update = '{"type":"broadcast","topic":"contract/' + CID + '","data":{"contract":{"probability":0.25}}}'
+    q = only_quote(proto.receive(update, RECV))
+    assert (q.instrument, q.buy_yes, q.buy_no) == (CID, (L("0.25", "25"),), (L("0.75", "25"),))
+    body = '{"id":"' + CID + '","slug":"' + SLUG + '","probability":0.3,"isResolved":false}'
+    q = only_quote(proto.receive(body, RECV, source="rest", path=f"/market/{CID}"))
+    assert q.instrument == SLUG
+    q = only_quote(proto.receive(update, RECV))
+    assert (q.instrument, q.buy_yes) == (SLUG, (L("0.25", "25"),))
+
+
+def test_rest_prob_endpoint_uses_path_id() -> None:
+    proto = ManifoldProtocol()
+    q = only_quote(proto.receive('{"prob":0.42}', RECV, source="rest", path=f"/v0/market/{CID}/prob"))
+    assert (q.instrument, q.buy_yes) == (CID, (L("0.42", "100"),))
+
+
+def test_statuses() -> None:
+    proto = ManifoldProtocol()
+    resolved = '{"id":"r1","slug":"res","probability":1,"isResolved":true,"resolution":"YES"}'
+    q = only_quote(proto.receive(resolved, RECV, source="rest", path="/slug/res"))
+    assert (q.status, q.buy_yes, q.buy_no) == ("settled", (L("1", "100"),), (L("0", "100"),))
+    closed = '{"id":"c1","slug":"closed-one","probability":0.5,"isResolved":false,"closeTime":1757908899999}'
+    assert only_quote(proto.receive(closed, RECV, source="rest", path="/slug/closed-one")).status == "closed"
+    # the same market seen by a WS bet placed before its close time is still open at that time
+    bet = '{"type":"broadcast","topic":"contract/c1/new-bet","data":{"bets":[{"probAfter":0.51,"createdTime":1757908800000}]}}'
+    assert only_quote(proto.receive(bet, RECV)).status == "open"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type":"ack","txid":1,"success":true}',
+        '{"type":"pong","txid":2}',
+        '{"type":"broadcast","topic":"global/new-bet","data":{"bets":[]}}',
+        '{"type":"broadcast","topic":"contract/abc/orders","data":{"orders":[]}}',
+        '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[]}}',
+        '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[{"answerId":"a1","probAfter":0.3}]}}',
+    ],
+)
+def test_ignored_frames(frame: str) -> None:
+    assert ManifoldProtocol().receive(frame, RECV) == ParseResult([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("frame", "source", "path", "reason"),
+    [
+        ("<html>502</html>", "rest", "/slug/x", "manifold rest /slug/x: frame is not valid JSON"),
+        ("[]", "rest", "/slug/x", "manifold rest /slug/x: frame is not a JSON object"),
+        ('{"probability":0.5}', "rest", None, "manifold rest: missing field 'id'"),
+        (
+            '{"id":"m1","outcomeType":"MULTIPLE_CHOICE"}',
+            "rest",
+            "/market/m1",
+            "manifold rest /market/m1: missing field 'probability'",
+        ),
+        (
+            '{"id":"m1","probability":"high"}',
+            "rest",
+            None,
+            "manifold rest: field 'probability' is not a number: 'high'",
+        ),
+        (
+            '{"id":"m1","probability":1.2}',
+            "rest",
+            None,
+            "manifold rest: field 'probability' out of range [0, 1]: 1.200000",
+        ),
+        ("nope", "ws", None, "manifold: frame is not valid JSON"),
+        ('{"type":"broadcast"}', "ws", None, "manifold: missing field 'topic'"),
+        (
+            '{"type":"broadcast","topic":"contract/abc"}',
+            "ws",
+            None,
+            "manifold contract/abc: missing field 'data'",
+        ),
+        (
+            '{"type":"broadcast","topic":"contract/abc","data":{"contract":{"prob":"x"}}}',
+            "ws",
+            None,
+            "manifold contract/abc: field 'prob' is not a number: 'x'",
+        ),
+        (
+            '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[{"createdTime":1}]}}',
+            "ws",
+            None,
+            "manifold contract/abc/new-bet: missing field 'probAfter'",
+        ),
+        (
+            '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":"many"}}',
+            "ws",
+            None,
+            "manifold contract/abc/new-bet: field 'bets' is not a list",
+        ),
+    ],
+)
+def test_malformed_input_is_rejected_with_reason(
+    frame: str, source: str, path: str | None, reason: str
+) -> None:
+    result = ManifoldProtocol().receive(frame, RECV, source=source, path=path)
+    assert result == ParseResult([], [reason], [])
+
+
+def test_other_parsers_accept_the_same_keywords() -> None:
+    from echoarb.venues.kalshi.protocol import KalshiProtocol
+    from echoarb.venues.polymarket.protocol import PolymarketProtocol
+
+    assert KalshiProtocol().receive("{}", RECV, source="ws", path=None) == ParseResult([], [], [])
+    assert PolymarketProtocol().receive("{}", RECV, source="rest", path="/x") == ParseResult([], [], [])
