@@ -158,7 +158,9 @@ def cmd_sink(args: argparse.Namespace) -> int:
     async def run(bootstrap: str, embedded: bool) -> None:
         await kafka_kwargs.ensure_topics(bootstrap, settings)
         sink = SinkService(
-            settings, bootstrap, load_codecs(settings.schema_registry_url),
+            settings,
+            bootstrap,
+            load_codecs(settings.schema_registry_url),
             consumer_kwargs=kafka_kwargs.consumer(embedded),
         )
         try:
@@ -180,8 +182,11 @@ def cmd_broker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with EmbeddedBroker(log_path=settings.data_dir / "logs" / "tansu.log", port=args.port) as broker:
         asyncio.run(kafka_kwargs.ensure_topics(broker.bootstrap, settings))
-        print(f"embedded broker on {broker.bootstrap}; export KAFKA_BOOTSTRAP={broker.bootstrap} "
-              "ECHOARB_EMBEDDED_BROKER=1 (Ctrl-C stops it)", flush=True)
+        print(
+            f"embedded broker on {broker.bootstrap}; export KAFKA_BOOTSTRAP={broker.bootstrap} "
+            "ECHOARB_EMBEDDED_BROKER=1 (Ctrl-C stops it)",
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
@@ -204,7 +209,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="echoarb",
-        description="Real-time arbitrage scanner for prediction markets (Kalshi, Polymarket, Manifold) on Kafka.",
+        description="Real-time arbitrage scanner for prediction markets "
+        "(Kalshi, Polymarket, Manifold) on Kafka.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -213,28 +219,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "replay",
-        help="replay a recording through the whole pipeline (broker, worker, ClickHouse) and print spreads",
-        description="Feed a JSON Lines recording of venue frames through the parsers, Kafka, the Faust worker "
-        "and the ClickHouse sink; write every spread event read back from the spreads topic. Exits 0 when the "
-        "recording is drained and the pipeline is idle. Output is the same at any --speed.",
+        help="replay a recording through the whole pipeline (broker, worker, ClickHouse)",
+        description="Feed a JSON Lines recording of venue frames through the parsers, Kafka, the Faust "
+        "worker and the ClickHouse sink; write every spread event read back from the spreads topic. Exits 0 "
+        "when the recording is drained and the pipeline is idle. Output is the same at any --speed.",
     )
-    p.add_argument("recording", nargs="?", default=str(SAMPLE_RECORDING), help="recording (default: bundled sample)")
+    p.add_argument(
+        "recording", nargs="?", default=str(SAMPLE_RECORDING), help="recording (default: bundled sample)"
+    )
     p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.add_argument("--out", help="write spread events here as JSON Lines")
-    p.add_argument("--speed", type=float, default=0.0, help="1 = real time, 10 = ten times faster, 0 = max (default)")
-    p.add_argument("--data-dir", help="where logs and embedded ClickHouse live (default: DATA_DIR or .echoarb/)")
-    p.add_argument("--timeout", type=float, default=300.0, help="give up waiting for the pipeline after N seconds")
+    p.add_argument(
+        "--speed", type=float, default=0.0, help="1 = real time, 10 = ten times faster, 0 = max (default)"
+    )
+    p.add_argument(
+        "--data-dir", help="where logs and embedded ClickHouse live (default: DATA_DIR or .echoarb/)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=300.0, help="give up waiting for the pipeline after N seconds"
+    )
     p.add_argument("--live", action="store_true", help="print executable spread events as they arrive")
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("worker", help="run a Faust stream worker (needs KAFKA_BOOTSTRAP)",
-                       description="Join the tick topics by market pair and emit spread events.")
+    p = sub.add_parser(
+        "worker",
+        help="run a Faust stream worker (needs KAFKA_BOOTSTRAP)",
+        description="Join the tick topics by market pair and emit spread events.",
+    )
     p.add_argument("--pairs", help="market pairs file")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("sink", help="run the ClickHouse sink (spreads, spread-windows)",
-                       description="Consume spread events and window statistics into ClickHouse; offsets are "
-                       "committed only after the insert succeeded.")
+    p = sub.add_parser(
+        "sink",
+        help="run the ClickHouse sink (spreads, spread-windows)",
+        description="Consume spread events and window statistics into ClickHouse; offsets are "
+        "committed only after the insert succeeded.",
+    )
     p.set_defaults(func=cmd_sink)
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")

@@ -29,7 +29,9 @@ class SpreadBoard:
         key = f"{event['pair_id']}|{legs}"
         self.latest[key] = event
         best = self.best.get(key)
-        if float(event["net_profit"]) > 0 and (best is None or float(event["net_profit"]) > float(best["net_profit"])):
+        if float(event["net_profit"]) > 0 and (
+            best is None or float(event["net_profit"]) > float(best["net_profit"])
+        ):
             self.best[key] = event
 
     def rows(self, *, best: bool) -> list[tuple[str, ...]]:
@@ -56,7 +58,10 @@ class SpreadBoard:
         if title:
             print(title, file=out)
         if not rows:
-            print("  (no opportunities with positive net profit)" if best else "  (no spread events yet)", file=out)
+            print(
+                "  (no opportunities with positive net profit)" if best else "  (no spread events yet)",
+                file=out,
+            )
             return
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADER)]
         line = "  ".join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True))

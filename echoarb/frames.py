@@ -7,13 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from echoarb.model import Tick
 from echoarb.normalise import Normaliser
 from echoarb.pairs import PairsConfig
 from echoarb.venues.kalshi.protocol import KalshiProtocol
+from echoarb.venues.parsing import ParseResult
 from echoarb.venues.manifold.protocol import ManifoldProtocol
 from echoarb.venues.polymarket.protocol import PolymarketProtocol
+
+
+class VenueParser(Protocol):
+    def receive(
+        self, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
+    ) -> ParseResult: ...
 
 
 @dataclass(slots=True)
@@ -24,9 +32,11 @@ class FrameOutcome:
 
 
 class FrameHandler:
-    def __init__(self, pairs: PairsConfig, *, depth: int = 10, kalshi_fee_rate: Decimal = Decimal("0.07")) -> None:
+    def __init__(
+        self, pairs: PairsConfig, *, depth: int = 10, kalshi_fee_rate: Decimal = Decimal("0.07")
+    ) -> None:
         self.normaliser = Normaliser(pairs, kalshi_fee_rate=kalshi_fee_rate)
-        self.parsers = {
+        self.parsers: dict[str, VenueParser] = {
             "kalshi": KalshiProtocol(depth=depth),
             "polymarket": PolymarketProtocol(depth=depth),
             "manifold": ManifoldProtocol(depth=depth),

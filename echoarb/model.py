@@ -107,7 +107,9 @@ class Opportunity:
     @property
     def key(self) -> str:
         """Identity of the opportunity across updates: pair, kind and legs' venue/side."""
-        legs = ",".join(f"{leg.venue}:{leg.side}{':' + leg.outcome if leg.outcome else ''}" for leg in self.legs)
+        legs = ",".join(
+            f"{leg.venue}:{leg.side}{':' + leg.outcome if leg.outcome else ''}" for leg in self.legs
+        )
         return f"{self.pair_id}|{self.kind}|{legs}"
 
 

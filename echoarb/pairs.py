@@ -138,7 +138,7 @@ def _parse_pair(item: object, index: int) -> MarketPair:
     if kind == "binary":
         if "outcomes" in item or "exhaustive" in item:
             key = "outcomes" if "outcomes" in item else "exhaustive"
-            raise PairsConfigError(f"{where}: key {key!r} is only valid with \"type\": \"categorical\"")
+            raise PairsConfigError(f'{where}: key {key!r} is only valid with "type": "categorical"')
         refs = _parse_venues(item, where)
         if len(refs) < 2:
             raise PairsConfigError(f"{where}: needs at least two venues of {list(VENUES)}")

@@ -17,7 +17,7 @@ from echoarb.pairs import PairsConfig
 @lru_cache(maxsize=65536)
 def partition_for(pair_id: str, partitions: int) -> int:
     """Same result as the Java client's (and aiokafka's) default partitioner for this key."""
-    return (murmur2(pair_id.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(pair_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 def venue_streams(pairs: PairsConfig, partitions: int) -> dict[int, frozenset[str]]:

@@ -25,7 +25,9 @@ def from_micros(value: int) -> Decimal:
 
 
 def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
-    return [{"price_micros": to_micros(lv.price), "size_micros": to_micros(lv.size, floor=True)} for lv in levels]
+    return [
+        {"price_micros": to_micros(lv.price), "size_micros": to_micros(lv.size, floor=True)} for lv in levels
+    ]
 
 
 def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:

@@ -77,7 +77,10 @@ class SpreadReader:
         self.eos: dict[int, dict[str, int]] = {}  # partition -> last offsets per topic
         self.decode_errors = 0
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **consumer_kwargs
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **consumer_kwargs,
         )
         self._changed = asyncio.Condition()
 
@@ -151,8 +154,13 @@ async def run_replay(
     streams = venue_streams(pairs, s.partitions)
 
     await kafka_kwargs.ensure_topics(bootstrap, s)
-    worker = WorkerProcess(s, bootstrap=bootstrap, embedded_broker=embedded_broker, worker_id=f"echoarb-{run_id}",
-                           merge_max_wait_ms=600_000)
+    worker = WorkerProcess(
+        s,
+        bootstrap=bootstrap,
+        embedded_broker=embedded_broker,
+        worker_id=f"echoarb-{run_id}",
+        merge_max_wait_ms=600_000,
+    )
     worker.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **kafka_kwargs.producer(embedded_broker))
     sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
@@ -161,7 +169,10 @@ async def run_replay(
     try:
         await producer.start()
         await sink.start()
-        tasks = [asyncio.create_task(sink.run(), name="sink"), asyncio.create_task(reader.run(), name="reader")]
+        tasks = [
+            asyncio.create_task(sink.run(), name="sink"),
+            asyncio.create_task(reader.run(), name="reader"),
+        ]
         publisher = TickPublisher(
             producer,
             codecs.tick_batch,
@@ -186,7 +197,9 @@ async def run_replay(
                     await publisher.flush()
                     await asyncio.sleep(ahead)
             publisher.advance(frame.recv_ts - 1)
-            outcome = handler.handle(frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path)
+            outcome = handler.handle(
+                frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path
+            )
             for reason in outcome.errors:
                 report.parse_errors += 1
                 log.warning("%s frame at recv_ts %d rejected: %s", frame.venue, frame.recv_ts, reason)
@@ -200,7 +213,10 @@ async def run_replay(
         report.phases["publish"] = time.monotonic() - started
         log.info(
             "published %d frames as %d ticks in %d records (%d rejected frames); waiting for the worker",
-            report.frames, report.ticks, report.tick_records, report.parse_errors,
+            report.frames,
+            report.ticks,
+            report.tick_records,
+            report.parse_errors,
         )
 
         # 2. Wait until the worker has processed every partition's end of stream.
@@ -209,8 +225,9 @@ async def run_replay(
         while not expected <= set(reader.eos):
             worker.check_alive()
             if time.monotonic() > deadline:
+                missing = sorted(expected - set(reader.eos))
                 raise ReplayError(
-                    f"worker did not finish partitions {sorted(expected - set(reader.eos))} within {timeout:.0f}s"
+                    f"worker did not finish partitions {missing} within {timeout:.0f}s"
                     f" (log: {worker.log_path})"
                 )
             try:
@@ -223,7 +240,8 @@ async def run_replay(
         spreads_end = {p: offs.get(s.topic_spreads, -1) for p, offs in reader.eos.items()}
         await reader.wait(
             lambda: all(reader.positions.get(p, -1) >= end for p, end in spreads_end.items()),
-            timeout, "spread events",
+            timeout,
+            "spread events",
         )
         targets = {
             TopicPartition(topic, p): end + 1

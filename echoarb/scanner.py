@@ -70,7 +70,9 @@ StateLoader = Callable[[str], dict[str, Any] | None]
 class PartitionScanner:
     """Scans the pairs of one partition. ``load`` fetches a saved state (table) on first use."""
 
-    def __init__(self, pairs: dict[str, MarketPair], params: ScanParams, load: StateLoader | None = None) -> None:
+    def __init__(
+        self, pairs: dict[str, MarketPair], params: ScanParams, load: StateLoader | None = None
+    ) -> None:
         self.pairs = pairs
         self.params = params
         self._load = load

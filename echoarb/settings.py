@@ -61,6 +61,7 @@ class Settings(BaseSettings):
 
     # Faust worker.
     worker_web_port: int = 6066
+    worker_web_host: str = "127.0.0.1"
     worker_id: str = "echoarb"
     log_level: str = "INFO"
 

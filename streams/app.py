@@ -78,7 +78,7 @@ class Topology:
             topic_partitions=s.partitions,
             topic_replication_factor=s.replication_factor,
             web_port=s.worker_web_port,
-            web_host="127.0.0.1",
+            web_host=s.worker_web_host,
             datadir=str(s.data_dir / "faust" / s.worker_id),
             consumer_auto_offset_reset="earliest",
             producer_linger=0.005,
@@ -148,7 +148,9 @@ class Topology:
                 batch = self.codecs.tick_batch.decode(event.value)
             except CodecError as exc:
                 self.decode_errors += 1
-                log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+                log.warning(
+                    "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc
+                )
                 await self.dlq_topic.send(
                     key=event.key,
                     value=event.value,
@@ -175,8 +177,12 @@ class Topology:
             for partition, merger in list(self.mergers.items()):
                 released = merger.release_stalled(time.monotonic(), max_wait)
                 if released:
-                    log.info("partition %d: released %d ticks after %.1fs without watermark", partition,
-                             len(released), max_wait)
+                    log.info(
+                        "partition %d: released %d ticks after %.1fs without watermark",
+                        partition,
+                        len(released),
+                        max_wait,
+                    )
                     await self._process(partition, released, final=False)
 
     async def _on_revoked(self, app: Any, revoked: Iterable[Any] = (), **kwargs: Any) -> None:
@@ -263,16 +269,22 @@ class Topology:
     # -- web views -------------------------------------------------------------------
     async def _health_view(self, web: Any, request: Any) -> Any:
         assigned = self.app.consumer.assignment() if self.app.consumer else set()
-        body = {"status": "ok" if assigned else "starting", "assigned": len(assigned),
-                "ticks_processed": self.ticks_processed}
+        body = {
+            "status": "ok" if assigned else "starting",
+            "assigned": len(assigned),
+            "ticks_processed": self.ticks_processed,
+        }
         return web.json(body, status=200 if assigned else 503)
 
     async def _spreads_view(self, web: Any, request: Any) -> Any:
         out = {}
         for scanner in self.scanners.values():
             for pair_id, state in scanner.states.items():
-                out[pair_id] = {"last_event_ts": state.last_event_ts, "last_spread": state.last_spread,
-                                "executable": sorted(state.executable)}
+                out[pair_id] = {
+                    "last_event_ts": state.last_event_ts,
+                    "last_spread": state.last_spread,
+                    "executable": sorted(state.executable),
+                }
         return web.json(out)
 
 

@@ -1,6 +1,7 @@
 import json
 import struct
 from decimal import Decimal
+from pathlib import Path
 
 import fastavro
 import pytest
@@ -10,20 +11,29 @@ from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
 from echoarb.records import spread_from_record, spread_to_record, tick_from_record, tick_to_record
 
 TICK = Tick(
-    pair_id="p1", venue="kalshi",
+    pair_id="p1",
+    venue="kalshi",
     yes_asks=(Level(Decimal("0.48"), Decimal("80")), Level(Decimal("0.5"), Decimal("200.25"))),
     no_asks=(Level(Decimal("0.0001"), Decimal("1")),),
-    event_ts=1767225600123, recv_ts=1767225600130, fee_rate=Decimal("0.07"), seq=9,
+    event_ts=1767225600123,
+    recv_ts=1767225600130,
+    fee_rate=Decimal("0.07"),
+    seq=9,
 )
 
 
 def test_tick_batch_round_trip_is_exact_and_confluent_framed():
     codecs = load_codecs()
-    record = {"venue": "kalshi", "producer_id": "r", "watermark": 5, "end_of_stream": False,
-              "ticks": [tick_to_record(TICK)]}
+    record = {
+        "venue": "kalshi",
+        "producer_id": "r",
+        "watermark": 5,
+        "end_of_stream": False,
+        "ticks": [tick_to_record(TICK)],
+    }
     data = codecs.tick_batch.encode(record)
     magic, schema_id = struct.unpack(">bI", data[:5])
-    manifest = json.load(open("schemas/manifest.json"))["schemas"]
+    manifest = json.loads(Path("schemas/manifest.json").read_text())["schemas"]
     assert (magic, schema_id) == (0, manifest["io.echoarb.TickBatch"]["id"])
     assert tick_from_record(codecs.tick_batch.decode(data)["ticks"][0]) == TICK
 
@@ -31,10 +41,23 @@ def test_tick_batch_round_trip_is_exact_and_confluent_framed():
 def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema():
     """What a Confluent consumer does: strip 5 bytes, read with the (self-contained) schema."""
     codecs = load_codecs()
-    opp = Opportunity("p1", "binary", (Leg("kalshi", "yes", Decimal("0.48"), Decimal("0.486667"), Decimal(120)),
-                                       Leg("polymarket", "no", Decimal("0.47"), Decimal("0.47"), Decimal(120))),
-                      Decimal("0.05"), Decimal(120), Decimal("114.8"), Decimal("3.2957"), Decimal("1.9043"),
-                      Decimal("0.015869"), True, 10, 1767225600123)
+    opp = Opportunity(
+        "p1",
+        "binary",
+        (
+            Leg("kalshi", "yes", Decimal("0.48"), Decimal("0.486667"), Decimal(120)),
+            Leg("polymarket", "no", Decimal("0.47"), Decimal("0.47"), Decimal(120)),
+        ),
+        Decimal("0.05"),
+        Decimal(120),
+        Decimal("114.8"),
+        Decimal("3.2957"),
+        Decimal("1.9043"),
+        Decimal("0.015869"),
+        True,
+        10,
+        1767225600123,
+    )
     event = SpreadEvent("abc", opp, 1767225600999)
     data = codecs.spread_event.encode(spread_to_record(event))
     import io
@@ -45,7 +68,9 @@ def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema():
     assert spread_from_record(codecs.spread_event.decode(data)).opportunity == opp
 
 
-@pytest.mark.parametrize("data", [b"", b"\x01\x00\x00\x03\xe9abc", b"\x00\x00\x00\x03\xe9\xff\xff", b"\x00\x00\x00\x00\x01x"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\x01\x00\x00\x03\xe9abc", b"\x00\x00\x00\x03\xe9\xff\xff", b"\x00\x00\x00\x00\x01x"]
+)
 def test_garbage_raises_codec_error(data):
     with pytest.raises(CodecError):
         load_codecs().tick_batch.decode(data)

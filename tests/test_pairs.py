@@ -50,10 +50,19 @@ def test_bad_config_names_pair_and_key(mutate, message):
 
 
 def test_categorical_pair():
-    raw = {"pairs": [{"id": "cat", "type": "categorical", "exhaustive": True, "outcomes": [
-        {"name": "A", "kalshi": {"ticker": "K-A"}, "polymarket": {"token_id": "1"}},
-        {"name": "B", "kalshi": {"ticker": "K-B"}},
-    ]}]}
+    raw = {
+        "pairs": [
+            {
+                "id": "cat",
+                "type": "categorical",
+                "exhaustive": True,
+                "outcomes": [
+                    {"name": "A", "kalshi": {"ticker": "K-A"}, "polymarket": {"token_id": "1"}},
+                    {"name": "B", "kalshi": {"ticker": "K-B"}},
+                ],
+            }
+        ]
+    }
     pair = parse_pairs(raw).pairs[0]
     assert pair.exhaustive and [o.name for o in pair.outcomes] == ["A", "B"]
     assert sorted(pair.venue_names) == ["kalshi", "polymarket"]

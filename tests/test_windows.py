@@ -5,8 +5,20 @@ from echoarb.windows import PairWindows
 
 
 def opp(ts, size, edge, executable):
-    return Opportunity("p", "binary", (), None, Decimal(size), Decimal(0), Decimal(0), Decimal(0),
-                       Decimal(edge), executable, 0, ts)
+    return Opportunity(
+        "p",
+        "binary",
+        (),
+        None,
+        Decimal(size),
+        Decimal(0),
+        Decimal(0),
+        Decimal(0),
+        Decimal(edge),
+        executable,
+        0,
+        ts,
+    )
 
 
 def test_tumbling_counts_max_edge_and_executable_time():
@@ -16,8 +28,10 @@ def test_tumbling_counts_max_edge_and_executable_time():
     w.on_opportunity(70_000, opp(70_000, 0, "0", False))
     w.set_executable(70_000, False)
     closed = w.close(120_000, "p")
-    assert [(c.start, c.end, c.agg.events, c.agg.max_net_edge, c.agg.best_size, c.agg.executable_ms)
-            for c in closed] == [
+    assert [
+        (c.start, c.end, c.agg.events, c.agg.max_net_edge, c.agg.best_size, c.agg.executable_ms)
+        for c in closed
+    ] == [
         (0, 60_000, 1, Decimal("0.015"), Decimal(120), 50_000),
         (60_000, 120_000, 1, None, Decimal(0), 10_000),
     ]
@@ -30,10 +44,10 @@ def test_hopping_windows_overlap_and_close_all_credits_open_stretch():
     w.set_executable(250_000, True)
     closed = w.close_all(310_000, "p")
     by_start = {c.start: c.agg.executable_ms for c in closed}
-    assert by_start[0] == 50_000            # [0, 300000) overlaps [250000, 300000)
-    assert by_start[60_000] == 60_000       # [60000, 360000) overlaps [250000, 310000)
+    assert by_start[0] == 50_000  # [0, 300000) overlaps [250000, 300000)
+    assert by_start[60_000] == 60_000  # [60000, 360000) overlaps [250000, 310000)
     assert by_start[240_000] == 60_000
-    assert by_start[300_000] == 10_000     # [300000, 600000) overlaps [300000, 310000)
+    assert by_start[300_000] == 10_000  # [300000, 600000) overlaps [300000, 310000)
     assert len(closed) == 6
     restored = PairWindows("hopping", 300_000, 60_000)
     restored.restore(w.to_json())

@@ -132,6 +132,13 @@ class SinkService:
         """Open ClickHouse, create the schema, then join the group. Raises ``SinkError`` early."""
         if self._started:
             return
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # release what was opened before the failure
+            raise
+
+    async def _start(self) -> None:
         self._stopping.clear()
         self._client = await asyncio.to_thread(self._client_factory)
         database = self._database or self._client.database

