@@ -145,7 +145,7 @@ def spread_record_to_json(record: dict[str, Any]) -> dict[str, Any]:
     """A spread record as the JSON that ``echoarb replay --out`` writes: decimals as strings."""
 
     def dec(value: int | None) -> str | None:
-        return None if value is None else str(from_micros(value))
+        return None if value is None else format(from_micros(value), "f")
 
     return {
         "id": record["id"],

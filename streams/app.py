@@ -71,22 +71,23 @@ class Topology:
 
             tansu_compat.apply_faust_patches()
             extra.update(tansu_compat.faust_settings())
-        app = faust.App(
-            s.worker_id,
-            broker=f"kafka://{s.kafka_bootstrap}",
-            store="memory://",
-            topic_partitions=s.partitions,
-            topic_replication_factor=s.replication_factor,
-            web_port=s.worker_web_port,
-            web_host=s.worker_web_host,
-            datadir=str(s.data_dir / "faust" / s.worker_id),
-            consumer_auto_offset_reset="earliest",
-            producer_linger=0.005,
-            table_cleanup_interval=30.0,
-            key_serializer="raw",
-            value_serializer="raw",
-            **extra,
-        )
+        (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {
+            "broker": f"kafka://{s.kafka_bootstrap}",
+            "store": "memory://",
+            "topic_partitions": s.partitions,
+            "topic_replication_factor": s.replication_factor,
+            "web_port": s.worker_web_port,
+            "web_host": s.worker_web_host,
+            "datadir": str(s.data_dir / "faust" / s.worker_id),
+            "consumer_auto_offset_reset": "earliest",
+            "producer_linger": 0.005,
+            "table_cleanup_interval": 30.0,
+            "key_serializer": "raw",
+            "value_serializer": "raw",
+        }
+        options.update(extra)
+        app = faust.App(s.worker_id, **options)
         self.tick_topic = app.topic(
             *(s.tick_topic(v) for v in ("kalshi", "polymarket", "manifold")),
             key_serializer="raw",
@@ -96,13 +97,14 @@ class Topology:
         self.windows_topic = app.topic(s.topic_spread_windows, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(s.topic_dead_letter, key_serializer="raw", value_serializer="raw")
         self.control_topic = app.topic(s.topic_control, key_serializer="raw", value_serializer="raw")
+        # Raw pair-id keys: the partitioner then puts each changelog record on the pair's
+        # own partition (murmur2(pair_id)), the same as its ticks.
         self.pair_state = app.Table(
             "pair-state",
             default=None,
             partitions=s.partitions,
             use_partitioner=True,
-            key_serializer="raw",
-            value_serializer="json",
+            schema=faust.Schema(key_serializer="raw", value_serializer="json"),
         )
 
         def event_time(event: Any = None) -> float:
@@ -113,9 +115,7 @@ class Topology:
                 "spread-stats-tumbling",
                 default=None,
                 partitions=s.partitions,
-                use_partitioner=True,
-                key_serializer="raw",
-                value_serializer="json",
+                schema=faust.Schema(key_serializer="json", value_serializer="json"),
             )
             .tumbling(s.window_tumbling_s, expires=s.window_tumbling_s * 10)
             .relative_to(event_time)
@@ -125,9 +125,7 @@ class Topology:
                 "spread-stats-hopping",
                 default=None,
                 partitions=s.partitions,
-                use_partitioner=True,
-                key_serializer="raw",
-                value_serializer="json",
+                schema=faust.Schema(key_serializer="json", value_serializer="json"),
             )
             .hopping(s.window_hopping_s, s.window_hopping_step_s, expires=s.window_hopping_s * 4)
             .relative_to(event_time)
@@ -232,12 +230,14 @@ class Topology:
             self._record_offset(metadata)
 
     def _mirror_windows(self, pair_id: str, windows: list[dict[str, Any]], event_ts: int) -> None:
-        if not event_ts:
+        # Windowed keys are (pair, window) tuples: their changelog partition is the current
+        # event's, so the mirror is only written inside stream iteration.
+        if not event_ts or faust.current_event() is None:
             return
         token = _event_time.set(event_ts / 1000)
         try:
             tumbling, hopping = windows
-            key = pair_id.encode()
+            key = pair_id
             self.stats_tumbling[key] = tumbling["open"]
             self.stats_hopping[key] = hopping["open"]
         finally:

