@@ -5,12 +5,18 @@ topic-partition only, so the order in which a worker sees two venues' ticks depe
 fetch timing. Merging by ``(recv_ts, venue, seq)`` and releasing a tick only once every
 venue stream of the partition has promised (by its watermark) that nothing earlier can
 follow makes the spread events of a replay the same at any speed.
+
+The merger also says when a source record may be acknowledged (its offset committed):
+only once its ticks were processed AND its watermark is no longer needed. A crash then
+re-delivers exactly the records whose information is not yet reflected in the state.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 
 from echoarb.batching import END_OF_TIME
 from echoarb.model import VENUES, Tick
@@ -18,10 +24,18 @@ from echoarb.model import VENUES, Tick
 _RANK = {venue: rank for rank, venue in enumerate(VENUES)}
 
 
+@dataclass(slots=True)
+class _Pending:
+    token: Hashable
+    watermark: int
+    remaining: int
+
+
 class PartitionMerger:
     def __init__(self, venues: Iterable[str]) -> None:
         self._watermarks: dict[str, int] = {venue: -1 for venue in venues}
-        self._heap: list[tuple[int, int, int, Tick]] = []
+        self._heap: list[tuple[int, int, int, Tick, _Pending]] = []
+        self._pending: dict[str, deque[_Pending]] = {}
         self._waiting_since: float | None = None  # wall clock of the oldest buffered tick
         self.late = 0
 
@@ -34,18 +48,28 @@ class PartitionMerger:
     def buffered(self) -> int:
         return len(self._heap)
 
-    def push(self, venue: str, watermark: int, ticks: Iterable[Tick], now: float) -> list[Tick]:
+    @property
+    def frontier(self) -> int:
+        """Every tick with recv_ts <= this has been released."""
+        return min(self._watermarks.values()) if self._watermarks else END_OF_TIME
+
+    def push(
+        self, venue: str, watermark: int, ticks: Iterable[Tick], now: float, token: Hashable = None
+    ) -> list[Tick]:
         """Add a batch of one stream; returns the ticks now safe to process, in order."""
         previous = self._watermarks.get(venue, -1)
+        entry = _Pending(token, watermark, 0)
         for tick in ticks:
             if tick.recv_ts <= previous:
                 self.late += 1
-            heapq.heappush(self._heap, (tick.recv_ts, _RANK[tick.venue], tick.seq, tick))
+            entry.remaining += 1
+            heapq.heappush(self._heap, (tick.recv_ts, _RANK[tick.venue], tick.seq, tick, entry))
+        self._pending.setdefault(venue, deque()).append(entry)
         if watermark > previous:
             self._watermarks[venue] = watermark
         if self._heap and self._waiting_since is None:
             self._waiting_since = now
-        return self._release(min(self._watermarks.values()), now)
+        return self._release(self.frontier, now)
 
     def release_stalled(self, now: float, max_wait_s: float) -> list[Tick]:
         """Live fallback: a silent venue (outage, no heartbeats) must not hold the others forever."""
@@ -57,11 +81,22 @@ class PartitionMerger:
                 self._watermarks[venue] = newest
         return self._release(newest, now)
 
+    def ackable(self) -> list[Hashable]:
+        """Tokens of batches whose ticks were all released and whose watermark is used up."""
+        frontier = self.frontier
+        out = []
+        for queue in self._pending.values():
+            while queue and queue[0].remaining == 0 and queue[0].watermark <= frontier:
+                out.append(queue.popleft().token)
+        return out
+
     def _release(self, upto: int, now: float) -> list[Tick]:
         heap = self._heap
         out = []
         while heap and heap[0][0] <= upto:
-            out.append(heapq.heappop(heap)[3])
+            item = heapq.heappop(heap)
+            item[4].remaining -= 1
+            out.append(item[3])
         if out:
             self._waiting_since = now if heap else None
         return out

@@ -143,8 +143,16 @@ async def run_replay(
     speed: float = 0.0,
     timeout: float = 300.0,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    workers: int = 1,
+    kill_at_frame: int | None = None,
+    restart_killed: bool = False,
 ) -> ReplayReport:
-    """Run the whole pipeline over ``recording``; returns counts and timings."""
+    """Run the whole pipeline over ``recording``; returns counts and timings.
+
+    ``workers`` Faust workers share the partitions. ``kill_at_frame`` SIGKILLs the first worker
+    after that many frames were published (and ``restart_killed`` starts it again): the chaos
+    hooks the cluster tests use.
+    """
     started = time.monotonic()
     report = ReplayReport()
     s = settings
@@ -154,14 +162,19 @@ async def run_replay(
     streams = venue_streams(pairs, s.partitions)
 
     await kafka_kwargs.ensure_topics(bootstrap, s)
-    worker = WorkerProcess(
-        s,
-        bootstrap=bootstrap,
-        embedded_broker=embedded_broker,
-        worker_id=f"echoarb-{run_id}",
-        merge_max_wait_ms=600_000,
-    )
-    worker.start()
+    pool = [
+        WorkerProcess(
+            s,
+            bootstrap=bootstrap,
+            embedded_broker=embedded_broker,
+            worker_id=f"echoarb-{run_id}",
+            merge_max_wait_ms=600_000,
+            log_path=s.data_dir / "logs" / f"echoarb-{run_id}-{i}.log",
+        )
+        for i in range(workers)
+    ]
+    for worker in pool:
+        worker.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **kafka_kwargs.producer(embedded_broker))
     sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
     reader = SpreadReader(bootstrap, s, codecs, run_id, consumer_kwargs, on_event)
@@ -207,7 +220,16 @@ async def run_replay(
             report.frames += 1
             if outcome.ticks:
                 await publisher.add(outcome.ticks)
-            worker.check_alive()
+            if report.frames == kill_at_frame:
+                await publisher.flush()
+                await publisher.wait_delivered()
+                await asyncio.sleep(0.5)  # let the worker get into the stream before it dies
+                log.info("chaos: SIGKILL worker pid %s at frame %d", pool[0].pid, report.frames)
+                pool[0].kill()
+                if restart_killed:
+                    pool[0].start()
+            for worker in pool:
+                worker.check_alive()
         await publisher.flush(end_of_stream=True)
         report.ticks, report.tick_records = publisher.ticks_sent, publisher.records_sent
         report.phases["publish"] = time.monotonic() - started
@@ -223,12 +245,13 @@ async def run_replay(
         expected = set(streams)
         deadline = time.monotonic() + timeout
         while not expected <= set(reader.eos):
-            worker.check_alive()
+            for worker in pool:
+                worker.check_alive()
             if time.monotonic() > deadline:
                 missing = sorted(expected - set(reader.eos))
                 raise ReplayError(
                     f"worker did not finish partitions {missing} within {timeout:.0f}s"
-                    f" (log: {worker.log_path})"
+                    f" (logs: {', '.join(str(w.log_path) for w in pool)})"
                 )
             try:
                 await reader.wait(lambda: expected <= set(reader.eos), 1.0, "end of stream")
@@ -236,26 +259,29 @@ async def run_replay(
                 continue
         report.phases["worker"] = time.monotonic() - started
 
-        # 3. Wait for the reader and the sink to have every record up to the reported offsets.
-        spreads_end = {p: offs.get(s.topic_spreads, -1) for p, offs in reader.eos.items()}
+        # 3. Every worker flushed before reporting, so the output topics' ends are final now
+        # (whichever worker wrote them, including one that was killed). Wait for the reader
+        # and the sink to have everything up to those ends.
+        output_tps = [
+            TopicPartition(topic, p)
+            for topic in (s.topic_spreads, s.topic_spread_windows)
+            for p in range(s.partitions)
+        ]
+        ends = await kafka_kwargs.end_offsets(bootstrap, output_tps, embedded_broker)
+        spreads_end = {tp.partition: end for tp, end in ends.items() if tp.topic == s.topic_spreads}
         await reader.wait(
-            lambda: all(reader.positions.get(p, -1) >= end for p, end in spreads_end.items()),
+            lambda: all(reader.positions.get(p, -1) >= end - 1 for p, end in spreads_end.items()),
             timeout,
             "spread events",
         )
-        targets = {
-            TopicPartition(topic, p): end + 1
-            for p, offs in reader.eos.items()
-            for topic, end in offs.items()
-            if end >= 0
-        }
+        targets = {tp: end for tp, end in ends.items() if end > 0}
         try:
             await sink.wait_committed(targets, timeout)
         except TimeoutError:
             raise ReplayError(f"ClickHouse sink did not commit {targets} within {timeout:.0f}s") from None
         report.phases["sink"] = time.monotonic() - started
         report.spreads = len(reader.events)
-        report.windows = sum(offs.get(s.topic_spread_windows, -1) + 1 for offs in reader.eos.values())
+        report.windows = sum(end for tp, end in ends.items() if tp.topic == s.topic_spread_windows)
         report.spreads_in_clickhouse = sink.spreads_inserted
         report.windows_in_clickhouse = sink.windows_inserted
     finally:
@@ -264,7 +290,8 @@ async def run_replay(
         await asyncio.gather(*tasks, return_exceptions=True)
         await sink.stop()
         await producer.stop()
-        worker.stop()
+        for worker in pool:
+            worker.stop()
 
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -140,34 +140,42 @@ class Topology:
 
     # -- agent -----------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
-        async for event in stream.events():
+        # Manual acks: a batch's offset may be committed only once its ticks are processed and
+        # its watermark used up (see echoarb.merge); buffered ticks then survive a crash.
+        async for event in stream.noack().events():
             message = event.message
             try:
                 batch = self.codecs.tick_batch.decode(event.value)
             except CodecError as exc:
                 self.decode_errors += 1
-                log.warning(
-                    "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc
-                )
-                await self.dlq_topic.send(
+                log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+                fut = await self.dlq_topic.send(
                     key=event.key,
                     value=event.value,
                     headers=dead_letter_headers(
                         str(exc), message.topic, message.partition, message.offset, stage="worker"
                     ),
                 )
+                await fut
+                event.ack()
                 continue
             partition = message.partition
-            merger = self.mergers.get(partition)
-            if merger is None:
-                merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()))
             ticks = [tick_from_record(t) for t in batch["ticks"]]
             async with self.lock:
-                released = merger.push(batch["venue"], batch["watermark"], ticks, time.monotonic())
+                merger = self._merger(partition)
+                released = merger.push(batch["venue"], batch["watermark"], ticks, time.monotonic(), event)
                 final = batch["watermark"] >= END_OF_TIME and merger.done
                 await self._process(partition, released, final=final)
                 if final:
                     await self._send_control(partition, batch["producer_id"])
+                for done in merger.ackable():
+                    done.ack()
+
+    def _merger(self, partition: int) -> PartitionMerger:
+        merger = self.mergers.get(partition)
+        if merger is None:
+            merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()))
+        return merger
 
     async def _release_stalled(self) -> None:
         max_wait = self.settings.merge_max_wait_ms / 1000
@@ -177,11 +185,11 @@ class Topology:
                 if released:
                     log.info(
                         "partition %d: released %d ticks after %.1fs without watermark",
-                        partition,
-                        len(released),
-                        max_wait,
+                        partition, len(released), max_wait,
                     )
                     await self._process(partition, released, final=False)
+                    for done in merger.ackable():
+                        done.ack()
 
     async def _on_revoked(self, app: Any, revoked: Iterable[Any] = (), **kwargs: Any) -> None:
         for tp in revoked:

@@ -6,7 +6,6 @@ every topic. Its gaps are worked around in :mod:`echoarb.broker.tansu_compat`.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import importlib.resources
@@ -15,6 +14,7 @@ import os
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import time
 from collections.abc import Mapping
@@ -50,6 +50,33 @@ def _free_port() -> int:
         return port
 
 
+def answers_metadata(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    """Send a Kafka Metadata v0 request; True if the answer lists at least one broker.
+
+    Plain sockets, no client library: usable from sync code and inside running event loops.
+    """
+    correlation_id = 0x45A
+    client_id = b"echoarb-probe"
+    body = struct.pack(">hhih", 3, 0, correlation_id, len(client_id)) + client_id + struct.pack(">i", 0)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(struct.pack(">i", len(body)) + body)
+        header = _recv_exactly(sock, 4)
+        (size,) = struct.unpack(">i", header)
+        payload = _recv_exactly(sock, size)
+    got_id, brokers = struct.unpack(">ii", payload[:8])
+    return bool(got_id == correlation_id and brokers > 0)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed before a full Kafka response")
+        data += chunk
+    return bytes(data)
+
+
 class EmbeddedBroker:
     """Starts Tansu on a free loopback port; stops it on ``stop()``, context exit or interpreter exit."""
 
@@ -58,6 +85,7 @@ class EmbeddedBroker:
         self.port = port or _free_port()
         self.start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self.started_in: float | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -93,46 +121,37 @@ class EmbeddedBroker:
         atexit.register(self.stop)
         started = time.monotonic()
         try:
-            asyncio.run(self._wait_ready())
+            self._wait_ready()
         except BaseException:
             self.stop()
             raise
+        self.started_in = time.monotonic() - started
         log.info(
-            "Tansu ready on %s in %.0f ms (log: %s)",
-            self.bootstrap,
-            (time.monotonic() - started) * 1000,
-            self.log_path,
+            "Tansu ready on %s in %.0f ms (log: %s)", self.bootstrap, self.started_in * 1000, self.log_path
         )
         return self
 
-    async def _wait_ready(self) -> None:
-        """Ready means: it answers a Kafka Metadata request, not merely that the port is open."""
-        from aiokafka import AIOKafkaClient
+    def _wait_ready(self) -> None:
+        """Ready means: it answers a Kafka Metadata request, not merely that the port is open.
 
+        Blocking on purpose: ``start()`` is also called from inside running event loops
+        (async fixtures, the CLI), where ``asyncio.run`` is not allowed.
+        """
         deadline = time.monotonic() + self.start_timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 raise BrokerError(f"Tansu exited with code {self._proc.returncode}:\n{self.log_tail()}")
-            try:  # cheap port probe first: a refused metadata attempt logs an aiokafka error
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    pass
+            try:
+                if answers_metadata(self.port):
+                    return
+                last_error = BrokerError("no brokers in the Metadata response")
             except OSError as exc:
                 last_error = exc
-                await asyncio.sleep(0.01)
-                continue
-            client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
-            try:
-                await client.bootstrap()
-                return
-            except Exception as exc:  # not up yet
-                last_error = exc
-                await asyncio.sleep(0.02)
-            finally:
-                await client.close()
+            time.sleep(0.01)
         raise BrokerError(
-            f"Tansu did not answer metadata on {self.bootstrap} within {self.start_timeout:.0f}s "
-            f"({last_error}):\n{self.log_tail()}"
+            f"Tansu did not answer a Metadata request on {self.bootstrap} within {self.start_timeout:.0f}s "
+            f"({last_error!r}); log {self.log_path}:\n{self.log_tail()}"
         )
 
     def log_tail(self, lines: int = 20) -> str:

@@ -37,3 +37,19 @@ async def ensure_topics(bootstrap: str, settings: Settings) -> None:
     from echoarb.broker.embedded import create_topics
 
     await create_topics(bootstrap, topic_layout(settings), replication_factor=settings.replication_factor)
+
+
+async def end_offsets(bootstrap: str, partitions: list[Any], embedded_broker: bool) -> dict[Any, int]:
+    """Log end offsets; from Fetch high watermarks on the embedded broker (its ListOffsets is wrong)."""
+    from aiokafka import AIOKafkaConsumer
+
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, **consumer(embedded_broker))
+    await client.start()
+    try:
+        if embedded_broker:
+            from echoarb.broker import tansu_compat
+
+            return dict(await tansu_compat.end_offsets_via_fetch(client, partitions))
+        return dict(await client.end_offsets(partitions))
+    finally:
+        await client.stop()

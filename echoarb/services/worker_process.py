@@ -60,6 +60,7 @@ class WorkerProcess:
             env["MERGE_MAX_WAIT_MS"] = str(merge_max_wait_ms)
         self._env = env
         self._proc: subprocess.Popen[bytes] | None = None
+        self.killed = 0
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,9 +92,12 @@ class WorkerProcess:
             return "(no log)"
 
     def kill(self) -> None:
+        """SIGKILL: no clean shutdown, no final commit (what a crash looks like)."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        self._proc = None
+        self.killed += 1
 
     def stop(self, timeout: float = 10.0) -> None:
         proc = self._proc
