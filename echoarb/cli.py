@@ -162,6 +162,9 @@ def cmd_sink(args: argparse.Namespace) -> int:
             bootstrap,
             load_codecs(settings.schema_registry_url),
             consumer_kwargs=kafka_kwargs.consumer(embedded),
+            # A server may come up after the sink (compose): wait for it. A local chdb dir that
+            # cannot be opened will not heal, so that fails at once.
+            wait_for_clickhouse=settings.clickhouse_url is not None,
         )
         try:
             await sink.run()
@@ -251,9 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "sink",
-        help="run the ClickHouse sink (spreads, spread-windows)",
-        description="Consume spread events and window statistics into ClickHouse; offsets are "
-        "committed only after the insert succeeded.",
+        help="run the ClickHouse sink (spreads, spread-windows; ticks with SINK_TICKS=true)",
+        description="Consume spread events and window statistics (and ticks with SINK_TICKS=true) into "
+        "ClickHouse, effectively once: batches have fixed boundaries recorded in sink_batches and are "
+        "inserted with a deduplication token; offsets are committed only after the insert.",
     )
     p.set_defaults(func=cmd_sink)
 
@@ -264,6 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a market pairs file and list its pairs")
     p.add_argument("file", nargs="?", help="pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.set_defaults(func=cmd_check_config)
+
+    from echoarb.live_cli import add_live_commands
+
+    add_live_commands(sub)  # ingest, keys, simulate
+
+    from echoarb.sink.cli import add_sink_commands
+
+    add_sink_commands(sub)  # db migrate, top
     return parser
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from echoarb.batching import END_OF_TIME
 from echoarb.model import VENUES, Tick
 
-_RANK = {venue: rank for rank, venue in enumerate(VENUES)}
+VENUE_RANK = {venue: rank for rank, venue in enumerate(VENUES)}
+_RANK = VENUE_RANK
 
 
 @dataclass(slots=True)

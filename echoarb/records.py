@@ -14,24 +14,81 @@ from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
 
 _MICRO = Decimal("1e6")
 
+# Prices, sizes and fee rates repeat endlessly on the hot path (a few hundred distinct
+# values per market), so conversions are memoised in bounded dicts: a dict hit costs
+# ~50 ns where the Decimal arithmetic costs ~1 us. The caches are cleared when they grow
+# past _CACHE_MAX entries (no LRU bookkeeping on hits). Decimal keys compare by value,
+# so 0.4 and 0.40 share an entry; both give the same integer.
+_CACHE_MAX = 200_000
+_to_micros_cache: dict[Decimal, int] = {}
+_to_micros_floor_cache: dict[Decimal, int] = {}
+_from_micros_cache: dict[int, Decimal] = {}
+_level_cache: dict[tuple[int, int], Level] = {}
+_level_record_cache: dict[Level, dict[str, int]] = {}
 
-def to_micros(value: Decimal, *, floor: bool = False) -> int:
-    """Exact for values with at most 6 decimals; sizes round down (never overstate depth)."""
+
+def _to_micros_exact(value: Decimal, floor: bool) -> int:
     return int((value * _MICRO).to_integral_value(ROUND_FLOOR if floor else ROUND_HALF_EVEN))
 
 
+def to_micros(value: Decimal, *, floor: bool = False) -> int:
+    """Exact for values with at most 6 decimals; sizes round down (never overstate depth)."""
+    cache = _to_micros_floor_cache if floor else _to_micros_cache
+    try:
+        return cache[value]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable (a signalling NaN): let the arithmetic raise as before
+        return _to_micros_exact(value, floor)
+    result = _to_micros_exact(value, floor)
+    if value.is_finite():
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = result
+    return result
+
+
 def from_micros(value: int) -> Decimal:
-    return Decimal(value).scaleb(-6).normalize() if value else Decimal(0)
+    try:
+        return _from_micros_cache[value]
+    except KeyError:
+        pass
+    result = Decimal(value).scaleb(-6).normalize() if value else Decimal(0)
+    if len(_from_micros_cache) >= _CACHE_MAX:
+        _from_micros_cache.clear()
+    _from_micros_cache[value] = result
+    return result
+
+
+def _level(price_micros: int, size_micros: int) -> Level:
+    key = (price_micros, size_micros)
+    level = _level_cache.get(key)
+    if level is None:
+        level = Level(from_micros(price_micros), from_micros(size_micros))
+        if len(_level_cache) >= _CACHE_MAX:
+            _level_cache.clear()
+        _level_cache[key] = level
+    return level
+
+
+def _level_record(level: Level) -> dict[str, int]:
+    # Returned dicts are shared between records: callers must not mutate them (fastavro
+    # and json only read them).
+    record = _level_record_cache.get(level)
+    if record is None:
+        record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
+        if len(_level_record_cache) >= _CACHE_MAX:
+            _level_record_cache.clear()
+        _level_record_cache[level] = record
+    return record
 
 
 def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
-    return [
-        {"price_micros": to_micros(lv.price), "size_micros": to_micros(lv.size, floor=True)} for lv in levels
-    ]
+    return [_level_record(lv) for lv in levels]
 
 
 def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
-    return tuple(Level(from_micros(r["price_micros"]), from_micros(r["size_micros"])) for r in records)
+    return tuple([_level(r["price_micros"], r["size_micros"]) for r in records])
 
 
 def tick_to_record(tick: Tick) -> dict[str, Any]:
@@ -76,9 +133,14 @@ def _opt_decimal(value: int | None) -> Decimal | None:
     return None if value is None else from_micros(value)
 
 
-def spread_id(opportunity: Opportunity) -> str:
-    """Deterministic id: the same opportunity recomputed after a restart gets the same id."""
-    text = f"{opportunity.key}|{opportunity.event_ts}"
+def spread_id(opportunity: Opportunity, trigger: tuple[int, int, int] = (0, 0, 0)) -> str:
+    """Deterministic id: the same opportunity recomputed after a restart gets the same id.
+
+    ``trigger`` is the merge position (recv_ts, venue rank, seq) of the tick that changed the
+    result: two changes can share an event time (a venue's older timestamp does not move the
+    pair's newest one), so pair, legs and event time alone would not be unique.
+    """
+    text = f"{opportunity.key}|{opportunity.event_ts}|{trigger[0]}.{trigger[1]}.{trigger[2]}"
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
@@ -173,3 +235,19 @@ def spread_record_to_json(record: dict[str, Any]) -> dict[str, Any]:
         "event_ts": record["event_ts"],
         "computed_at": record["computed_at"],
     }
+
+
+_tick_record_cache: dict[int, tuple[Tick, dict[str, Any]]] = {}
+
+
+def cached_tick_record(tick: Tick) -> dict[str, Any]:
+    """``tick_to_record`` memoised by tick identity, for state snapshots that re-serialise
+    the same unchanged quotes on every write. The returned dict is shared: do not mutate."""
+    hit = _tick_record_cache.get(id(tick))
+    if hit is not None and hit[0] is tick:
+        return hit[1]
+    record = tick_to_record(tick)
+    if len(_tick_record_cache) >= 50_000:
+        _tick_record_cache.clear()
+    _tick_record_cache[id(tick)] = (tick, record)  # holding the tick keeps its id unique
+    return record

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class ReplayReport:
     windows_in_clickhouse: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    worker_id: str = ""
 
 
 class SpreadReader:
@@ -146,6 +147,7 @@ async def run_replay(
     workers: int = 1,
     kill_at_frame: int | None = None,
     restart_killed: bool = False,
+    before_shutdown: Callable[[list[WorkerProcess]], Awaitable[None]] | None = None,
 ) -> ReplayReport:
     """Run the whole pipeline over ``recording``; returns counts and timings.
 
@@ -223,7 +225,8 @@ async def run_replay(
             if report.frames == kill_at_frame:
                 await publisher.flush()
                 await publisher.wait_delivered()
-                await asyncio.sleep(0.5)  # let the worker get into the stream before it dies
+                # Kill it mid-stream: once spread events show the workers are processing.
+                await reader.wait(lambda: len(reader.events) > 0, timeout, "first spread event")
                 log.info("chaos: SIGKILL worker pid %s at frame %d", pool[0].pid, report.frames)
                 pool[0].kill()
                 if restart_killed:
@@ -280,6 +283,9 @@ async def run_replay(
         except TimeoutError:
             raise ReplayError(f"ClickHouse sink did not commit {targets} within {timeout:.0f}s") from None
         report.phases["sink"] = time.monotonic() - started
+        report.worker_id = f"echoarb-{run_id}"
+        if before_shutdown is not None:
+            await before_shutdown(pool)
         report.spreads = len(reader.events)
         report.windows = sum(end for tp, end in ends.items() if tp.topic == s.topic_spread_windows)
         report.spreads_in_clickhouse = sink.spreads_inserted

@@ -15,9 +15,12 @@ from typing import Any
 from echoarb.edge.binary import evaluate_binary
 from echoarb.edge.categorical import evaluate_basket
 from echoarb.edge.changes import ChangeDetector
+from echoarb.merge import VENUE_RANK
 from echoarb.model import Opportunity, Tick
 from echoarb.pairs import MarketPair
-from echoarb.records import tick_from_record, tick_to_record
+from echoarb.edge.fees import fee_model
+from echoarb.edge.walk import first_unit
+from echoarb.records import cached_tick_record, tick_from_record
 from echoarb.windows import ClosedWindow, PairWindows
 
 
@@ -42,16 +45,24 @@ class PairState:
     executable: set[str] = field(default_factory=set)
     last_event_ts: int = 0
     last_spread: dict[str, Any] | None = None  # last emitted opportunity, for views
+    best: dict[str, Any] | None = None  # current best opportunity (size > 0), for views
+    recent_windows: list[dict[str, Any]] = field(default_factory=list)  # last closed, for views
+    # Merge position (recv_ts, venue rank, seq) of the last tick applied: after a crash the
+    # changelog can be ahead of the committed offsets, and re-read ticks must not be re-applied.
+    applied: tuple[int, int, int] = (-1, -1, -1)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "pair_id": self.pair_id,
-            "quotes": {k: tick_to_record(t) for k, t in self.quotes.items()},
+            "quotes": {k: cached_tick_record(t) for k, t in self.quotes.items()},
             "detector": self.detector.snapshot(),
             "windows": [w.to_json() for w in self.windows],
             "executable": sorted(self.executable),
             "last_event_ts": self.last_event_ts,
             "last_spread": self.last_spread,
+            "best": self.best,
+            "recent_windows": self.recent_windows,
+            "applied": list(self.applied),
         }
 
     def restore(self, raw: dict[str, Any]) -> None:
@@ -62,6 +73,43 @@ class PairState:
         self.executable = set(raw["executable"])
         self.last_event_ts = raw["last_event_ts"]
         self.last_spread = raw.get("last_spread")
+        self.best = raw.get("best")
+        self.recent_windows = raw.get("recent_windows", [])
+        self.applied = tuple(raw.get("applied", (-1, -1, -1)))  # type: ignore[assignment]
+
+
+RECENT_WINDOWS = 12
+ONE = Decimal(1)
+
+
+def _first_units(tick: Tick) -> tuple[Decimal | None, Decimal | None]:
+    """All-in unit cost of the first level a walk would take on each side (None: empty side)."""
+    model = fee_model(tick.venue, tick.fee_rate)
+    return first_unit(tick.yes_asks, model), first_unit(tick.no_asks, model)
+
+
+def _summary(opp: Opportunity) -> dict[str, Any]:
+    return {
+        "key": opp.key,
+        "size": str(opp.size),
+        "net_profit": str(opp.net_profit),
+        "net_edge": str(opp.net_edge),
+        "executable": opp.executable,
+        "event_ts": opp.event_ts,
+    }
+
+
+def _window_summary(window: ClosedWindow) -> dict[str, Any]:
+    agg = window.agg
+    return {
+        "window": window.window,
+        "start": window.start,
+        "end": window.end,
+        "events": agg.events,
+        "max_net_edge": None if agg.max_net_edge is None else str(agg.max_net_edge),
+        "best_size": str(agg.best_size),
+        "executable_ms": agg.executable_ms,
+    }
 
 
 StateLoader = Callable[[str], dict[str, Any] | None]
@@ -81,7 +129,12 @@ class PartitionScanner:
         self._closed_upto = -(2**62)
         self.dirty: set[str] = set()
         self.late_window_events = 0
+        self.reapplied = 0
         self.unknown_pairs = 0
+        self.skipped = 0  # ticks that provably could not change any result (not evaluated)
+        self._limit = ONE - params.min_edge
+        # (pair id, quote key) -> (tick, unit cost of its first YES level, of its first NO level)
+        self._units: dict[tuple[str, str], tuple[Tick, Decimal | None, Decimal | None]] = {}
 
     def state(self, pair_id: str) -> PairState:
         state = self.states.get(pair_id)
@@ -108,6 +161,11 @@ class PartitionScanner:
             self.unknown_pairs += 1
             return []
         state = self.state(tick.pair_id)
+        position = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
+        if position <= state.applied:
+            self.reapplied += 1  # re-delivered after a crash; its effect is already in the state
+            return []
+        state.applied = position
         key = f"{tick.venue}|{tick.outcome}" if tick.outcome else tick.venue
         state.quotes[key] = tick
         if tick.event_ts > state.last_event_ts:
@@ -115,6 +173,17 @@ class PartitionScanner:
         if tick.event_ts > self.clock:
             self.clock = tick.event_ts
         self.dirty.add(tick.pair_id)
+        if pair.type == "binary" and not state.executable and not len(state.detector):
+            self._units[(tick.pair_id, key)] = (tick, *_first_units(tick))
+            if self._uncrossed(tick.pair_id, state):
+                # Every direction's first step already costs >= 1 - min_edge, so every result
+                # is "no opportunity", the state already says so, and nothing is executable:
+                # the full evaluation would change nothing. Only the window clock moves on.
+                self.skipped += 1
+                ts = state.last_event_ts
+                for window in state.windows:
+                    window.set_executable(ts, False)
+                return []
         results = self._evaluate(pair, state)
         changed = state.detector.changes(results)
         ts = state.last_event_ts
@@ -129,8 +198,31 @@ class PartitionScanner:
             for opp in changed:
                 self.late_window_events += window.on_opportunity(opp.event_ts, opp)
         if changed:
-            state.last_spread = {"key": changed[-1].key, "event_ts": changed[-1].event_ts}
+            state.last_spread = _summary(changed[-1])
+            top = max((o for o in results if o.size > 0), key=lambda o: o.net_profit, default=None)
+            state.best = None if top is None else _summary(top)
         return changed
+
+    def _uncrossed(self, pair_id: str, state: PairState) -> bool:
+        """True when no ordered venue pair (A yes, B no) can take a first contract (binary)."""
+        quotes = state.quotes
+        if len(quotes) < 2:
+            return True
+        units = self._units
+        limit = self._limit
+        rows = []
+        for key, tick in quotes.items():
+            cached = units.get((pair_id, key))
+            if cached is None or cached[0] is not tick:
+                cached = units[(pair_id, key)] = (tick, *_first_units(tick))
+            rows.append(cached)
+        for i, (_, yes, _) in enumerate(rows):
+            if yes is None:
+                continue
+            for j, (_, _, no) in enumerate(rows):
+                if i != j and no is not None and yes + no < limit:
+                    return False
+        return True
 
     def _evaluate(self, pair: MarketPair, state: PairState) -> list[Opportunity]:
         p = self.params
@@ -167,6 +259,9 @@ class PartitionScanner:
                 if closed:
                     out.extend(closed)
                     self.dirty.add(pair_id)
+                    state.recent_windows = (state.recent_windows + [_window_summary(c) for c in closed])[
+                        -RECENT_WINDOWS:
+                    ]
         return out
 
     def take_dirty(self) -> Iterable[PairState]:

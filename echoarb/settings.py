@@ -39,11 +39,38 @@ class Settings(BaseSettings):
     clickhouse_url: SecretStr | None = Field(None, description="http://user:pass@host:8123/db")
     clickhouse_database: str = "echoarb"
     data_dir: Path = PROJECT_ROOT / ".echoarb"
+    # ClickHouse sink. One insert per topic-partition batch; ClickHouse advises thousands of
+    # rows per insert and about one insert per second per table.
+    sink_ticks: bool = Field(False, description="also store every tick of the tick topics (one row each)")
+    sink_batch_rows: int = Field(10_000, ge=1, description="sink: rows per insert, at most")
+    sink_flush_interval_s: float = Field(1.0, gt=0, description="sink: insert buffered rows this often")
+    sink_max_buffered_rows: int = Field(
+        200_000, ge=1, description="sink: stop fetching and insert at this many buffered rows"
+    )
+    sink_group_id: str = Field("echoarb-sink", description="sink: Kafka consumer group")
 
     # Venues.
     kalshi_api_key: SecretStr | None = None
     kalshi_private_key_path: Path | None = None
     kalshi_fee_rate: Decimal = Decimal("0.07")
+
+    # Live ingest (producer agents). URLs default to the real venues; tests point them at simulators.
+    kalshi_ws_url: str = "wss://api.elections.kalshi.com/trade-api/ws/v2"
+    polymarket_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+    manifold_ws_url: str = "wss://api.manifold.markets/ws"
+    manifold_api_url: str = "https://api.manifold.markets/v0"
+    manifold_requests_per_min: int = Field(500, ge=1, description="REST budget (venue limit: 500/min/IP)")
+    ingest_heartbeat_ms: int = Field(100, ge=1, description="watermark heartbeat and flush period")
+    ingest_buffer_frames: int = Field(10_000, ge=1, description="frames buffered before backpressure")
+    ingest_kafka_outage_s: float = Field(120.0, gt=0, description="Kafka outage ridden out before failing")
+    connector_heartbeat_timeout_s: float | None = Field(
+        None, gt=0, description="silence that marks a socket dead (default 2.5 x the venue ping period)"
+    )
+    connector_connect_timeout_s: float = Field(10.0, gt=0)
+    reconnect_backoff_base_s: float = Field(0.5, gt=0)
+    reconnect_backoff_cap_s: float = Field(30.0, gt=0)
+    breaker_failure_threshold: int = Field(5, ge=1, description="failed sessions that open a venue's circuit")
+    breaker_reset_s: float = Field(30.0, ge=0, description="open circuit: wait before a half-open probe")
 
     # Edge and stream behaviour.
     pairs_file: Path = PROJECT_ROOT / "config" / "market_pairs.json"
@@ -62,6 +89,9 @@ class Settings(BaseSettings):
     # Faust worker.
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
+    worker_canonical_url: str | None = Field(
+        None, description="URL other workers use to reach this one's web views (table routing)"
+    )
     worker_id: str = "echoarb"
     log_level: str = "INFO"
 

@@ -23,11 +23,11 @@ from aiokafka.structs import RecordMetadata
 from echoarb.batching import END_OF_TIME
 from echoarb.codec import CodecError, Codecs, load_codecs
 from echoarb.deadletter import dead_letter_headers
-from echoarb.merge import PartitionMerger
+from echoarb.merge import VENUE_RANK, PartitionMerger
 from echoarb.model import Opportunity, SpreadEvent, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.records import spread_id, spread_to_record, tick_from_record
+from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record
 from echoarb.scanner import PartitionScanner, ScanParams
 from echoarb.settings import Settings
 from echoarb.windows import ClosedWindow
@@ -60,6 +60,8 @@ class Topology:
         self.ticks_processed = 0
         self.spreads_sent = 0
         self.lock = asyncio.Lock()
+        self.assigned: set[Any] = set()
+        self.stale_skipped = 0
         self.app = self._build_app(embedded_broker)
 
     # -- app -------------------------------------------------------------------------
@@ -79,10 +81,15 @@ class Topology:
             "topic_replication_factor": s.replication_factor,
             "web_port": s.worker_web_port,
             "web_host": s.worker_web_host,
+            "canonical_url": s.worker_canonical_url or f"http://{s.worker_web_host}:{s.worker_web_port}",
             "datadir": str(s.data_dir / "faust" / s.worker_id),
             "consumer_auto_offset_reset": "earliest",
             "producer_linger": 0.005,
             "table_cleanup_interval": 30.0,
+            # Ticks wait unacked in the merge buffer; waiting for them to be acked before a
+            # rebalance would deadlock it. Unacked records are simply re-read by the new owner.
+            "stream_wait_empty": False,
+            "table_standby_replicas": 0,
             "key_serializer": "raw",
             "value_serializer": "raw",
         }
@@ -104,7 +111,8 @@ class Topology:
             default=None,
             partitions=s.partitions,
             use_partitioner=True,
-            schema=faust.Schema(key_serializer="raw", value_serializer="json"),
+            key_type=bytes,
+            value_type=bytes,
         )
 
         def event_time(event: Any = None) -> float:
@@ -134,8 +142,8 @@ class Topology:
         app.agent(self.tick_topic, name="scan-ticks")(self._agent)
         app.timer(0.25)(self._release_stalled)
         app.on_partitions_revoked.connect(self._on_revoked)
-        app.page("/health")(self._health_view)
-        app.page("/spreads/")(self._spreads_view)
+        app.on_partitions_assigned.connect(self._on_assigned)
+        self._register_views(app)
         return app
 
     # -- agent -----------------------------------------------------------------------
@@ -144,11 +152,18 @@ class Topology:
         # its watermark used up (see echoarb.merge); buffered ticks then survive a crash.
         async for event in stream.noack().events():
             message = event.message
+            if message.generation_id != self.app.consumer_generation_id:
+                # Fetched before a rebalance: the partition's new owner re-reads it from the
+                # committed offset; processing it here would write stale state to its table.
+                self.stale_skipped += 1
+                continue
             try:
                 batch = self.codecs.tick_batch.decode(event.value)
             except CodecError as exc:
                 self.decode_errors += 1
-                log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+                log.warning(
+                    "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc
+                )
                 fut = await self.dlq_topic.send(
                     key=event.key,
                     value=event.value,
@@ -165,11 +180,21 @@ class Topology:
                 merger = self._merger(partition)
                 released = merger.push(batch["venue"], batch["watermark"], ticks, time.monotonic(), event)
                 final = batch["watermark"] >= END_OF_TIME and merger.done
-                await self._process(partition, released, final=final)
+                await self._process(partition, released, final=final, generation=message.generation_id)
                 if final:
                     await self._send_control(partition, batch["producer_id"])
-                for done in merger.ackable():
-                    done.ack()
+                self._ack(merger.ackable())
+
+    def _ack(self, events: list[Any]) -> None:
+        """Ack only within the generation the record was fetched in.
+
+        A rebalance may revoke the partition while its batch is being processed; a late ack
+        would let this worker commit an offset whose state the new owner has not recovered.
+        """
+        generation = self.app.consumer_generation_id
+        for event in events:
+            if event.message.generation_id == generation:
+                event.ack()
 
     def _merger(self, partition: int) -> PartitionMerger:
         merger = self.mergers.get(partition)
@@ -185,16 +210,30 @@ class Topology:
                 if released:
                     log.info(
                         "partition %d: released %d ticks after %.1fs without watermark",
-                        partition, len(released), max_wait,
+                        partition,
+                        len(released),
+                        max_wait,
                     )
-                    await self._process(partition, released, final=False)
-                    for done in merger.ackable():
-                        done.ack()
+                    await self._process(
+                        partition, released, final=False, generation=self.app.consumer_generation_id
+                    )
+                    self._ack(merger.ackable())
 
     async def _on_revoked(self, app: Any, revoked: Iterable[Any] = (), **kwargs: Any) -> None:
-        for tp in revoked:
-            self.mergers.pop(tp.partition, None)
-            self.scanners.pop(tp.partition, None)
+        # Eager rebalancing: every partition is revoked and consumers restart from the
+        # committed offsets, so all in-memory merge and scan state is dropped (the batch in
+        # progress finishes first: the lock).
+        async with self.lock:
+            self.assigned.difference_update(revoked)
+            for tp in revoked:
+                self.mergers.pop(tp.partition, None)
+                self.scanners.pop(tp.partition, None)
+        log.info("partitions revoked: %s", sorted({tp.partition for tp in revoked}))
+
+    async def _on_assigned(self, app: Any, assigned: Iterable[Any] = (), **kwargs: Any) -> None:
+        async with self.lock:
+            self.assigned = set(assigned)
+        log.info("partitions assigned: %s", sorted({tp.partition for tp in self.assigned}))
 
     def _scanner(self, partition: int) -> PartitionScanner:
         scanner = self.scanners.get(partition)
@@ -202,27 +241,24 @@ class Topology:
             table = self.pair_state
 
             def load(pair_id: str) -> dict[str, Any] | None:
-                value: dict[str, Any] | None = table.get(pair_id.encode())
-                return value
+                raw = table.get(pair_id.encode())
+                return None if raw is None else dict(json.loads(raw))
 
             scanner = self.scanners[partition] = PartitionScanner(self.by_id, self.params, load)
         return scanner
 
-    async def _process(self, partition: int, ticks: list[Tick], *, final: bool) -> None:
+    async def _process(self, partition: int, ticks: list[Tick], *, final: bool, generation: int) -> None:
         scanner = self._scanner(partition)
         now_ms = int(time.time() * 1000)
-        opportunities: list[Opportunity] = []
+        opportunities: list[tuple[Opportunity, tuple[int, int, int]]] = []
         for tick in ticks:
-            opportunities.extend(scanner.apply(tick))
+            trigger = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
+            opportunities.extend((opp, trigger) for opp in scanner.apply(tick))
         self.ticks_processed += len(ticks)
         closed = scanner.close_windows(final=final)
-        # One table write per touched pair per batch: each write is one changelog record.
-        for state in scanner.take_dirty():
-            self.pair_state[state.pair_id.encode()] = state.to_json()
-            self._mirror_windows(state.pair_id, state.to_json()["windows"], state.last_event_ts)
         futures = []
-        for opp in opportunities:
-            event = SpreadEvent(spread_id(opp), opp, now_ms)
+        for opp, trigger in opportunities:
+            event = SpreadEvent(spread_id(opp, trigger), opp, now_ms)
             value = self.codecs.spread_event.encode(spread_to_record(event))
             futures.append(
                 await self.spreads_topic.send(key=opp.pair_id.encode(), value=value, partition=partition)
@@ -233,9 +269,21 @@ class Topology:
                 await self.windows_topic.send(key=window.pair_id.encode(), value=value, partition=partition)
             )
         self.spreads_sent += len(opportunities)
-        # Wait for delivery before the source offset can be committed: at-least-once.
+        # Outputs first, state second: if the worker dies in between, the state (which says
+        # "already emitted") was not written, and the new owner emits the same events again
+        # (identical duplicates) instead of never.
         for metadata in await asyncio.gather(*futures):
             self._record_offset(metadata)
+        if self.app.consumer_generation_id != generation:
+            # Revoked while this batch was in flight: the partition's new owner may already
+            # have recovered the table; a late write would overwrite its newer state.
+            log.info("partition %d revoked mid-batch: state not written (new owner redoes it)", partition)
+            return
+        # One table write per touched pair per batch: each write is one changelog record.
+        for state in scanner.take_dirty():
+            body = state.to_json()
+            self.pair_state[state.pair_id.encode()] = json.dumps(body, separators=(",", ":")).encode()
+            self._mirror_windows(state.pair_id, body["windows"], state.last_event_ts)
 
     def _mirror_windows(self, pair_id: str, windows: list[dict[str, Any]], event_ts: int) -> None:
         # Windowed keys are (pair, window) tuples: their changelog partition is the current
@@ -275,25 +323,115 @@ class Topology:
         log.info("partition %d: end of stream, %s", partition, body["last_offsets"])
 
     # -- web views -------------------------------------------------------------------
-    async def _health_view(self, web: Any, request: Any) -> Any:
-        assigned = self.app.consumer.assignment() if self.app.consumer else set()
-        body = {
-            "status": "ok" if assigned else "starting",
-            "assigned": len(assigned),
+    def _register_views(self, app: faust.App) -> None:
+        table = self.pair_state
+
+        # Faust binds a page function to its View: plain functions, not bound methods.
+        async def health(web: Any, request: Any) -> Any:
+            return await self._health_view(web, request)
+
+        async def spreads(web: Any, request: Any) -> Any:
+            return await self._spreads_view(web, request)
+
+        app.page("/health")(health)
+        app.page("/spreads/")(spreads)
+        app.page("/pairs/{pair_id}/")(app.table_route(table=table, match_info="pair_id")(self._pair_view))
+        app.page("/windows/{pair_id}/")(
+            app.table_route(table=table, match_info="pair_id")(self._windows_view)
+        )
+
+    def _caught_up(self) -> tuple[bool, dict[str, Any]]:
+        app = self.app
+        assigned = app.consumer.assignment() if app.consumer else set()
+        recovery = app.tables.recovery
+        recovered = recovery.completed.is_set() and not recovery.in_recovery
+        buffered = sum(m.buffered for m in self.mergers.values())
+        ok = bool(assigned) and recovered and not app.rebalancing
+        return ok, {
+            "assigned_partitions": sorted({tp.partition for tp in assigned}),
+            "recovered": recovered,
+            "rebalancing": bool(app.rebalancing),
+            "buffered_ticks": buffered,
             "ticks_processed": self.ticks_processed,
+            "spreads_sent": self.spreads_sent,
+            "decode_errors": self.decode_errors,
+            "late_ticks": sum(m.late for m in self.mergers.values()),
+            "late_window_events": sum(sc.late_window_events for sc in self.scanners.values()),
         }
-        return web.json(body, status=200 if assigned else 503)
+
+    async def _health_view(self, web: Any, request: Any) -> Any:
+        """200 only when the worker holds partitions, recovered its tables and is not rebalancing."""
+        ok, body = self._caught_up()
+        body["status"] = "ok" if ok else "starting"
+        return web.json(body, status=200 if ok else 503)
+
+    def _state(self, pair_id: str) -> dict[str, Any] | None:
+        raw = self.pair_state.get(pair_id.encode())
+        return None if raw is None else dict(json.loads(raw))
 
     async def _spreads_view(self, web: Any, request: Any) -> Any:
-        out = {}
-        for scanner in self.scanners.values():
-            for pair_id, state in scanner.states.items():
+        """Current best opportunity per pair held by this worker (its partitions)."""
+        out: dict[str, Any] = {}
+        for key in list(self.pair_state.keys()):
+            raw = self.pair_state.get(key)
+            state = json.loads(raw) if raw else None
+            if state:
+                pair_id = key.decode() if isinstance(key, bytes) else str(key)
                 out[pair_id] = {
-                    "last_event_ts": state.last_event_ts,
-                    "last_spread": state.last_spread,
-                    "executable": sorted(state.executable),
+                    "best": state.get("best"),
+                    "executable": state.get("executable", []),
+                    "last_event_ts": state.get("last_event_ts"),
                 }
-        return web.json(out)
+        return web.json({"worker": self.settings.worker_web_port, "pairs": out})
+
+    async def _pair_view(self, web: Any, request: Any, pair_id: str) -> Any:
+        if pair_id not in self.by_id:
+            return web.json({"error": f"unknown pair {pair_id!r}"}, status=404)
+        state = self._state(pair_id)
+        if state is None:
+            return web.json({"pair_id": pair_id, "quotes": {}, "note": "no ticks yet"})
+        newest = state["last_event_ts"]
+        quotes = {}
+        for venue, tick in state["quotes"].items():
+            quotes[venue] = {
+                "best_yes_ask": _price(tick["yes_asks"]),
+                "best_no_ask": _price(tick["no_asks"]),
+                "yes_levels": len(tick["yes_asks"]),
+                "no_levels": len(tick["no_asks"]),
+                "status": tick["status"],
+                "in_sync": tick["in_sync"],
+                "event_ts": tick["event_ts"],
+                "staleness_ms": newest - tick["event_ts"],
+            }
+        return web.json(
+            {
+                "pair_id": pair_id,
+                "quotes": quotes,
+                "executable": state["executable"],
+                "best": state.get("best"),
+                "last_spread": state.get("last_spread"),
+                "last_event_ts": newest,
+            }
+        )
+
+    async def _windows_view(self, web: Any, request: Any, pair_id: str) -> Any:
+        if pair_id not in self.by_id:
+            return web.json({"error": f"unknown pair {pair_id!r}"}, status=404)
+        state = self._state(pair_id) or {}
+        return web.json(
+            {
+                "pair_id": pair_id,
+                "recent": state.get("recent_windows", []),
+                "open": [
+                    {"window": name, "open": w["open"]}
+                    for name, w in zip(("tumbling", "hopping"), state.get("windows", []), strict=False)
+                ],
+            }
+        )
+
+
+def _price(levels: list[dict[str, int]]) -> str | None:
+    return format(from_micros(levels[0]["price_micros"]), "f") if levels else None
 
 
 def _window_record(window: ClosedWindow, now_ms: int) -> dict[str, Any]:

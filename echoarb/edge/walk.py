@@ -76,6 +76,19 @@ def _next_level(levels: Ladder, j: int) -> int:
     return j
 
 
+def first_unit(levels: Ladder, model: FeeModel) -> Decimal | None:
+    """Unit cost (price plus marginal fee) of the first level a walk takes; None if none.
+
+    The same arithmetic as ``PricedLadder.unit`` on the level ``walk`` starts from, so a
+    caller can tell exactly when ``walk`` would return at its "not crossed" check.
+    """
+    j = _next_level(levels, 0)
+    if j >= len(levels):
+        return None
+    price = levels[j].price
+    return price + model.marginal(price)
+
+
 def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
     """Walk all ladders from the top while one more contract of every leg costs ``< 1 - min_edge``.
 

@@ -6,6 +6,8 @@ care which engine is behind it. The URL carries a password: it is only ever logg
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import re
 from pathlib import Path
@@ -48,7 +50,7 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _scrub(exc: BaseException, secret: str | None) -> str:
+def scrub(exc: BaseException, secret: str | None) -> str:
     """The exception text with the password removed, in case a driver ever echoes it."""
     text = str(exc)
     if secret:
@@ -65,8 +67,33 @@ def _create_database(client: Client, database: str, where: str) -> Client:
     return client
 
 
+def holder_of(path: Path) -> str | None:
+    """``"pid N"`` if another process holds the embedded engine's data dir, else ``None``.
+
+    The engine keeps an exclusive ``flock`` on ``<dir>/status`` (which records its PID) for as
+    long as it runs; probing that lock turns chdb's vague "Error initializing EmbeddedServer"
+    into a message that says what to do.
+    """
+    status = Path(path) / "status"
+    if not status.exists():
+        return None
+    with contextlib.suppress(OSError), status.open("rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read(200).decode(errors="replace")
+            match = re.search(r"PID:\s*(\d+)", text)
+            return f"pid {match[1]}" if match else "another process"
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return None
+
+
 def connect_embedded(path: Path, database: str) -> Client:
-    """The real ClickHouse engine in-process (chdb). One data dir per process, shared by its clients."""
+    """The real ClickHouse engine in-process (chdb). One data dir per process, shared by its clients.
+
+    Only one process can open a data dir: while ``echoarb sink`` or ``echoarb replay`` runs on
+    it, other EchoArb commands on the same DATA_DIR fail with a message naming the holder.
+    """
     check_identifier(database)
     path = Path(path).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
@@ -74,6 +101,12 @@ def connect_embedded(path: Path, database: str) -> Client:
     try:
         client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
     except Exception as exc:
+        holder = holder_of(path)
+        if holder is not None:
+            raise SinkError(
+                f"embedded ClickHouse at {path} is in use by {holder}: only one process can open a "
+                "data dir; stop that EchoArb process, use another DATA_DIR, or set CLICKHOUSE_URL"
+            ) from exc
         raise SinkError(f"cannot open embedded ClickHouse (chdb) at {path}: {exc}") from exc
     return _create_database(client, database, str(path))
 
@@ -101,11 +134,11 @@ def connect_url(url: str, default_database: str, connect_timeout: float = 10.0) 
             connect_timeout=connect_timeout,
         )
     except Exception as exc:
-        raise SinkError(f"ClickHouse server unreachable at {masked}: {_scrub(exc, parts.password)}") from None
+        raise SinkError(f"ClickHouse server unreachable at {masked}: {scrub(exc, parts.password)}") from None
     try:
         return _create_database(client, database, masked)
     except SinkError as exc:
-        raise SinkError(_scrub(exc, parts.password)) from None
+        raise SinkError(scrub(exc, parts.password)) from None
 
 
 def connect(settings: Settings) -> Client:

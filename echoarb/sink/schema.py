@@ -1,21 +1,23 @@
-"""ClickHouse tables of the sink, created if missing when the sink starts.
+"""Names and column lists of the sink's tables; their DDL lives in versioned migrations.
 
 Money and sizes are ``Decimal(18, 6)``: the Avro ``*_micros`` integers scaled by 1e-6, exact.
-Each row keeps its Kafka coordinates so a duplicate (at-least-once) can be traced and
-deduplicated at query time (same ``id`` or same topic/partition/offset).
+Each row keeps its Kafka coordinates so any row can be traced to the record it came from.
+The column tuples here are the insert order of the writer's rows; a test checks that they
+match what the migrations create, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from echoarb.sink.client import check_identifier
-
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 SPREADS_TABLE = "spreads"
 WINDOWS_TABLE = "spread_windows"
+TICKS_TABLE = "ticks"
+BATCHES_TABLE = "sink_batches"
+MINUTE_STATS_TABLE = "pair_minute_stats"
 
 MONEY = "Decimal(18, 6)"
 TS = "DateTime64(3, 'UTC')"
@@ -61,35 +63,59 @@ WINDOW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("offset", "UInt64"),
 )
 
+# ``inserted_at`` (server default, drives the TTL) is not sent by the writer.
+TICK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("venue", "LowCardinality(String)"),
+    ("pair_id", "LowCardinality(String)"),
+    ("outcome", "LowCardinality(String)"),
+    ("best_yes_ask", f"Nullable({MONEY})"),
+    ("best_no_ask", f"Nullable({MONEY})"),
+    ("yes_ask_price", f"Array({MONEY})"),
+    ("yes_ask_size", f"Array({MONEY})"),
+    ("no_ask_price", f"Array({MONEY})"),
+    ("no_ask_size", f"Array({MONEY})"),
+    ("fee_rate", MONEY),
+    ("status", "LowCardinality(String)"),
+    ("in_sync", "Bool"),
+    ("real_money", "Bool"),
+    ("seq", "UInt64"),
+    ("event_ts", TS),
+    ("recv_ts", TS),
+    ("producer_id", "LowCardinality(String)"),
+    ("topic", "LowCardinality(String)"),
+    ("partition", "UInt16"),
+    ("offset", "UInt64"),
+    ("index", "UInt32"),
+)
+
+BATCH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("group_id", "LowCardinality(String)"),
+    ("topic", "LowCardinality(String)"),
+    ("partition", "UInt16"),
+    ("first_offset", "UInt64"),
+    ("last_offset", "UInt64"),
+    ("first_ts", TS),
+    ("records", "UInt32"),
+    ("rows", "UInt32"),
+    ("target", "LowCardinality(String)"),
+    ("planned_at", TS),
+)
+
 SPREAD_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in SPREAD_COLUMNS)
 WINDOW_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in WINDOW_COLUMNS)
+TICK_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in TICK_COLUMNS)
+BATCH_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in BATCH_COLUMNS)
+
+COLUMNS_BY_TABLE: dict[str, tuple[str, ...]] = {
+    SPREADS_TABLE: SPREAD_COLUMN_NAMES,
+    WINDOWS_TABLE: WINDOW_COLUMN_NAMES,
+    TICKS_TABLE: TICK_COLUMN_NAMES,
+    BATCHES_TABLE: BATCH_COLUMN_NAMES,
+}
 
 
-def _columns(columns: tuple[tuple[str, str], ...]) -> str:
-    # Backticks: `window`, `partition` and `offset` are SQL keywords.
-    return ",\n".join(f"    `{name}` {kind}" for name, kind in columns)
+def ensure_schema(client: Client, database: str) -> list[int]:
+    """Bring ``database`` to the newest schema version (idempotent, safe on every start)."""
+    from echoarb.sink.migrate import migrate
 
-
-def spreads_ddl(database: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS `{check_identifier(database)}`.`{SPREADS_TABLE}` (\n"
-        f"{_columns(SPREAD_COLUMNS)}\n"
-        ") ENGINE = MergeTree\n"
-        "ORDER BY (pair_id, event_ts, id)"
-    )
-
-
-def windows_ddl(database: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS `{check_identifier(database)}`.`{WINDOWS_TABLE}` (\n"
-        f"{_columns(WINDOW_COLUMNS)}\n"
-        ") ENGINE = MergeTree\n"
-        "ORDER BY (pair_id, `window`, window_start)"
-    )
-
-
-def ensure_schema(client: Client, database: str) -> None:
-    """Create the database and both tables if missing (idempotent, safe on every start)."""
-    client.command(f"CREATE DATABASE IF NOT EXISTS `{check_identifier(database)}`")
-    client.command(spreads_ddl(database))
-    client.command(windows_ddl(database))
+    return migrate(client, database)

@@ -1,10 +1,23 @@
-"""Kafka -> ClickHouse sink: spreads and spread windows, at-least-once.
+"""Kafka -> ClickHouse sink: spreads, spread windows and (optionally) ticks, effectively once.
 
-Offsets are committed only after the rows of a batch are in ClickHouse (and its undecodable
-records are on the dead-letter topic). While ClickHouse fails, the sink retries the same
-batch with capped exponential backoff and neither fetches nor commits, so nothing is lost
-and a restart resumes from the last stored batch. Duplicates after a crash carry the same
-``id`` and Kafka coordinates.
+Delivery: records are buffered per topic-partition and inserted in blocks bounded by size and
+time (``SINK_BATCH_ROWS``, ``SINK_FLUSH_INTERVAL_S``). For each flush the sink
+
+1. records every batch's boundaries in the ``sink_batches`` ledger,
+2. inserts each batch as one block with ``insert_deduplication_token =
+   "<topic>-<partition>-<first offset>-<last offset>@<first timestamp>"`` into tables that keep a
+   ``non_replicated_deduplication_window`` (the pattern of ClickHouse's Kafka connector),
+3. sends undecodable records to the dead-letter topic, then commits the offsets.
+
+After a crash anywhere in 1-3, the restarted sink (or the partition's next owner) finds the
+ledger row for the first uncommitted record, cuts exactly the same batch again and inserts it
+with the same token: ClickHouse drops the copy, in the materialized views too. Rows are never
+lost (offsets move only after the insert) and never doubled. Dead letters stay at-least-once.
+
+Outages: while ClickHouse fails, the same step is retried with capped exponential backoff; the
+sink pauses its partitions (so it keeps its group membership but fetches nothing), commits
+nothing and holds at most ``SINK_MAX_BUFFERED_ROWS`` rows, and catches up when ClickHouse is
+back. With ``wait_for_clickhouse`` it also waits for ClickHouse at start.
 """
 
 from __future__ import annotations
@@ -13,17 +26,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from echoarb.codec import AvroCodec, CodecError, Codecs
-from echoarb.sink.client import connect
-from echoarb.sink.writer import ClickHouseWriter, Row, RowError, spread_row, window_row
+from echoarb.model import VENUES
+from echoarb.sink import ledger
+from echoarb.sink.batches import Batch, Buffers, Entry, Plan
+from echoarb.sink.client import connect, scrub
+from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
+from echoarb.sink.writer import ClickHouseWriter, Row, RowError, spread_row, tick_rows, window_row
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -37,40 +54,53 @@ GROUP_ID = "echoarb-sink"
 STAGE = "sink"
 _MAX_REASON = 1_000
 
+T = TypeVar("T")
 ClientFactory = Callable[[], "Client"]
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-RowBuilder = Callable[[Mapping[str, Any], str, int, int], Row]
+RowsBuilder = Callable[[Mapping[str, Any], str, int, int], list[Row]]
 
 
-@dataclass
-class _Batch:
-    """Records fetched since the last commit, converted; ``ends`` are the offsets to commit."""
+def _one(build: Callable[[Mapping[str, Any], str, int, int], Row]) -> RowsBuilder:
+    return lambda record, topic, partition, offset: [build(record, topic, partition, offset)]
 
-    spreads: list[Row] = field(default_factory=list)
-    windows: list[Row] = field(default_factory=list)
-    dead: list[tuple[Record, str]] = field(default_factory=list)
-    ends: dict[TopicPartition, int] = field(default_factory=dict)
-    records: int = 0
+
+def _insert_call(
+    writer: ClickHouseWriter, table: str, rows: list[Row], token: str
+) -> Callable[[], Awaitable[int]]:
+    return lambda: asyncio.to_thread(writer.insert, table, rows, token)
+
+
+def _lookup_call(
+    client: Client, database: str, group_id: str, heads: list[tuple[TopicPartition, int, int]]
+) -> Callable[[], Awaitable[dict[TopicPartition, Plan]]]:
+    return lambda: asyncio.to_thread(ledger.lookup, client, database, group_id, heads)
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeds the ``committed`` view with the group's offsets for newly assigned partitions."""
-
     def __init__(self, service: SinkService) -> None:
         self._service = service
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        await self._service._on_revoked(list(revoked))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        await self._service._seed_committed(list(assigned))
+        await self._service._on_assigned(list(assigned))
+
+
+class _Abandoned(Exception):
+    """The sink stopped while a step was still failing; nothing of it was committed."""
+
+
+class _Dropped(Exception):
+    """Every partition of the failing step was revoked: its next owner takes over."""
 
 
 class SinkService:
-    """Consumes ``settings.topic_spreads`` and ``settings.topic_spread_windows`` into ClickHouse.
+    """Consumes the spread topics (and with ``SINK_TICKS`` the tick topics) into ClickHouse.
 
     ``client_factory`` defaults to ``connect(settings)``; a client from a caller's factory is
-    the caller's to close. ``database`` defaults to the client's database.
+    the caller's to close. ``database`` defaults to the client's database. Keyword arguments
+    left as ``None`` come from ``settings``.
     """
 
     def __init__(
@@ -83,11 +113,14 @@ class SinkService:
         client_factory: ClientFactory | None = None,
         database: str | None = None,
         consumer_kwargs: Mapping[str, Any] | None = None,
-        max_batch: int = 20_000,
-        linger_s: float = 0.2,
+        group_id: str | None = None,
+        batch_rows: int | None = None,
+        flush_interval_s: float | None = None,
+        max_buffered_rows: int | None = None,
         poll_timeout_ms: int = 200,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        wait_for_clickhouse: bool = False,
     ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
@@ -98,60 +131,95 @@ class SinkService:
         self._own_client = client_factory is None
         self._database = database
         self._consumer_kwargs = dict(consumer_kwargs or {})
-        self.max_batch = max_batch
-        self.linger_s = linger_s
+        self.group_id = group_id or settings.sink_group_id
+        self.batch_rows = batch_rows or settings.sink_batch_rows
+        self.flush_interval_s = flush_interval_s or settings.sink_flush_interval_s
+        self.max_buffered_rows = max_buffered_rows or settings.sink_max_buffered_rows
         self.poll_timeout_ms = poll_timeout_ms
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
-        self._routes: dict[str, tuple[AvroCodec, RowBuilder, bool]] = {
-            settings.topic_spreads: (codecs.spread_event, spread_row, True),
-            settings.topic_spread_windows: (codecs.spread_window, window_row, False),
+        self.wait_for_clickhouse = wait_for_clickhouse
+        url = settings.clickhouse_url.get_secret_value() if settings.clickhouse_url else None
+        self._secret = urlsplit(url).password if url else None
+        self._routes: dict[str, tuple[AvroCodec, RowsBuilder, str]] = {
+            settings.topic_spreads: (codecs.spread_event, _one(spread_row), SPREADS_TABLE),
+            settings.topic_spread_windows: (codecs.spread_window, _one(window_row), WINDOWS_TABLE),
         }
+        if settings.sink_ticks:
+            for venue in VENUES:
+                self._routes[settings.tick_topic(venue)] = (codecs.tick_batch, tick_rows, TICKS_TABLE)
+        self._buffers = Buffers(self.batch_rows, self.flush_interval_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._client: Client | None = None
         self.writer: ClickHouseWriter | None = None
+        self._owned: set[TopicPartition] = set()
+        self._io_lock = asyncio.Lock()  # one ClickHouse/dead-letter attempt at a time; revocation waits
         self._committed: dict[TopicPartition, int] = {}
         self._committed_changed = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._started = False
-        # Counters (read by metrics and tests).
+        # Counters (read by metrics and tests). Rows "inserted" include retried blocks that
+        # ClickHouse deduplicated: the driver cannot tell them apart.
+        self.inserted: dict[str, int] = {SPREADS_TABLE: 0, WINDOWS_TABLE: 0, TICKS_TABLE: 0}
+        self.inserts = 0
+        self.batches_replayed = 0  # batches cut again from the ledger after a restart/rebalance
         self.dead_letters = 0
-        self.spreads_inserted = 0
-        self.windows_inserted = 0
-        self.store_failures = 0  # failed attempts (insert or dead-letter), each retried
+        self.store_failures = 0  # failed attempts (ledger, insert or dead-letter), each retried
         self.commit_failures = 0
+
+    @property
+    def spreads_inserted(self) -> int:
+        return self.inserted[SPREADS_TABLE]
+
+    @property
+    def windows_inserted(self) -> int:
+        return self.inserted[WINDOWS_TABLE]
+
+    @property
+    def ticks_inserted(self) -> int:
+        return self.inserted[TICKS_TABLE]
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._routes)
 
     @property
     def committed(self) -> Mapping[TopicPartition, int]:
         """Next offset committed per partition (by this sink, or found in the group on assignment)."""
         return MappingProxyType(self._committed)
 
+    # -- lifecycle ------------------------------------------------------------------------------
+
     async def start(self) -> None:
-        """Open ClickHouse, create the schema, then join the group. Raises ``SinkError`` early."""
+        """Open ClickHouse and migrate the schema, then join the group.
+
+        Raises ``SinkError``/``MigrationError`` early unless ``wait_for_clickhouse`` (then it
+        retries with backoff until ClickHouse answers or ``stop()`` is called).
+        """
         if self._started:
             return
         try:
             await self._start()
+        except _Abandoned:
+            await self._close()  # stop() was called while waiting for ClickHouse
         except BaseException:
-            await self.stop()  # release what was opened before the failure
+            await self._close()  # release what was opened before the failure
             raise
 
     async def _start(self) -> None:
         self._stopping.clear()
-        self._client = await asyncio.to_thread(self._client_factory)
-        database = self._database or self._client.database
-        if not database:
-            raise ValueError("SinkService: no database (pass database= or use a client with one)")
-        self.writer = ClickHouseWriter(self._client, database)
-        await asyncio.to_thread(self.writer.ensure_schema)
+        if self.wait_for_clickhouse:
+            await self._retry("connect to ClickHouse and migrate", self._open_clickhouse, kafka=False)
+        else:
+            await self._open_clickhouse()
         if self._producer is None:
             # No idempotence: Tansu rejects InitProducerId v0 (see shared/infra.md).
             self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
             await self._producer.start()
         kwargs: dict[str, Any] = {
-            "group_id": GROUP_ID,
+            "group_id": self.group_id,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
             **self._consumer_kwargs,
@@ -160,12 +228,30 @@ class SinkService:
         await self._consumer.start()
         self._consumer.subscribe(topics=list(self._routes), listener=_Listener(self))
         self._started = True
-        log.info("sink: consuming %s into ClickHouse database %s", ", ".join(self._routes), database)
+        assert self.writer is not None
+        log.info(
+            "sink: consuming %s into ClickHouse database %s (group %s, <= %d rows per insert, every %.1f s)",
+            ", ".join(self._routes), self.writer.database, self.group_id, self.batch_rows,
+            self.flush_interval_s,
+        )  # fmt: skip
+
+    async def _open_clickhouse(self) -> None:
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._client_factory)
+        database = self._database or self._client.database
+        if not database:
+            raise ValueError("SinkService: no database (pass database= or use a client with one)")
+        writer = ClickHouseWriter(self._client, database)
+        await asyncio.to_thread(writer.ensure_schema)
+        self.writer = writer
 
     async def stop(self) -> None:
-        """Finish the batch in hand (an insert under way completes), then leave the group."""
+        """Insert and commit what is buffered (one attempt), then leave the group."""
         self._stopping.set()
         await self._idle.wait()
+        await self._close()
+
+    async def _close(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -176,20 +262,21 @@ class SinkService:
             with contextlib.suppress(Exception):
                 self._client.close()
         self._client = None
+        self._owned.clear()
         self._started = False
 
     async def run(self) -> None:
         """Consume, store and commit until ``stop()``."""
-        await self.start()
         self._idle.clear()
         try:
-            while not self._stopping.is_set():
-                batch = await self._fetch()
-                if batch.records:
-                    try:
-                        await self._handle(batch)
-                    except _Abandoned:
-                        break
+            await self.start()
+            while self._started and not self._stopping.is_set():
+                await self._step()
+            batches = self._buffers.cut(time.monotonic(), force=True)
+            if batches:
+                await self._store(batches)
+        except _Abandoned:
+            pass
         finally:
             self._idle.set()
 
@@ -202,86 +289,175 @@ class SinkService:
         async with asyncio.timeout(timeout), self._committed_changed:
             await self._committed_changed.wait_for(reached)
 
-    # -- internals ---------------------------------------------------------------------------
+    # -- the loop -------------------------------------------------------------------------------
 
-    async def _fetch(self) -> _Batch:
-        """Records of one getmany, plus more for up to ``linger_s`` so inserts stay large."""
-        assert self._consumer is not None
-        batch = _Batch()
-        deadline: float | None = None
-        while batch.records < self.max_batch and not self._stopping.is_set():
-            if deadline is None:
-                timeout_ms = self.poll_timeout_ms
-            else:
-                timeout_ms = int((deadline - time.monotonic()) * 1000)
-                if timeout_ms <= 0:
-                    break
-            fetched = await self._consumer.getmany(
-                timeout_ms=timeout_ms, max_records=self.max_batch - batch.records
-            )
-            if not fetched:
-                if deadline is None:
-                    break  # idle: let run() re-check the stop flag
+    async def _step(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        now = time.monotonic()
+        wait_s = min(self.poll_timeout_ms / 1000, self._buffers.seconds_until_due(now))
+        over = self._buffers.total_rows >= self.max_buffered_rows
+        if not over:
+            fetched = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=self.batch_rows)
+        elif waiting := self._buffers.waiting_for_plan():
+            # Memory bound reached, but a replayed batch still needs its last records.
+            fetched = await consumer.getmany(*waiting, timeout_ms=int(wait_s * 1000))
+        else:
+            fetched = {}
+        self._add(fetched)
+        await self._resolve()
+        batches = self._buffers.cut(time.monotonic(), force=over)
+        if batches:
+            await self._store(batches)
+
+    def _add(self, fetched: Mapping[TopicPartition, list[Record]]) -> None:
+        now = time.monotonic()
+        for tp, records in fetched.items():
+            if tp not in self._owned:
                 continue
-            for tp, records in fetched.items():
-                self._convert(tp, records, batch)
-            if deadline is None:
-                deadline = time.monotonic() + self.linger_s
-        return batch
+            codec, build, table = self._routes[tp.topic]
+            entries = []
+            for record in records:
+                try:
+                    rows = build(codec.decode(record.value), tp.topic, tp.partition, record.offset)
+                    entries.append(Entry(record.offset, record.timestamp, rows, now))
+                except (CodecError, RowError) as exc:
+                    entries.append(Entry(record.offset, record.timestamp, [], now, (record, str(exc))))
+            self._buffers.add(tp, table, entries)
 
-    def _convert(self, tp: TopicPartition, records: list[Record], batch: _Batch) -> None:
-        codec, build, is_spread = self._routes[tp.topic]
-        rows = batch.spreads if is_spread else batch.windows
-        for record in records:
+    async def _resolve(self) -> None:
+        """Look up the ledger for partitions whose first record since assignment just arrived."""
+        while heads := self._buffers.unresolved():
+            client, database = self._ledger_target()
             try:
-                rows.append(build(codec.decode(record.value), tp.topic, tp.partition, record.offset))
-            except (CodecError, RowError) as exc:
-                batch.dead.append((record, str(exc)))
-        batch.ends[tp] = records[-1].offset + 1
-        batch.records += len(records)
+                plans = await self._retry(
+                    "read the batch ledger",
+                    _lookup_call(client, database, self.group_id, heads),
+                    tps=[tp for tp, _, _ in heads],
+                )
+            except _Dropped:
+                continue  # all revoked: their buffers are gone
+            for tp, _, _ in heads:
+                if tp not in self._owned or tp not in self._buffers:
+                    continue
+                plan = plans.get(tp)
+                if plan is not None:
+                    log.info(
+                        "sink: %s[%d] offsets %d-%d were recorded as one batch before a restart or "
+                        "rebalance: re-inserting it with the same deduplication token",
+                        tp.topic, tp.partition, plan.first_offset, plan.last_offset,
+                    )  # fmt: skip
+                self._buffers.resolve(tp, plan)
 
-    async def _handle(self, batch: _Batch) -> None:
+    def _ledger_target(self) -> tuple[Client, str]:
+        assert self.writer is not None
+        return self.writer.client, self.writer.database
+
+    async def _store(self, batches: Sequence[Batch]) -> None:
         writer = self.writer
         assert writer is not None
-        if batch.spreads:
-            spreads = batch.spreads
-            await self._retry("insert spreads", lambda: asyncio.to_thread(writer.insert_spreads, spreads))
-            self.spreads_inserted += len(batch.spreads)
-        if batch.windows:
-            windows = batch.windows
-            await self._retry("insert windows", lambda: asyncio.to_thread(writer.insert_windows, windows))
-            self.windows_inserted += len(batch.windows)
-        if batch.dead:
-            await self._retry("dead-letter", lambda: self._dead_letter(batch.dead))
-            self.dead_letters += len(batch.dead)
-        await self._commit(batch.ends)
+        with_rows = [b for b in batches if b.row_count]
+        fresh = [b for b in with_rows if not b.replayed]
+        if fresh:
+            client, database = self._ledger_target()
 
-    async def _retry(self, what: str, attempt: Callable[[], Awaitable[Any]]) -> None:
-        """Repeat ``attempt`` with capped exponential backoff until it succeeds or the sink stops."""
+            def plan() -> Awaitable[None]:
+                owned = [b for b in fresh if b.tp in self._owned]  # never a plan for a revoked one
+                return asyncio.to_thread(ledger.record, client, database, self.group_id, owned)
+
+            with contextlib.suppress(_Dropped):
+                await self._retry("record batch boundaries", plan, tps=[b.tp for b in fresh])
+        for batch in with_rows:
+            if batch.tp not in self._owned:
+                continue
+            rows = batch.rows
+            try:
+                await self._retry(
+                    f"insert into {batch.table} ({batch.token})",
+                    _insert_call(writer, batch.table, rows, batch.token),
+                    tps=[batch.tp],
+                )
+            except _Dropped:
+                continue
+            self.inserted[batch.table] += len(rows)
+            self.inserts += 1
+            self.batches_replayed += batch.replayed
+            self._after_insert(batch)
+        dead = [d for b in batches if b.tp in self._owned for d in b.dead]
+        if dead:
+            with contextlib.suppress(_Dropped):
+                await self._retry("dead-letter", lambda: self._dead_letter(dead), tps={b.tp for b in batches})
+                self.dead_letters += len(dead)
+        ends: dict[TopicPartition, int] = {}
+        for batch in batches:
+            if batch.tp in self._owned:
+                ends[batch.tp] = max(ends.get(batch.tp, 0), batch.last_offset + 1)
+        if ends:
+            await self._commit(ends)
+
+    def _after_insert(self, batch: Batch) -> None:
+        """Called after each successful insert, before the commit (a seam for crash tests)."""
+
+    async def _retry(
+        self,
+        what: str,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        tps: Iterable[TopicPartition] = (),
+        kafka: bool = True,
+    ) -> T:
+        """Repeat ``attempt`` with capped exponential backoff until it succeeds.
+
+        Raises ``_Abandoned`` when the sink stops meanwhile and ``_Dropped`` when every partition
+        in ``tps`` was revoked (its next owner redoes the step from the ledger).
+        """
+        wanted = set(tps)
         delay = self.backoff_initial_s
         failures = 0
-        while True:
-            try:
-                await attempt()
-            except Exception as exc:
-                failures += 1
-                self.store_failures += 1
-                log.error(
-                    "sink: %s failed (attempt %d): %s; offsets not committed, retrying in %.1f s",
-                    what, failures, exc, delay,
-                )  # fmt: skip
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                if self._stopping.is_set():
-                    log.warning("sink: stopping with an unstored batch; it is re-read on restart")
-                    raise _Abandoned from exc
-                delay = min(delay * 2, self.backoff_max_s)
-            else:
-                if failures:
-                    log.info("sink: %s succeeded after %d failed attempts", what, failures)
-                return
+        try:
+            while True:
+                if wanted and not wanted & self._owned:
+                    log.info("sink: %s dropped: its partitions were revoked", what)
+                    raise _Dropped
+                try:
+                    async with self._io_lock:
+                        result = await attempt()
+                except Exception as exc:
+                    failures += 1
+                    self.store_failures += 1
+                    log.error(
+                        "sink: %s failed (attempt %d): %s; offsets not committed, fetching paused, "
+                        "retrying in %.1f s",
+                        what, failures, scrub(exc, self._secret), delay,
+                    )  # fmt: skip
+                    await self._pause_for(delay, kafka)
+                    if self._stopping.is_set():
+                        log.warning("sink: stopping with an unstored batch; it is re-read on restart")
+                        raise _Abandoned from exc
+                    delay = min(delay * 2, self.backoff_max_s)
+                else:
+                    if failures:
+                        log.info("sink: %s succeeded after %d failed attempts", what, failures)
+                    return result
+        finally:
+            if failures and kafka and self._consumer is not None:
+                self._consumer.resume(*self._consumer.assignment())
 
-    async def _dead_letter(self, dead: list[tuple[Record, str]]) -> None:
+    async def _pause_for(self, delay: float, kafka: bool) -> None:
+        """Wait ``delay`` s (or until stop) without fetching; keep polling to stay in the group."""
+        consumer = self._consumer if kafka else None
+        deadline = time.monotonic() + delay
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            if consumer is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), left)
+                continue
+            # A partition assigned meanwhile is paused before the next poll, so this returns at
+            # most what one poll of a fresh assignment holds; that is buffered, not dropped.
+            consumer.pause(*consumer.assignment())
+            self._add(await consumer.getmany(timeout_ms=int(min(left, 0.5) * 1000)))
+
+    async def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
         assert self._producer is not None
         futures = []
         for record, reason in dead:
@@ -308,7 +484,8 @@ class SinkService:
         try:
             await self._consumer.commit(ends)
         except KafkaError as exc:
-            # Typically a rebalance: the rows are stored, the records come again (duplicates).
+            # Typically a rebalance: the rows are stored and the ledger lets the next owner
+            # re-cut the same batches, so the re-read inserts are deduplicated.
             self.commit_failures += 1
             log.warning("sink: commit failed after insert (records will be re-read): %s", exc)
             return
@@ -320,6 +497,20 @@ class SinkService:
                 if offset > self._committed.get(tp, -1):
                     self._committed[tp] = offset
             self._committed_changed.notify_all()
+
+    # -- rebalancing ----------------------------------------------------------------------------
+
+    async def _on_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Wait for an attempt in flight: once this returns, this sink never writes a ledger
+        # row or a block for these partitions again, so the next owner sees every plan.
+        async with self._io_lock:
+            self._owned.difference_update(revoked)
+            self._buffers.drop(revoked)
+
+    async def _on_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._buffers.drop(assigned)  # fetched again from the committed offset, then resolved
+        self._owned.update(assigned)
+        await self._seed_committed(assigned)
 
     async def _seed_committed(self, assigned: list[TopicPartition]) -> None:
         if self._consumer is None:
@@ -334,7 +525,3 @@ class SinkService:
             if offset is not None and offset >= 0:
                 found[tp] = offset
         await self._advance(found)
-
-
-class _Abandoned(Exception):
-    """The sink stopped while a batch was still failing; it is neither stored nor committed."""

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from echoarb.sink.client import check_identifier
 from echoarb.sink.schema import (
-    SPREAD_COLUMN_NAMES,
+    COLUMNS_BY_TABLE,
     SPREADS_TABLE,
-    WINDOW_COLUMN_NAMES,
     WINDOWS_TABLE,
     ensure_schema,
 )
@@ -115,6 +114,49 @@ def window_row(record: Mapping[str, Any], topic: str, partition: int, offset: in
         raise RowError(f"SpreadWindow: missing field {exc}") from exc
 
 
+def _levels(levels: Sequence[Mapping[str, Any]], field: str) -> tuple[list[Decimal], list[Decimal]]:
+    prices = [micros(level["price_micros"], f"{field}.price_micros") for level in levels]
+    sizes = [micros(level["size_micros"], f"{field}.size_micros") for level in levels]
+    return prices, sizes
+
+
+def tick_rows(record: Mapping[str, Any], topic: str, partition: int, offset: int) -> list[Row]:
+    """A decoded ``io.echoarb.TickBatch`` as ``ticks`` rows: one per tick (none for a heartbeat)."""
+    try:
+        producer_id = record["producer_id"]
+        kafka = _kafka(topic, partition, offset)
+        rows: list[Row] = []
+        for index, tick in enumerate(record["ticks"]):
+            yes_price, yes_size = _levels(tick["yes_asks"], "yes_asks")
+            no_price, no_size = _levels(tick["no_asks"], "no_asks")
+            rows.append(
+                (
+                    tick["venue"],
+                    tick["pair_id"],
+                    tick.get("outcome", ""),
+                    yes_price[0] if yes_price else None,
+                    no_price[0] if no_price else None,
+                    yes_price,
+                    yes_size,
+                    no_price,
+                    no_size,
+                    micros(tick["fee_rate_micros"], "fee_rate_micros"),
+                    tick["status"],
+                    bool(tick["in_sync"]),
+                    bool(tick["real_money"]),
+                    _unsigned(tick["seq"], "seq"),
+                    _timestamp(tick["event_ts"], "event_ts"),
+                    _timestamp(tick["recv_ts"], "recv_ts"),
+                    producer_id,
+                    *kafka,
+                    index,
+                )
+            )
+        return rows
+    except KeyError as exc:
+        raise RowError(f"TickBatch: missing field {exc}") from exc
+
+
 class ClickHouseWriter:
     """Batched inserts into one database; blocking calls (run them in a thread from async code).
 
@@ -129,14 +171,24 @@ class ClickHouseWriter:
     def ensure_schema(self) -> None:
         ensure_schema(self.client, self.database)
 
-    def insert_spreads(self, rows: Sequence[Row]) -> int:
-        return self._insert(SPREADS_TABLE, rows, SPREAD_COLUMN_NAMES)
+    def insert_spreads(self, rows: Sequence[Row], token: str | None = None) -> int:
+        return self.insert(SPREADS_TABLE, rows, token)
 
-    def insert_windows(self, rows: Sequence[Row]) -> int:
-        return self._insert(WINDOWS_TABLE, rows, WINDOW_COLUMN_NAMES)
+    def insert_windows(self, rows: Sequence[Row], token: str | None = None) -> int:
+        return self.insert(WINDOWS_TABLE, rows, token)
 
-    def _insert(self, table: str, rows: Sequence[Row], columns: Sequence[str]) -> int:
+    def insert(self, table: str, rows: Sequence[Row], token: str | None = None) -> int:
+        """Insert ``rows`` (column order of ``schema``) as one block.
+
+        With ``token`` the block is deduplicated: ClickHouse drops a later insert with the same
+        token as long as it is within the table's ``non_replicated_deduplication_window``
+        (also for the materialized views it feeds). The driver cannot tell a dropped retry from
+        a stored one, so the return value is the number of rows sent.
+        """
         if not rows:
             return 0
-        self.client.insert(table, rows, column_names=list(columns), database=self.database)
+        settings = {"insert_deduplication_token": token} if token else None
+        self.client.insert(
+            table, rows, column_names=list(COLUMNS_BY_TABLE[table]), database=self.database, settings=settings
+        )
         return len(rows)

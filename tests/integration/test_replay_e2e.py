@@ -5,7 +5,6 @@ Real embedded broker, a real Faust worker process and the real ClickHouse engine
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -15,13 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from echoarb.broker import tansu_compat
 from echoarb.broker.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
 from echoarb.replay import run_replay
-from echoarb.services.kafka_kwargs import ensure_topics
 from echoarb.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
@@ -17,7 +18,7 @@ from echoarb.broker import tansu_compat
 from echoarb.codec import Codecs, load_codecs
 from echoarb.settings import Settings
 from echoarb.sink.client import SinkError
-from echoarb.sink.service import GROUP_ID, SinkService
+from echoarb.sink.service import SinkService
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -121,8 +122,15 @@ async def running(service: SinkService) -> AsyncIterator[asyncio.Task[None]]:
 
 
 def make_service(
-    settings: Settings, broker: Any, codecs: Codecs, client_factory: Callable[[], Any], database: str
+    settings: Settings,
+    broker: Any,
+    codecs: Codecs,
+    client_factory: Callable[[], Any],
+    database: str,
+    **kwargs: Any,
 ) -> SinkService:
+    """A sink with fast timings and its own consumer group (unless ``group_id`` is given)."""
+    kwargs.setdefault("group_id", f"sink-{uuid.uuid4().hex[:8]}")
     return SinkService(
         settings,
         broker.bootstrap,
@@ -130,9 +138,10 @@ def make_service(
         client_factory=client_factory,
         database=database,
         consumer_kwargs=FAST_CONSUMER,
-        linger_s=0.05,
+        flush_interval_s=0.05,
         backoff_initial_s=0.05,
         backoff_max_s=0.2,
+        **kwargs,
     )
 
 
@@ -213,7 +222,7 @@ async def test_sink_stores_rows_dead_letters_garbage_and_commits(
     assert b"schema id" in headers["echoarb.error.reason"]
 
     # The group's offsets are really committed on the broker.
-    check = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=GROUP_ID, **FAST_CONSUMER)
+    check = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=service.group_id, **FAST_CONSUMER)
     await check.start()
     try:
         for tp, end in ends.items():
@@ -253,9 +262,11 @@ async def test_sink_retries_failed_inserts_without_committing_then_resumes(
         [(b"k", codecs.spread_event.encode(spread_event(i))) for i in range(50)],
     )
     holder: list[SinkService] = []
-    flaky = FlakyClient(chdb_client, failures=3, service=holder)
+    flaky = FlakyClient(chdb_client, failures=0, service=holder)
     service = make_service(settings, broker, codecs, lambda: flaky, ch_database)
     holder.append(service)
+    await service.start()
+    flaky.failures = 3  # ClickHouse goes down after the schema is in place
     async with running(service):
         await service.wait_committed(first, timeout=30)
     assert service.store_failures == 3
@@ -268,7 +279,9 @@ async def test_sink_retries_failed_inserts_without_committing_then_resumes(
         settings.topic_spreads,
         [(b"k", codecs.spread_event.encode(spread_event(i))) for i in range(50, 80)],
     )
-    resumed = make_service(settings, broker, codecs, lambda: chdb_client, ch_database)
+    resumed = make_service(
+        settings, broker, codecs, lambda: chdb_client, ch_database, group_id=service.group_id
+    )
     async with running(resumed):
         await resumed.wait_committed(second, timeout=30)
     assert resumed.spreads_inserted == 30
@@ -293,3 +306,105 @@ async def test_start_fails_clearly_when_clickhouse_is_unreachable(topics: Settin
     with pytest.raises(SinkError, match="unreachable"):
         await service.start()
     await service.stop()  # idempotent after a failed start
+
+
+async def test_sink_waits_for_clickhouse_at_start_then_catches_up(
+    broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
+) -> None:
+    """ClickHouse is down when the sink starts: it retries with backoff, consumes nothing, then catches up."""
+    settings = topics
+    codecs = load_codecs()
+    ends = await produce(
+        producer,
+        settings.topic_spreads,
+        [(f"pair-{i % 7}".encode(), codecs.spread_event.encode(spread_event(i))) for i in range(300)],
+    )
+    calls: list[dict[TopicPartition, int]] = []
+    holder: list[SinkService] = []
+
+    def factory() -> Client:
+        calls.append(dict(holder[0].committed))
+        if len(calls) <= 4:
+            raise SinkError("ClickHouse server unreachable at http://127.0.0.1:1/db (simulated)")
+        return chdb_client
+
+    service = make_service(settings, broker, codecs, factory, ch_database, wait_for_clickhouse=True)
+    holder.append(service)
+    task = asyncio.create_task(service.run())
+    try:
+        await service.wait_committed(ends, timeout=30)
+    finally:
+        await service.stop()
+        await asyncio.wait_for(task, 10)
+    assert len(calls) == 5 and calls[:4] == [{}] * 4
+    assert service.store_failures == 4
+    got = chdb_client.query(f"SELECT count(), uniqExact(id) FROM `{ch_database}`.spreads").result_rows
+    assert got == [(300, 300)]
+
+
+async def test_outage_mid_run_stops_fetching_holds_bounded_memory_and_catches_up(
+    broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
+) -> None:
+    settings = topics
+    codecs = load_codecs()
+    holder: list[SinkService] = []
+    flaky = FlakyClient(chdb_client, failures=0, service=holder)
+    buffered: list[int] = []
+    real_insert = flaky.insert
+
+    def observing_insert(*args: Any, **kwargs: Any) -> Any:
+        buffered.append(holder[0]._buffers.total_rows)
+        return real_insert(*args, **kwargs)
+
+    flaky.insert = observing_insert  # type: ignore[method-assign]
+    service = make_service(
+        settings, broker, codecs, lambda: flaky, ch_database, batch_rows=50, max_buffered_rows=100
+    )
+    holder.append(service)
+    await service.start()
+    flaky.failures = 6
+    n = 1_000
+    ends = await produce(
+        producer,
+        settings.topic_spreads,
+        [(f"pair-{i % 7}".encode(), codecs.spread_event.encode(spread_event(i))) for i in range(n)],
+    )
+    async with running(service):
+        await service.wait_committed(ends, timeout=60)
+    assert flaky.committed_while_failing[:6] == [{}] * 6
+    # Never more than the bound plus one fetch in memory, outage or not.
+    assert max(buffered) <= 100 + 50
+    got = chdb_client.query(f"SELECT count(), uniqExact(id) FROM `{ch_database}`.spreads").result_rows
+    assert got == [(n, n)]
+
+
+async def test_closed_clickhouse_port_is_retried_without_consuming_and_logged_clearly(
+    broker: Any, topics: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    values: dict[str, Any] = {"clickhouse_url": f"http://bob:hunter2secret@127.0.0.1:{port}/analytics"}
+    settings = topics.model_copy(update=Settings(**values).model_dump(include={"clickhouse_url"}))
+    service = SinkService(
+        settings,
+        broker.bootstrap,
+        load_codecs(),
+        consumer_kwargs=FAST_CONSUMER,
+        group_id=f"sink-{uuid.uuid4().hex[:8]}",
+        backoff_initial_s=0.05,
+        backoff_max_s=0.2,
+        wait_for_clickhouse=True,
+    )
+    task = asyncio.create_task(service.run())
+    for _ in range(100):
+        if service.store_failures >= 3:
+            break
+        await asyncio.sleep(0.05)
+    await service.stop()
+    await asyncio.wait_for(task, 10)
+    assert service.store_failures >= 3
+    assert service.committed == {} and service.spreads_inserted == 0
+    assert f"bob:***@127.0.0.1:{port}" in caplog.text
+    assert "connect to ClickHouse and migrate failed" in caplog.text and "retrying in" in caplog.text
+    assert "hunter2secret" not in caplog.text

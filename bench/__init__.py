@@ -1,0 +1,1 @@
+"""EchoArb benchmarks (``make bench``). Not tests: nothing here asserts on timings."""

@@ -1,0 +1,498 @@
+"""Pipeline benchmarks against the embedded broker: throughput, latency, scaling, memory.
+
+Every phase uses its own topics (a fresh prefix) on ONE embedded Tansu broker and starts
+real stream workers (``python -m echoarb worker``, the faust-streaming app of
+``streams/app.py``: merge, edge engine, pair-state table, spread events).
+
+* throughput: ticks are pre-encoded as TickBatch records (``TickBatcher``, 200 ticks max),
+  published as fast as possible once the worker is idle and ready; the clock stops when
+  the worker has reported end of stream for every partition. Then, on the same broker and
+  the same records, the baseline: a bare aiokafka loop (consume, decode, ``tick_from_record``
+  every tick, keep the latest tick per pair and venue, encode the batch again, produce it).
+* latency: ticks paced at a fixed offered load through the real ``TickPublisher`` (5 ms
+  linger); books are crossed so (nearly) every tick produces a spread event whose
+  ``event_ts`` is the tick's publish time (ms); landed = when a reader in this process
+  receives it from the spreads topic (2 ms fetch wait).
+* memory: peak RSS (VmHWM) of the worker after a throughput run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.common import median, pairs_config, percentile, save, synthetic_ticks, write_pairs
+from echoarb.batching import TickBatcher
+from echoarb.broker.embedded import EmbeddedBroker
+from echoarb.codec import load_codecs
+from echoarb.frames import FrameHandler
+from echoarb.model import VENUES, Tick
+from echoarb.pairs import load_pairs
+from echoarb.partitioning import venue_streams
+from echoarb.publisher import TickPublisher
+from echoarb.records import tick_from_record, tick_to_record
+from echoarb.sample import generate_recording
+from echoarb.services import kafka_kwargs
+from echoarb.services.worker_process import WorkerProcess
+from echoarb.settings import Settings
+
+log = logging.getLogger("bench.pipeline")
+PARTITIONS = 8
+
+
+class Env:
+    """One broker and a scratch directory shared by every phase."""
+
+    def __init__(self, root: Path, broker: EmbeddedBroker) -> None:
+        self.root = root
+        self.broker = broker
+        self.codecs = load_codecs()
+
+    def settings(self, n_pairs: int, tag: str) -> Settings:
+        prefix = f"b{tag}-{uuid.uuid4().hex[:6]}"
+        pairs_file = write_pairs(n_pairs, self.root / f"pairs-{n_pairs}.json")
+        return Settings(
+            kafka_bootstrap=self.broker.bootstrap,
+            embedded_broker=True,
+            pairs_file=pairs_file,
+            data_dir=self.root / "data",
+            partitions=PARTITIONS,
+            topic_ticks_prefix=f"{prefix}.ticks.",
+            topic_spreads=f"{prefix}.spreads",
+            topic_spread_windows=f"{prefix}.spread-windows",
+            topic_dead_letter=f"{prefix}.dlq",
+            topic_control=f"{prefix}.control",
+            merge_max_wait_ms=600_000,
+        )
+
+
+def _health(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+            body: dict[str, Any] = json.load(resp)
+            return body
+    except Exception:
+        return None
+
+
+async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0) -> list[WorkerProcess]:
+    await kafka_kwargs.ensure_topics(env.broker.bootstrap, s)
+    group_id = group = f"bench-{uuid.uuid4().hex[:8]}"
+    pool = [
+        WorkerProcess(
+            s,
+            bootstrap=env.broker.bootstrap,
+            embedded_broker=True,
+            worker_id=group,
+            merge_max_wait_ms=600_000,
+            log_path=env.root / "logs" / f"{group}-{i}.log",
+        )
+        for i in range(count)
+    ]
+    for w in pool:
+        w.start()
+    deadline = time.monotonic() + timeout
+    stable_since = None
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    # Ready = every worker's /health says ok with all partitions assigned, or (when the
+    # health view is unavailable) the consumer group is Stable with every member in it,
+    # for a settle period (table recovery of an empty changelog is quick).
+    admin = AIOKafkaAdminClient(bootstrap_servers=env.broker.bootstrap)
+    await admin.start()
+    try:
+        while time.monotonic() < deadline:
+            for w in pool:
+                w.check_alive()
+            bodies = [await asyncio.to_thread(_health, w.web_port) for w in pool]
+            parts = [b["assigned_partitions"] for b in bodies if b and b.get("status") == "ok"]
+            settled = len(parts) == count and sorted(p for ps in parts for p in ps) == list(range(PARTITIONS))
+            if not settled and not any(bodies):
+                try:
+                    group = (await admin.describe_consumer_groups([group_id]))[0].groups[0]
+                    settled = group[2] == "Stable" and len(group[5]) == count
+                except Exception:  # noqa: BLE001 - group not there yet
+                    settled = False
+            if settled:
+                stable_since = stable_since or time.monotonic()
+                if time.monotonic() - stable_since >= (2.0 if count == 1 else 4.0):
+                    return pool
+            else:
+                stable_since = None
+            await asyncio.sleep(0.25)
+    finally:
+        await admin.close()
+    for w in pool:
+        w.stop()
+    raise RuntimeError(f"workers not ready in {timeout}s: {[w.log_tail(5) for w in pool]}")
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+# -- input ------------------------------------------------------------------------------------
+def recorded_ticks(n_pairs: int, n_ticks: int, seed: int = 5) -> list[Tick]:
+    """Ticks of a realistic recording (parsers + normaliser), looped with shifted times."""
+    raw = pairs_config(n_pairs)
+    from echoarb.pairs import parse_pairs
+
+    handler = FrameHandler(parse_pairs(raw))
+    frames = generate_recording(raw, frames=min(n_ticks, 20_000) + 500, seed=seed)
+    base: list[Tick] = []
+    for f in frames:
+        base.extend(handler.handle(f.venue, f.frame, f.recv_ts, source=f.source, path=f.path).ticks)
+    span = base[-1].recv_ts - base[0].recv_ts + 1000
+    out: list[Tick] = []
+    loop = 0
+    while len(out) < n_ticks:
+        shift = loop * span
+        out.extend(replace(t, recv_ts=t.recv_ts + shift, event_ts=t.event_ts + shift) for t in base)
+        loop += 1
+    return out[:n_ticks]
+
+
+def encode_backlog(env: Env, s: Settings, ticks: list[Tick], producer_id: str) -> list[tuple[str, int, bytes | None, bytes]]:
+    pairs = load_pairs(s.pairs_file)
+    batcher = TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), max_ticks=200)
+    codec = env.codecs.tick_batch
+    out = []
+
+    def drain(eos: bool = False) -> None:
+        for b in batcher.drain(end_of_stream=eos):
+            rec = {"venue": b.venue, "producer_id": producer_id, "watermark": b.watermark,
+                   "end_of_stream": b.end_of_stream, "ticks": [tick_to_record(t) for t in b.ticks]}
+            out.append((s.tick_topic(b.venue), b.partition, b.key.encode() if b.key else None, codec.encode(rec)))
+
+    for i, tick in enumerate(ticks):
+        batcher.advance(tick.recv_ts - 1)
+        full = batcher.add(tick)
+        if full or i % 2000 == 1999:
+            drain()
+    drain(eos=True)
+    return out
+
+
+# -- control topic ------------------------------------------------------------------------------
+class ControlWatcher:
+    def __init__(self, bootstrap: str, s: Settings) -> None:
+        self.s = s
+        self.eos: dict[int, float] = {}
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 5})
+
+    async def run(self, producer_id: str) -> None:
+        await self._consumer.start()
+        try:
+            tp = TopicPartition(self.s.topic_control, 0)
+            self._consumer.assign([tp])
+            self._consumer.seek(tp, 0)
+            while True:
+                got = await self._consumer.getmany(timeout_ms=100)
+                now = time.perf_counter()
+                for records in got.values():
+                    for r in records:
+                        body = json.loads(r.value)
+                        if body.get("type") == "end_of_stream" and body.get("producer_id") == producer_id:
+                            self.eos.setdefault(int(body["partition"]), now)
+        finally:
+            await self._consumer.stop()
+
+
+# -- throughput ---------------------------------------------------------------------------------
+PROFILE: Path | None = None  # --profile: py-spy the (first) worker during the timed part
+
+
+def _spy_start(pid: int | None) -> Any:
+    import shutil
+    import subprocess
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if PROFILE is None or pid is None or not Path(spy).exists():
+        return None
+    return subprocess.Popen([spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(PROFILE)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _spy_stop(proc: Any) -> None:
+    import signal
+
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
+async def throughput(env: Env, n_pairs: int, n_ticks: int, workers: int = 1, baseline: bool = True) -> dict[str, Any]:
+    s = env.settings(n_pairs, f"tp{workers}")
+    producer_id = f"bench-{uuid.uuid4().hex[:8]}"
+    ticks = recorded_ticks(n_pairs, n_ticks)
+    backlog = encode_backlog(env, s, ticks, producer_id)
+    pool = await start_workers(env, s, workers)
+    watcher = ControlWatcher(env.broker.bootstrap, s)
+    task = asyncio.create_task(watcher.run(producer_id))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    await producer.start()
+    result: dict[str, Any] = {"pairs": n_pairs, "ticks": len(ticks), "records": len(backlog), "workers": workers}
+    try:
+        await asyncio.sleep(0.5)
+        expected = set(venue_streams(load_pairs(s.pairs_file), PARTITIONS))
+        spy = _spy_start(pool[0].pid) if workers == 1 else None
+        await asyncio.sleep(0.5 if spy else 0)
+        t0 = time.perf_counter()
+        futs = [await producer.send(topic, value, key=key, partition=p) for topic, p, key, value in backlog]
+        await asyncio.gather(*futs)
+        published = time.perf_counter() - t0
+        deadline = time.monotonic() + 300
+        while not expected <= set(watcher.eos):
+            for w in pool:
+                w.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no end of stream from {sorted(expected - set(watcher.eos))}")
+            await asyncio.sleep(0.01)
+        elapsed = max(watcher.eos.values()) - t0
+        _spy_stop(spy)
+        result.update(seconds=round(elapsed, 3), publish_seconds=round(published, 3),
+                      worker_ticks_per_s=round(len(ticks) / elapsed))
+        result["worker_peak_rss_mb"] = [peak_rss_mb(w.pid) for w in pool]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        for w in pool:
+            w.stop()
+    if baseline:
+        rate = await bare_loop(env, s, backlog)
+        result["baseline_ticks_per_s"] = round(len(ticks) * rate)
+        result["ratio_worker_vs_baseline"] = round(result["worker_ticks_per_s"] / result["baseline_ticks_per_s"], 3)
+    await producer.stop()
+    return result
+
+
+async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes | None, bytes]]) -> float:
+    """Bare aiokafka consume -> decode -> encode -> produce over the same records; records/s... per tick ratio."""
+    codec = env.codecs.tick_batch
+    out_topic = f"{s.topic_spreads}"  # the worker is stopped: reuse its output topic
+    want: dict[TopicPartition, int] = {}
+    for topic, p, _, _ in backlog:
+        tp = TopicPartition(topic, p)
+        want[tp] = want.get(tp, 0) + 1
+    consumer = AIOKafkaConsumer(bootstrap_servers=env.broker.bootstrap, enable_auto_commit=False,
+                                **kafka_kwargs.consumer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    await consumer.start()
+    await producer.start()
+    latest: dict[tuple[str, str], Tick] = {}
+    try:
+        consumer.assign(list(want))
+        for tp in want:
+            consumer.seek(tp, 0)
+        seen = dict.fromkeys(want, 0)
+        remaining = len(backlog)
+        futs = []
+        t0 = time.perf_counter()
+        while remaining:
+            got = await consumer.getmany(timeout_ms=100, max_records=2000)
+            for tp, records in got.items():
+                for r in records:
+                    if seen[tp] >= want[tp]:
+                        continue
+                    seen[tp] += 1
+                    remaining -= 1
+                    batch = codec.decode(r.value)
+                    for rec in batch["ticks"]:
+                        t = tick_from_record(rec)
+                        latest[(t.pair_id, t.venue)] = t
+                    value = codec.encode(batch)
+                    futs.append(await producer.send(out_topic, value, key=r.key, partition=tp.partition))
+        await asyncio.gather(*futs)
+        elapsed = time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    ticks = sum(1 for _ in ())  # noqa: F841 - clarity: the caller multiplies by ticks
+    return 1 / elapsed
+
+
+# -- latency ----------------------------------------------------------------------------------
+class SpreadLatency:
+    def __init__(self, bootstrap: str, s: Settings, codecs: Any) -> None:
+        self.s = s
+        self.codecs = codecs
+        self.samples: list[tuple[int, float]] = []  # (event_ts ms, latency ms)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 2})
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            tps = [TopicPartition(self.s.topic_spreads, p) for p in range(PARTITIONS)]
+            self._consumer.assign(tps)
+            for tp in tps:
+                self._consumer.seek(tp, 0)
+            decode = self.codecs.spread_event.decode
+            while True:
+                got = await self._consumer.getmany(timeout_ms=50)
+                now_ms = time.time() * 1000
+                for records in got.values():
+                    for r in records:
+                        ev = decode(r.value)
+                        self.samples.append((ev["event_ts"], now_ms - ev["event_ts"]))
+        finally:
+            await self._consumer.stop()
+
+
+async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> dict[str, Any]:
+    s = env.settings(n_pairs, "lat")
+    pairs = load_pairs(s.pairs_file)
+    producer_id = f"bench-{uuid.uuid4().hex[:8]}"
+    pool = await start_workers(env, s, 1)
+    reader = SpreadLatency(env.broker.bootstrap, s, env.codecs)
+    watcher = ControlWatcher(env.broker.bootstrap, s)
+    tasks = [asyncio.create_task(reader.run()), asyncio.create_task(watcher.run(producer_id))]
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    await producer.start()
+    publisher = TickPublisher(
+        producer, env.codecs.tick_batch, TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), 200),
+        {v: s.tick_topic(v) for v in VENUES}, producer_id=producer_id, dead_letter_topic=s.topic_dead_letter,
+        linger_ms=s.batch_linger_ms,
+    )
+    out: dict[str, Any] = {"pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
+    try:
+        await asyncio.sleep(0.5)
+        for rate in rates:
+            ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True)
+            warm = int(rate * 0.5)  # the first half second warms caches and connections
+            start_ms = time.time() * 1000
+            t0 = time.perf_counter()
+            i = 0
+            lag_max = 0.0
+            while i < len(ticks):
+                due = min(len(ticks), int((time.perf_counter() - t0) * rate) + 1)
+                if due > i:
+                    now_ms = int(time.time() * 1000)
+                    publisher.advance(now_ms - 1)
+                    batch = [replace(t, event_ts=now_ms, recv_ts=now_ms) for t in ticks[i:due]]
+                    lag_max = max(lag_max, (due - i) / rate)
+                    i = due
+                    await publisher.add(batch)
+                await asyncio.sleep(0.0005)
+                if publisher._first_pending is not None and time.perf_counter() - t0 > 0:
+                    now_ms = int(time.time() * 1000)
+                    publisher.advance(now_ms - 1)
+                    await publisher.add([])
+            await publisher.flush()
+            end_ms = time.time() * 1000
+            await asyncio.sleep(1.0)  # let the last events land
+            for w in pool:
+                w.check_alive()
+            lat = [l for ts, l in reader.samples if start_ms + 500 <= ts <= end_ms]
+            out["rates"][str(rate)] = {
+                "offered_ticks_per_s": rate,
+                "achieved_ticks_per_s": round(len(ticks) / (time.perf_counter() - t0 - 1.0)),
+                "spread_events": len(lat),
+                "p50_ms": round(percentile(lat, 0.50), 1),
+                "p99_ms": round(percentile(lat, 0.99), 1),
+                "max_ms": round(max(lat), 1) if lat else None,
+            }
+            del warm
+        await publisher.flush(end_of_stream=True)
+        out["worker_peak_rss_mb"] = peak_rss_mb(pool[0].pid)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await producer.stop()
+        for w in pool:
+            w.stop()
+    return out
+
+
+# -- main --------------------------------------------------------------------------------------
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    root = Path(tempfile.mkdtemp(prefix="echoarb-bench-"))
+    result: dict[str, Any] = {"partitions": PARTITIONS}
+    with EmbeddedBroker(log_path=root / "tansu.log") as broker:
+        env = Env(root, broker)
+        if "throughput" in args.phases:
+            runs = [await throughput(env, args.pairs, args.ticks) for _ in range(args.repeats)]
+            result["throughput"] = {
+                "pairs": args.pairs, "ticks": args.ticks, "venues": 3,
+                "worker_ticks_per_s": median([r["worker_ticks_per_s"] for r in runs]),
+                "baseline_ticks_per_s": median([r["baseline_ticks_per_s"] for r in runs]),
+                "ratio_worker_vs_baseline": median([r["ratio_worker_vs_baseline"] for r in runs]),
+                "runs": runs,
+            }
+        if "latency" in args.phases:
+            result["latency"] = await latency(env, args.pairs, args.rates, args.seconds)
+        if "latency_pairs" in args.phases:
+            result["latency_vs_pairs"] = {
+                str(n): (await latency(env, n, [args.rates[0]], args.seconds))["rates"][str(args.rates[0])]
+                for n in args.pair_counts
+            }
+        if "memory" in args.phases:
+            r = await throughput(env, args.memory_pairs, args.ticks, baseline=False)
+            result["memory"] = {"pairs": args.memory_pairs, "worker_peak_rss_mb": r["worker_peak_rss_mb"][0],
+                                "worker_ticks_per_s": r["worker_ticks_per_s"]}
+        if "scaling" in args.phases:
+            result["scaling"] = {}
+            for n in args.workers:
+                r = await throughput(env, args.pairs, args.ticks, workers=n, baseline=False)
+                result["scaling"][str(n)] = {"workers": n, "ticks_per_s": r["worker_ticks_per_s"],
+                                             "peak_rss_mb": r["worker_peak_rss_mb"]}
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--phases", default="throughput,latency,latency_pairs,memory,scaling")
+    ap.add_argument("--pairs", type=int, default=100)
+    ap.add_argument("--ticks", type=int, default=150_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rates", default="2500,10000")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--pair-counts", default="10,100,1000")
+    ap.add_argument("--memory-pairs", type=int, default=1000)
+    ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--profile", help="write py-spy collapsed stacks of the throughput worker here")
+    args = ap.parse_args(argv)
+    global PROFILE
+    PROFILE = Path(args.profile).resolve() if args.profile else None
+    args.phases = args.phases.split(",")
+    args.rates = [int(x) for x in args.rates.split(",")]
+    args.pair_counts = [int(x) for x in args.pair_counts.split(",")]
+    args.workers = [int(x) for x in args.workers.split(",")]
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("aiokafka", "faust", "mode", "kafka"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    result = asyncio.run(run(args))
+    if not args.no_save:
+        save("pipeline", result)
+    json.dump(result, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""``echoarb ingest``: live producer agents for the configured venues, publishing tick batches.
+
+connectors (one task per venue) -> ``IngestPipeline.on_frame`` (record, parse, normalise;
+synchronous, in receive order) -> bounded buffer -> publish loop -> ``TickPublisher``
+(the same batching and Avro records as replay) -> ``ticks.<venue>``.
+
+The buffer is the only place frames wait. When Kafka is slow or briefly unreachable the
+aiokafka producer retries internally for up to ``ingest_kafka_outage_s``; meanwhile the
+publish loop blocks on delivery, the buffer fills, and then the connectors block on
+``put`` (they stop reading their sockets): backpressure, never a silent drop. An outage
+longer than that fails the ingest loudly.
+
+Every ``heartbeat_ms`` the publish loop advances the watermark to ``now - 1`` and
+flushes, so a worker's merge never waits on a venue that is merely quiet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from echoarb import metrics
+from echoarb.batching import TickBatcher
+from echoarb.codec import load_codecs
+from echoarb.frames import FrameHandler, FrameOutcome
+from echoarb.model import VENUES, Tick
+from echoarb.pairs import PairsConfig
+from echoarb.partitioning import venue_streams
+from echoarb.publisher import TickPublisher
+from echoarb.recording import RecordedFrame, RecordingWriter
+from echoarb.resilience.ratelimit import TokenBucket
+from echoarb.services import kafka_kwargs
+from echoarb.settings import Settings
+from echoarb.venues.connector import ConnectorFatalError, ConnectorTiming, VenueConnector, now_ms
+
+log = logging.getLogger("echoarb.ingest")
+
+
+class IngestError(RuntimeError):
+    pass
+
+
+@dataclass(slots=True)
+class _Item:
+    frame: RecordedFrame
+    outcome: FrameOutcome
+
+
+@dataclass
+class IngestStats:
+    frames: int = 0
+    ticks: int = 0
+    parse_errors: int = 0
+    buffer_full_waits: int = 0
+    failed_venues: dict[str, str] = field(default_factory=dict)
+
+
+class IngestPipeline:
+    """Frames in (from any connector), tick batches out (to the publisher)."""
+
+    def __init__(
+        self,
+        handler: FrameHandler,
+        publisher: Any,  # TickPublisher or anything with add/advance/flush/dead_letter/wait_delivered
+        *,
+        buffer_frames: int = 10_000,
+        heartbeat_ms: int = 100,
+        recorder: RecordingWriter | None = None,
+    ) -> None:
+        self.handler = handler
+        self.publisher = publisher
+        self.heartbeat_s = heartbeat_ms / 1000
+        self.recorder = recorder
+        self.stats = IngestStats()
+        self.buffer: asyncio.Queue[_Item] = asyncio.Queue(maxsize=buffer_frames)
+        self._warned_full = False
+
+    async def on_frame(self, frame: RecordedFrame) -> FrameOutcome:
+        """Record, parse and queue one frame; waits (backpressure) while the buffer is full."""
+        if self.recorder is not None:
+            self.recorder.write(frame)
+        outcome = self.handler.handle(
+            frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path
+        )
+        self.stats.frames += 1
+        for reason in outcome.errors:
+            self.stats.parse_errors += 1
+            metrics.PARSE_ERRORS.labels(venue=frame.venue, reason=metrics.error_category(reason)).inc()
+            log.warning("%s frame rejected: %s", frame.venue, reason)
+        if outcome.ticks or outcome.errors:
+            if self.buffer.full():
+                self.stats.buffer_full_waits += 1
+                if not self._warned_full:
+                    self._warned_full = True
+                    log.warning(
+                        "ingest buffer full (%d frames): Kafka is behind, pausing the venue reads",
+                        self.buffer.maxsize,
+                    )
+            await self.buffer.put(_Item(frame, outcome))
+        return outcome
+
+    async def run(self) -> None:
+        """The publish loop: drain the buffer, heartbeat and flush every ``heartbeat_ms``."""
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.heartbeat_s
+        while True:
+            timeout = next_beat - loop.time()
+            if timeout > 0:
+                item: _Item | None = None
+                try:
+                    async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancel
+                        item = await self.buffer.get()
+                except TimeoutError:
+                    pass
+                if item is not None:
+                    await self._publish(item)
+                    # Take whatever else is queued without yielding per item.
+                    while not self.buffer.empty() and loop.time() < next_beat:
+                        await self._publish(self.buffer.get_nowait())
+                    continue
+            await self.heartbeat()
+            next_beat = loop.time() + self.heartbeat_s
+
+    async def _publish(self, item: _Item) -> None:
+        frame, outcome = item.frame, item.outcome
+        self.publisher.advance(frame.recv_ts - 1)
+        for reason in outcome.errors:
+            await self.publisher.dead_letter(frame.venue, frame.frame, reason, frame.recv_ts)
+        if outcome.ticks:
+            self.stats.ticks += len(outcome.ticks)
+            _observe(outcome.ticks)
+            await self.publisher.add(outcome.ticks)
+
+    async def heartbeat(self) -> None:
+        """Watermark to now - 1 when nothing is queued, flush, and surface delivery failures."""
+        if self.buffer.empty():
+            self.publisher.advance(now_ms() - 1)
+        await self.publisher.flush()
+        try:
+            await self.publisher.wait_delivered()
+        except KafkaError as exc:
+            raise IngestError(f"Kafka did not accept tick batches: {exc!r}") from exc
+        if self.recorder is not None:
+            self.recorder.flush()
+        if self._warned_full and self.buffer.qsize() < self.buffer.maxsize // 2:
+            self._warned_full = False
+            log.info("ingest buffer drained below half; publishing normally")
+
+    async def close(self) -> None:
+        while not self.buffer.empty():
+            await self._publish(self.buffer.get_nowait())
+        await self.publisher.flush()
+        await self.publisher.wait_delivered()
+
+
+def _observe(ticks: Iterable[Tick]) -> None:
+    now = time.time()
+    for tick in ticks:
+        metrics.MESSAGE_LATENCY.observe(max(0.0, now - tick.event_ts / 1000))
+        if tick.yes_asks:
+            metrics.PRICE_VALUE.labels(pair=tick.pair_id, venue=tick.venue, side="yes").set(
+                float(tick.yes_asks[0].price)
+            )
+        if tick.no_asks:
+            metrics.PRICE_VALUE.labels(pair=tick.pair_id, venue=tick.venue, side="no").set(
+                float(tick.no_asks[0].price)
+            )
+
+
+# -- wiring ----------------------------------------------------------------------------------
+def _timing(settings: Settings, ping_interval: float) -> ConnectorTiming:
+    return ConnectorTiming(
+        ping_interval=ping_interval,
+        heartbeat_timeout=settings.connector_heartbeat_timeout_s,
+        connect_timeout=settings.connector_connect_timeout_s,
+        backoff_base=settings.reconnect_backoff_base_s,
+        backoff_cap=settings.reconnect_backoff_cap_s,
+        breaker_threshold=settings.breaker_failure_threshold,
+        breaker_reset=settings.breaker_reset_s,
+    )
+
+
+def configured_venues(handler: FrameHandler) -> list[str]:
+    """Venues with at least one instrument in the pairs config."""
+    return [venue for venue in VENUES if handler.normaliser.instruments(venue)]
+
+
+def check_kalshi_credentials(settings: Settings) -> None:
+    """Raise ``KalshiKeyError`` with a clear reason if the Kalshi key or key id is unusable."""
+    from echoarb.venues.kalshi.auth import KalshiKeyError, load_private_key
+
+    load_private_key(settings.kalshi_private_key_path)
+    if settings.kalshi_api_key is None or not settings.kalshi_api_key.get_secret_value():
+        raise KalshiKeyError("KALSHI_API_KEY (the key id) is not set")
+
+
+def build_connectors(
+    settings: Settings, handler: FrameHandler, pipeline: IngestPipeline, venues: Iterable[str]
+) -> list[VenueConnector]:
+    """One connector per venue. Raises ``KalshiKeyError`` before any connection if the key is unusable."""
+    connectors: list[VenueConnector] = []
+    for venue in venues:
+        instruments = handler.normaliser.instruments(venue)
+        if venue == "kalshi":
+            from echoarb.venues.kalshi.auth import KalshiKeyError, load_private_key
+            from echoarb.venues.kalshi.client import KalshiConnector
+
+            key = load_private_key(settings.kalshi_private_key_path)
+            key_id = settings.kalshi_api_key.get_secret_value() if settings.kalshi_api_key else ""
+            if not key_id:
+                raise KalshiKeyError("KALSHI_API_KEY (the key id) is not set")
+            connectors.append(
+                KalshiConnector(
+                    settings.kalshi_ws_url,
+                    key,
+                    key_id,
+                    instruments,
+                    pipeline.on_frame,
+                    _timing(settings, 10.0),
+                )
+            )
+        elif venue == "polymarket":
+            from echoarb.venues.polymarket.client import PolymarketConnector
+
+            connectors.append(
+                PolymarketConnector(
+                    settings.polymarket_ws_url, instruments, pipeline.on_frame, _timing(settings, 10.0)
+                )
+            )
+        elif venue == "manifold":
+            from echoarb.venues.manifold.client import ManifoldConnector
+
+            connectors.append(
+                ManifoldConnector(
+                    settings.manifold_ws_url,
+                    settings.manifold_api_url,
+                    instruments,
+                    pipeline.on_frame,
+                    _timing(settings, 30.0),
+                    bucket=TokenBucket.per_minute(settings.manifold_requests_per_min),
+                )
+            )
+        else:
+            raise ValueError(f"unknown venue {venue!r}")
+    return connectors
+
+
+class IngestService:
+    """Runs the connectors and the publish loop until ``stop()`` (or a fatal error)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pairs: PairsConfig,
+        *,
+        bootstrap: str,
+        embedded_broker: bool,
+        venues: Iterable[str] | None = None,
+        record: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pairs = pairs
+        self.bootstrap = bootstrap
+        self.embedded_broker = embedded_broker
+        s = settings
+        self.handler = FrameHandler(pairs, depth=s.book_depth, kalshi_fee_rate=s.kalshi_fee_rate)
+        available = configured_venues(self.handler)
+        wanted = list(venues) if venues else available
+        unknown = [v for v in wanted if v not in available]
+        if unknown:
+            raise IngestError(
+                f"venue(s) {unknown} have no market in the pairs config (configured: {available})"
+            )
+        self.venues = wanted
+        if "kalshi" in wanted:
+            check_kalshi_credentials(settings)  # refuse to start before anything is opened
+        self.record = record
+        self.run_id = f"ingest-{'-'.join(self.venues)}-{now_ms()}"
+        self.recorder = RecordingWriter(record) if record else None
+        producer_kwargs = kafka_kwargs.producer(embedded_broker)
+        producer_kwargs["request_timeout_ms"] = int(s.ingest_kafka_outage_s * 1000)
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_kwargs)
+        self.publisher = TickPublisher(
+            self.producer,
+            load_codecs(s.schema_registry_url).tick_batch,
+            TickBatcher(s.partitions, venue_streams(pairs, s.partitions), s.batch_max_ticks),
+            {venue: s.tick_topic(venue) for venue in VENUES},
+            producer_id=self.run_id,
+            dead_letter_topic=s.topic_dead_letter,
+            linger_ms=s.batch_linger_ms,
+        )
+        self.pipeline = IngestPipeline(
+            self.handler,
+            self.publisher,
+            buffer_frames=s.ingest_buffer_frames,
+            heartbeat_ms=s.ingest_heartbeat_ms,
+            recorder=self.recorder,
+        )
+        self.connectors = build_connectors(s, self.handler, self.pipeline, self.venues)
+        self._stop = asyncio.Event()
+
+    def connector(self, venue: str) -> VenueConnector:
+        return next(c for c in self.connectors if c.venue == venue)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> IngestStats:
+        """Until ``stop()``. One venue failing (even fatally) never stops the others."""
+        await kafka_kwargs.ensure_topics(self.bootstrap, self.settings)
+        if self.recorder is not None:
+            self.recorder.__enter__()
+        await self.producer.start()
+        tasks: dict[asyncio.Task[Any], str] = {}
+        publish = asyncio.create_task(self.pipeline.run(), name="ingest-publish")
+        stop: asyncio.Task[Any] = asyncio.create_task(self._stop.wait(), name="ingest-stop")
+        try:
+            for connector in self.connectors:
+                tasks[asyncio.create_task(connector.run(), name=f"{connector.venue}-connector")] = (
+                    connector.venue
+                )
+            log.info("ingest %s: venues %s -> %s", self.run_id, ", ".join(self.venues), self.bootstrap)
+            while True:
+                done, _ = await asyncio.wait([publish, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+                if stop in done:
+                    break
+                if publish in done:
+                    publish.result()  # raises IngestError
+                    raise IngestError("publish loop ended unexpectedly")
+                for task in done & set(tasks):
+                    venue = tasks.pop(task)
+                    exc = task.exception()
+                    reason = str(exc) if exc else "stopped"
+                    self.pipeline.stats.failed_venues[venue] = reason
+                    log.error("%s connector stopped: %s; the other venues keep running", venue, reason)
+                if not tasks:
+                    raise IngestError(
+                        "every venue connector stopped: "
+                        + "; ".join(f"{v}: {r}" for v, r in self.pipeline.stats.failed_venues.items())
+                    )
+        finally:
+            for task in [*tasks, stop]:
+                task.cancel()
+            await asyncio.gather(*tasks, stop, return_exceptions=True)
+            publish.cancel()
+            await asyncio.gather(publish, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pipeline.close(), 10)
+            await self.producer.stop()
+            if self.recorder is not None:
+                self.recorder.close()
+        return self.pipeline.stats
+
+
+__all__ = ["ConnectorFatalError", "IngestError", "IngestPipeline", "IngestService", "build_connectors"]

@@ -1,0 +1,163 @@
+"""CLI subcommands of the live side: ``ingest``, ``keys`` and ``simulate`` (wired into ``echoarb.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from echoarb.model import VENUES
+
+log = logging.getLogger("echoarb")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from echoarb.cli import CliError, _pairs, _settings, kafka
+    from echoarb.ingest import IngestError, IngestService
+    from echoarb.venues.kalshi.auth import KalshiKeyError
+
+    settings = _settings(args)
+    pairs = _pairs(settings)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    if args.metrics_port is not None:
+        from echoarb import metrics
+
+        metrics.serve(args.metrics_port, args.metrics_addr)
+        log.info("metrics on http://%s:%d/metrics", args.metrics_addr, args.metrics_port)
+
+    async def run(bootstrap: str, embedded: bool) -> None:
+        service = IngestService(
+            settings,
+            pairs,
+            bootstrap=bootstrap,
+            embedded_broker=embedded,
+            venues=args.venue or None,
+            record=Path(args.record) if args.record else None,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, service.stop)
+        if args.duration:
+            loop.call_later(args.duration, service.stop)
+        stats = await service.run()
+        print(
+            f"ingested {stats.frames} frames ({stats.parse_errors} rejected) -> {stats.ticks} ticks; "
+            f"{service.publisher.records_sent} records"
+            + (f"; recorded to {args.record}" if args.record else "")
+            + (f"; failed venues: {stats.failed_venues}" if stats.failed_venues else ""),
+            flush=True,
+        )
+
+    try:
+        with kafka(settings) as (bootstrap, embedded):
+            asyncio.run(run(bootstrap, embedded))
+    except KalshiKeyError as exc:
+        raise CliError(f"refusing to start the Kalshi connector: {exc}") from None
+    except IngestError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from echoarb.cli import CliError
+    from echoarb.venues.kalshi.auth import KalshiKeyError, generate_keypair
+
+    try:
+        private, public = generate_keypair(Path(args.dir), args.name)
+    except KalshiKeyError as exc:
+        raise CliError(str(exc)) from None
+    print(f"private key: {private} (mode 600)\npublic key:  {public}")
+    print(f"upload the public key to Kalshi, then set KALSHI_PRIVATE_KEY_PATH={private}")
+    print("and KALSHI_API_KEY=<the key id Kalshi shows for it>")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from echoarb.cli import CliError
+    from echoarb.simulate.base import parse_scenario
+
+    try:
+        scenario = parse_scenario(args.scenario)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    common: dict[str, Any] = {"interval": args.interval, "seed": args.seed}
+    if args.venue == "kalshi":
+        from echoarb.simulate.kalshi import KalshiSimulator
+        from echoarb.venues.kalshi.auth import load_public_key
+
+        try:
+            public_key = load_public_key(args.public_key)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the Kalshi public key {args.public_key}: {exc}") from None
+        sim: Any = KalshiSimulator(public_key, [scenario], **common)
+    elif args.venue == "polymarket":
+        from echoarb.simulate.polymarket import PolymarketSimulator
+
+        sim = PolymarketSimulator([scenario], **common)
+    else:
+        from echoarb.simulate.manifold import ManifoldSimulator
+
+        sim = ManifoldSimulator([scenario], **common)
+
+    async def run() -> None:
+        await sim.start(args.host, args.port)
+        env = {"kalshi": "KALSHI_WS_URL", "polymarket": "POLYMARKET_WS_URL", "manifold": "MANIFOLD_WS_URL"}
+        hint = f"{env[args.venue]}=ws://{args.host}:{sim.port}{sim.ws_path}"
+        if args.venue == "manifold":
+            hint += f" MANIFOLD_API_URL=http://{args.host}:{sim.port}/v0"
+        print(
+            f"{args.venue} simulator on {args.host}:{sim.port}; export {hint} (Ctrl-C stops it)", flush=True
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def add_live_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "ingest",
+        help="run the live venue connectors and publish tick batches to Kafka",
+        description="Connect to the venues named in the pairs config (WebSocket, plus REST for Manifold), "
+        "normalise every frame and publish Avro tick batches to ticks.<venue>. Reconnects with backoff, "
+        "a circuit breaker per venue, heartbeat timeouts. Ctrl-C stops it.",
+    )
+    p.add_argument("--pairs", help="market pairs file")
+    p.add_argument("--venue", action="append", choices=VENUES, help="only this venue (repeatable)")
+    p.add_argument("--record", help="also write every received frame to this recording (JSON Lines)")
+    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("keys", help="generate an RSA key pair for the Kalshi API")
+    p.add_argument("--dir", default="keys", help="output directory (default keys/)")
+    p.add_argument("--name", default="kalshi", help="file name stem (default kalshi)")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser(
+        "simulate",
+        help="run a local venue simulator speaking the venue's real protocol",
+        description="Scenario steps (comma separated): updates:N, stream, gap, malformed, disconnect, close, "
+        "stall[:S], wait:S. Example: --scenario updates:20,gap,stream",
+    )
+    p.add_argument("--venue", required=True, choices=VENUES)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 = a free port (printed)")
+    p.add_argument("--scenario", default="stream")
+    p.add_argument("--interval", type=float, default=0.2, help="seconds between updates")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--public-key", default="keys/kalshi.pub.pem", help="(kalshi) key to verify signatures with"
+    )
+    p.set_defaults(func=cmd_simulate)

@@ -1,0 +1,50 @@
+"""Prometheus metrics of the producer side (``echoarb ingest --metrics-port``).
+
+Label values stay low-cardinality on purpose: ``reason`` is a short category derived from
+the parser's message (the full text goes to the log and the dead-letter topic), ``pair`` is
+bounded by the pairs config.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+MESSAGES_RECEIVED = Counter(
+    "echoarb_messages_received", "Frames received from a venue (ws or rest)", ["source"]
+)
+MESSAGE_LATENCY = Histogram(
+    "echoarb_message_latency_seconds",
+    "Exchange event time to publish (clock skew included)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CONNECTIONS_ACTIVE = Gauge("echoarb_connections_active", "Open venue connections", ["source"])
+RECONNECT_ATTEMPTS = Counter(
+    "echoarb_reconnect_attempts", "Reconnects after a lost or failed connection", ["source"]
+)
+PRICE_VALUE = Gauge("echoarb_price_value", "Best ask of a pair on a venue", ["pair", "venue", "side"])
+PARSE_ERRORS = Counter("echoarb_parse_errors", "Frames or events rejected by a parser", ["venue", "reason"])
+
+_CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("invalid_json", re.compile(r"not valid JSON")),
+    ("not_object", re.compile(r"is not a JSON (object|array)|not a JSON object or array")),
+    ("venue_error", re.compile(r"venue replied")),
+    ("missing_field", re.compile(r"missing field")),
+    ("out_of_range", re.compile(r"out of range")),
+    ("bad_value", re.compile(r"is not (a|an|the|'|BUY)|not a number|not integers|bad level")),
+    ("internal", re.compile(r"internal error")),
+)
+
+
+def error_category(reason: str) -> str:
+    """A short, bounded label for a parser error message."""
+    for name, pattern in _CATEGORIES:
+        if pattern.search(reason):
+            return name
+    return "other"
+
+
+def serve(port: int, addr: str = "127.0.0.1") -> None:
+    """Expose ``/metrics`` on ``addr:port`` (a daemon thread)."""
+    start_http_server(port, addr=addr)

@@ -1,0 +1,1 @@
+"""Generic resilience pieces for network clients: backoff, circuit breaker, rate limit."""

@@ -1,0 +1,217 @@
+"""Kalshi v2 WebSocket simulator: verifies the RSA-PSS signed upgrade, then streams books.
+
+The upgrade is refused with HTTP 401 when a ``KALSHI-ACCESS-*`` header is missing, the key
+id is unknown, the timestamp is stale (more than ``max_skew_ms`` off) or the signature does
+not verify against the configured public key. Books are served as snapshots (fixed-point
+format) on subscribe, then deltas alternating between the legacy integer and the current
+fixed-point fields, with ``seq`` per subscription id, plus ``ticker`` messages.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from echoarb.simulate.base import Scenario, Session, VenueSimulator, dumps
+from echoarb.venues.kalshi.auth import WS_PATH, verify
+
+
+def _dollars(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}00"
+
+
+@dataclass
+class _Book:
+    yes: dict[int, int] = field(default_factory=dict)  # price cents -> contracts (bids)
+    no: dict[int, int] = field(default_factory=dict)
+
+
+class KalshiSimulator(VenueSimulator):
+    venue = "kalshi"
+    ws_path = WS_PATH
+
+    def __init__(
+        self,
+        public_key: rsa.RSAPublicKey,
+        scenarios: list[Scenario] | None = None,
+        *,
+        key_id: str | None = None,
+        max_skew_ms: int = 10_000,
+        interval: float = 0.05,
+        seed: int = 7,
+    ) -> None:
+        super().__init__(scenarios, interval=interval, seed=seed)
+        self.public_key = public_key
+        self.key_id = key_id
+        self.max_skew_ms = max_skew_ms
+        self.rejected: list[str] = []  # reasons of refused upgrades
+        self.books: dict[str, _Book] = {}
+
+    # -- auth ------------------------------------------------------------------------------------
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        reason = self._auth_problem(request)
+        if reason is None:
+            return None
+        self.rejected.append(reason)
+        return connection.respond(401, f"authentication failed: {reason}\n")
+
+    def _auth_problem(self, request: Request) -> str | None:
+        headers = request.headers
+        key_id = headers.get("KALSHI-ACCESS-KEY")
+        ts = headers.get("KALSHI-ACCESS-TIMESTAMP")
+        signature = headers.get("KALSHI-ACCESS-SIGNATURE")
+        if not key_id or not ts or not signature:
+            return "missing KALSHI-ACCESS-* headers"
+        if self.key_id is not None and key_id != self.key_id:
+            return "unknown key id"
+        if not ts.isdigit() or abs(int(ts) - time.time_ns() // 1_000_000) > self.max_skew_ms:
+            return "stale or invalid timestamp"
+        path = request.path.split("?", 1)[0]
+        if not verify(self.public_key, ts + "GET" + path, signature):
+            return "invalid signature"
+        return None
+
+    # -- commands ---------------------------------------------------------------------------------
+    def _book(self, ticker: str) -> _Book:
+        book = self.books.get(ticker)
+        if book is None:
+            mid = self.rng.randint(25, 75)
+            book = self.books[ticker] = _Book(
+                yes={mid - 2 - i: self.rng.randint(1, 40) * 10 for i in range(3)},
+                no={100 - mid - 2 - i: self.rng.randint(1, 40) * 10 for i in range(3)},
+            )
+        return book
+
+    async def on_message(self, session: Session, text: str) -> None:
+        try:
+            cmd = json.loads(text)
+        except ValueError:
+            await self.send(
+                session, dumps({"id": None, "type": "error", "msg": {"code": 1, "msg": "bad JSON"}})
+            )
+            return
+        self.commands.append(cmd)
+        st = session.state
+        st.setdefault("next_sid", 1)
+        st.setdefault("subs", {})  # sid -> (channel, tickers)
+        st.setdefault("seq", {})
+        params = cmd.get("params") or {}
+        if cmd.get("cmd") == "subscribe":
+            tickers = list(params.get("market_tickers") or [])
+            for channel in params.get("channels") or []:
+                sid = st["next_sid"]
+                st["next_sid"] += 1
+                st["subs"][sid] = (channel, tickers)
+                st["seq"][sid] = 0
+                await self.send(
+                    session,
+                    dumps(
+                        {"id": cmd.get("id"), "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
+                    ),
+                )
+                if channel == "orderbook_delta":
+                    for ticker in tickers:
+                        await self._snapshot(session, sid, ticker)
+            session.subscribed.set()
+        elif cmd.get("cmd") == "unsubscribe":
+            for sid in params.get("sids") or []:
+                st["subs"].pop(sid, None)
+                await self.send(session, dumps({"id": cmd.get("id"), "sid": sid, "type": "unsubscribed"}))
+        else:
+            await self.send(
+                session,
+                dumps({"id": cmd.get("id"), "type": "error", "msg": {"code": 2, "msg": "Params required"}}),
+            )
+
+    def _next_seq(self, session: Session, sid: int) -> int:
+        seq: dict[int, int] = session.state["seq"]
+        seq[sid] += 1
+        return seq[sid]
+
+    async def _snapshot(self, session: Session, sid: int, ticker: str) -> None:
+        book = self._book(ticker)
+        msg = {
+            "market_ticker": ticker,
+            "market_id": f"id-{ticker.lower()}",
+            "yes_dollars_fp": [[_dollars(p), f"{q}.00"] for p, q in sorted(book.yes.items())],
+            "no_dollars_fp": [[_dollars(p), f"{q}.00"] for p, q in sorted(book.no.items())],
+        }
+        await self.send(
+            session,
+            dumps(
+                {"type": "orderbook_snapshot", "sid": sid, "seq": self._next_seq(session, sid), "msg": msg}
+            ),
+        )
+
+    def _sid(self, session: Session, channel: str) -> tuple[int, list[str]] | None:
+        for sid, (name, tickers) in session.state.get("subs", {}).items():
+            if name == channel and tickers:
+                return sid, tickers
+        return None
+
+    async def send_update(self, session: Session) -> None:
+        found = self._sid(session, "orderbook_delta")
+        if found is None:
+            return
+        sid, tickers = found
+        ticker = self.rng.choice(tickers)
+        book = self._book(ticker)
+        side = self.rng.choice(("yes", "no"))
+        levels = book.yes if side == "yes" else book.no
+        price = (
+            self.rng.choice(sorted(levels))
+            if levels and self.rng.random() < 0.7
+            else max(levels or {30: 0}) - 1
+        )
+        price = min(98, max(2, price))
+        delta = self.rng.choice((-1, 1)) * self.rng.randint(1, 10) * 5
+        new = max(0, levels.get(price, 0) + delta)
+        delta = new - levels.get(price, 0)
+        if delta == 0:
+            delta, new = 10, levels.get(price, 0) + 10
+        if new:
+            levels[price] = new
+        else:
+            levels.pop(price, None)
+        ts = time.time_ns() // 1_000_000
+        msg: dict[str, Any] = {"market_ticker": ticker, "side": side, "ts": ts}
+        if self.sent % 2:
+            msg.update(price=price, delta=delta)  # legacy integer fields
+        else:
+            msg.update(price_dollars=_dollars(price), delta_fp=f"{delta}.00")
+        await self.send(
+            session,
+            dumps({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(session, sid), "msg": msg}),
+        )
+        ticker_sub = self._sid(session, "ticker")
+        if ticker_sub is not None and self.sent % 5 == 0:
+            tsid = ticker_sub[0]
+            best_yes = max(book.yes or {1: 0})
+            best_no = max(book.no or {1: 0})
+            body = {
+                "market_ticker": ticker,
+                "price": best_yes,
+                "yes_bid": best_yes,
+                "yes_ask": 100 - best_no,
+                "volume": 1000 + self.sent,
+                "open_interest": 500,
+                "ts": ts // 1000,
+            }
+            await self.send(
+                session,
+                dumps({"type": "ticker", "sid": tsid, "seq": self._next_seq(session, tsid), "msg": body}),
+            )
+
+    async def send_gap(self, session: Session) -> None:
+        found = self._sid(session, "orderbook_delta")
+        if found is not None:
+            self._next_seq(session, found[0])  # a seq number the client never sees
+
+    def malformed(self) -> str:
+        return '{"type":"orderbook_delta","sid":1,"seq":'

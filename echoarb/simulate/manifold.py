@@ -1,0 +1,133 @@
+"""Manifold simulator: REST ``GET /v0/slug/{slug}`` and the ``/ws`` WebSocket on one port.
+
+Plain HTTP requests are answered from the upgrade hook (``process_request``), so one
+``websockets`` server serves both. Unknown slugs get 404 like the real API. The WebSocket
+acks subscribes and pings, then broadcasts ``new-bet`` and (every fourth update) contract
+updates with a random-walk probability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from echoarb.simulate.base import Session, VenueSimulator, dumps
+
+FAR_FUTURE_MS = 4102444800000  # 2100-01-01
+
+
+class ManifoldSimulator(VenueSimulator):
+    venue = "manifold"
+    ws_path = "/ws"
+
+    def __init__(self, *args: Any, slugs: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.known_slugs: set[str] | None = set(slugs) if slugs is not None else None  # None = any
+        self.probs: dict[str, int] = {}  # contract id -> probability in basis points
+        self.slugs_by_id: dict[str, str] = {}
+        self.rest_requests: list[str] = []
+        self.pings = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v0"
+
+    @staticmethod
+    def contract_id(slug: str) -> str:
+        return hashlib.sha1(slug.encode()).hexdigest()[:20]
+
+    def _market(self, slug: str) -> dict[str, Any]:
+        cid = self.contract_id(slug)
+        self.slugs_by_id[cid] = slug
+        bps = self.probs.setdefault(cid, self.rng.randint(2000, 8000))
+        return {
+            "id": cid,
+            "slug": slug,
+            "question": slug.replace("-", " ").capitalize() + "?",
+            "outcomeType": "BINARY",
+            "mechanism": "cpmm-1",
+            "probability": bps / 10000,
+            "p": 0.5,
+            "pool": {"YES": 1000, "NO": 1000},
+            "totalLiquidity": 1000,
+            "closeTime": FAR_FUTURE_MS,
+            "isResolved": False,
+            "token": "MANA",
+            "lastUpdatedTime": time.time_ns() // 1_000_000,
+        }
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == self.ws_path:
+            return None
+        self.rest_requests.append(path)
+        parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[-2] == "slug":
+            slug = parts[-1]
+            if self.known_slugs is None or slug in self.known_slugs:
+                return _json_response(200, self._market(slug))
+            return _json_response(404, {"message": "Contract not found"})
+        return _json_response(404, {"message": "Not found"})
+
+    async def on_message(self, session: Session, text: str) -> None:
+        try:
+            cmd = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(cmd, dict):
+            return
+        self.commands.append(cmd)
+        txid = cmd.get("txid")
+        if cmd.get("type") == "ping":
+            self.pings += 1
+            await self.send(session, dumps({"type": "ack", "txid": txid, "success": True}))
+        elif cmd.get("type") == "subscribe":
+            topics: set[str] = session.state.setdefault("topics", set())
+            topics.update(t for t in cmd.get("topics") or [] if isinstance(t, str))
+            await self.send(session, dumps({"type": "ack", "txid": txid, "success": True}))
+            session.subscribed.set()
+        else:
+            await self.send(session, dumps({"type": "ack", "txid": txid, "success": False}))
+
+    async def send_update(self, session: Session) -> None:
+        ids = sorted({t.split("/")[1] for t in session.state.get("topics", ()) if t.startswith("contract/")})
+        if not ids:
+            return
+        cid = self.rng.choice(ids)
+        bps = min(9900, max(100, self.probs.get(cid, 5000) + self.rng.randint(-150, 150)))
+        self.probs[cid] = bps
+        now = time.time_ns() // 1_000_000
+        if self.sent % 4 == 3:
+            data: dict[str, Any] = {
+                "contract": {"id": cid, "probability": bps / 10000, "lastUpdatedTime": now}
+            }
+            topic = f"contract/{cid}"
+        else:
+            bet = {
+                "id": f"bet{self.sent}",
+                "contractId": cid,
+                "userId": "sim",
+                "amount": 10,
+                "outcome": "YES",
+                "probBefore": bps / 10000,
+                "probAfter": bps / 10000,
+                "createdTime": now,
+            }
+            data, topic = {"bets": [bet]}, f"contract/{cid}/new-bet"
+        await self.send(session, dumps({"type": "broadcast", "topic": topic, "data": data}))
+
+    def malformed(self) -> str:
+        return "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>"
+
+
+def _json_response(status: int, body: Any) -> Response:
+    payload = json.dumps(body).encode()
+    reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests"}.get(status, "")
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return Response(status, reason, headers, payload)
