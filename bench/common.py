@@ -50,26 +50,28 @@ def _ladder(prices_cents: list[int], size: int) -> tuple[Level, ...]:
 
 
 def synthetic_ticks(
-    config: PairsConfig, count: int, *, seed: int = 1, crossed: bool = False
+    config: PairsConfig, count: int, *, seed: int = 1, crossed: bool = False, probe_every: int = 10
 ) -> list[Tick]:
-    """``count`` ticks cycling over pairs and venues, 3 levels a side.
+    """``count`` ticks cycling over pairs and venues, 3 levels a side; books never cross.
 
-    ``crossed``: YES on kalshi + NO on polymarket costs < $1 with a size that changes on
-    every tick, so every tick produces a spread event (the latency benchmark).
+    ``crossed``: on every ``probe_every``-th pair, YES on kalshi + NO on polymarket costs
+    < $1 with a size that changes on every tick, so each of those ticks produces a spread
+    event stamped with its own event time (the latency benchmark's probes).
     """
     import random
 
     rng = random.Random(seed)
-    refs = [(pair.id, venue) for pair in config.pairs for venue in sorted(pair.venue_names)]
+    refs = [(n, pair.id, venue) for n, pair in enumerate(config.pairs) for venue in sorted(pair.venue_names)]
+    mids = [rng.randint(30, 70) for _ in config.pairs]
     out = []
     for i in range(count):
-        pair_id, venue = refs[i % len(refs)]
+        n, pair_id, venue = refs[i % len(refs)]
         size = 10 + (i // len(refs)) % 50 + rng.randint(0, 3) * 100
-        if crossed and venue in ("kalshi", "polymarket"):
+        if crossed and n % probe_every == 0 and venue in ("kalshi", "polymarket"):
             yes, no = ([40, 41, 42], [70, 71, 72]) if venue == "kalshi" else ([70, 71, 72], [45, 46, 47])
         else:
-            mid = rng.randint(30, 70)
-            yes, no = [mid + 2, mid + 3, mid + 4], [102 - mid, 103 - mid, 104 - mid]
+            mid, j, k = mids[n], rng.randint(0, 2), rng.randint(0, 2)
+            yes, no = [mid + 2 + j, mid + 3 + j, mid + 4 + j], [102 - mid + k, 103 - mid + k, 104 - mid + k]
         out.append(
             Tick(
                 pair_id=pair_id,

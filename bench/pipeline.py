@@ -51,6 +51,7 @@ from echoarb.settings import Settings
 
 log = logging.getLogger("bench.pipeline")
 PARTITIONS = 8
+FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "5"))
 
 
 class Env:
@@ -340,7 +341,7 @@ class SpreadLatency:
         self.codecs = codecs
         self.samples: list[tuple[int, float]] = []  # (event_ts ms, latency ms)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 2})
+                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS})
 
     async def run(self) -> None:
         await self._consumer.start()
@@ -383,6 +384,7 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
             ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True)
             warm = int(rate * 0.5)  # the first half second warms caches and connections
             start_ms = time.time() * 1000
+            records0 = publisher.records_sent
             t0 = time.perf_counter()
             i = 0
             lag_max = 0.0
@@ -402,6 +404,7 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
                     await publisher.add([])
             await publisher.flush()
             end_ms = time.time() * 1000
+            records = publisher.records_sent - records0
             await asyncio.sleep(1.0)  # let the last events land
             for w in pool:
                 w.check_alive()
@@ -409,7 +412,10 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
             out["rates"][str(rate)] = {
                 "offered_ticks_per_s": rate,
                 "achieved_ticks_per_s": round(len(ticks) / (time.perf_counter() - t0 - 1.0)),
+                "tick_records_per_s": round(records / (end_ms - start_ms) * 1000),
                 "spread_events": len(lat),
+                "spread_events_total": len(reader.samples),
+                "debug": [start_ms, end_ms, reader.samples[:3], reader.samples[-3:]] if os.environ.get("BENCH_DEBUG") else None,
                 "p50_ms": round(percentile(lat, 0.50), 1),
                 "p99_ms": round(percentile(lat, 0.99), 1),
                 "max_ms": round(max(lat), 1) if lat else None,
@@ -467,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--phases", default="throughput,latency,latency_pairs,memory,scaling")
     ap.add_argument("--pairs", type=int, default=100)
-    ap.add_argument("--ticks", type=int, default=150_000)
+    ap.add_argument("--ticks", type=int, default=60_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rates", default="2500,10000")
     ap.add_argument("--seconds", type=float, default=8.0)

@@ -1,0 +1,150 @@
+"""``make bench``: every benchmark, one table, and ``bench/results/summary.json``.
+
+Phases: parse (in process), pipeline (embedded Tansu broker + real stream workers:
+throughput vs a bare aiokafka loop, latency at fixed load, latency vs pairs, memory with
+1,000 pairs, scaling over 1/2/4 workers), sink (``bench/sink_insert.py`` into embedded
+ClickHouse). ``--quick`` shrinks every input (the smoke test uses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import parse as parse_bench
+from bench import pipeline as pipeline_bench
+from bench.common import machine, save
+
+HERE = Path(__file__).resolve().parent
+SINK_LINE = re.compile(r"^\s*(\w+)\s+([\d,]+) rows in\s+([\d.]+) s =\s+([\d,]+) rows/s")
+
+
+def sink(rows: int, batch: int) -> dict[str, Any]:
+    script = HERE / "sink_insert.py"
+    if not script.exists():
+        return {"skipped": "bench/sink_insert.py not present"}
+    proc = subprocess.run(
+        [sys.executable, str(script), "--rows", str(rows), "--batch", str(batch)],
+        capture_output=True, text=True, timeout=900, cwd=HERE.parent,
+    )
+    out: dict[str, Any] = {"rows": rows, "batch": batch}
+    for line in proc.stdout.splitlines():
+        m = SINK_LINE.match(line)
+        if m:
+            out[f"{m.group(1)}_rows_per_s"] = int(m.group(4).replace(",", ""))
+    if proc.returncode:
+        out["error"] = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+    return out
+
+
+def table(r: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str]] = []
+    m = r["machine"]
+    rows.append(("machine", f"{m['cores']} cores, Python {m['python']}", f"load avg 1m at start {m['loadavg_1m']}"))
+    for venue, v in r.get("parse", {}).get("venues", {}).items():
+        rows.append((f"parse {venue}", f"{v['frames_per_s']:,} frames/s",
+                     f"json.loads {v['json_loads_frames_per_s']:,}/s, ratio {v['ratio_vs_json_loads']}"))
+    p = r.get("pipeline", {})
+    if "throughput" in p:
+        t = p["throughput"]
+        rows.append((f"pipeline 1 worker, {t['pairs']} pairs x 3", f"{t['worker_ticks_per_s']:,} ticks/s",
+                     f"bare aiokafka {t['baseline_ticks_per_s']:,}/s, ratio {t['ratio_worker_vs_baseline']}"))
+    for rate, v in p.get("latency", {}).get("rates", {}).items():
+        rows.append((f"latency @{int(rate):,} ticks/s", f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
+                     f"{v['spread_events']} events, achieved {v['achieved_ticks_per_s']:,}/s, "
+                     f"{v['tick_records_per_s']:,} records/s"))
+    for n, v in p.get("latency_vs_pairs", {}).items():
+        rows.append((f"latency {n} pairs", f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
+                     f"@{v['offered_ticks_per_s']:,} ticks/s, {v['spread_events']} events"))
+    if "memory" in p:
+        v = p["memory"]
+        rows.append((f"memory {v['pairs']} pairs", f"peak RSS {v['worker_peak_rss_mb']} MB",
+                     f"{v['worker_ticks_per_s']:,} ticks/s"))
+    for n, v in p.get("scaling", {}).items():
+        rows.append((f"scaling {n} worker(s)", f"{v['ticks_per_s']:,} ticks/s", f"peak RSS {v['peak_rss_mb']} MB"))
+    s = r.get("sink", {})
+    if "sink_rows_per_s" in s:
+        rows.append(("sink (ClickHouse)", f"{s['sink_rows_per_s']:,} rows/s",
+                     f"insert only {s.get('insert_rows_per_s', 0):,}/s, bare {s.get('baseline_rows_per_s', 0):,}/s"))
+    elif s:
+        rows.append(("sink (ClickHouse)", "-", json.dumps(s)[:80]))
+    w = [max(len(x[i]) for x in rows) for i in range(3)]
+    lines = [f"{a:<{w[0]}}  {b:<{w[1]}}  {c}" for a, b, c in rows]
+    bar = "-" * (w[0] + w[1] + 4 + w[2])
+    return "\n".join([bar, *lines, bar])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny inputs (smoke test)")
+    ap.add_argument("--only", default="parse,pipeline,sink")
+    ap.add_argument("--out", default=str(HERE / "results" / "summary.json"))
+    args = ap.parse_args(argv)
+    only = args.only.split(",")
+    started = time.monotonic()
+    result: dict[str, Any] = {"machine": machine()}
+    if "parse" in only:
+        result["parse"] = parse_bench.run(100, 600 if args.quick else 20_000, 1 if args.quick else 5)
+    if "pipeline" in only:
+        pargs = ["--no-save"]
+        if args.quick:
+            pargs += ["--phases", "throughput,latency", "--pairs", "10", "--ticks", "600", "--repeats", "1",
+                      "--rates", "500", "--seconds", "1"]
+        ns = _pipeline_args(pargs)
+        import asyncio
+
+        result["pipeline"] = asyncio.run(pipeline_bench.run(ns))
+    if "sink" in only:
+        result["sink"] = sink(2_000 if args.quick else 200_000, 1_000 if args.quick else 10_000)
+    result["seconds"] = round(time.monotonic() - started, 1)
+    text = table(result)
+    print(text)
+    if not args.quick:
+        save("summary", result)
+        (HERE / "results" / "summary.txt").write_text(text + "\n")
+    else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def _pipeline_args(argv: list[str]) -> argparse.Namespace:
+    captured: dict[str, argparse.Namespace] = {}
+    real = pipeline_bench.asyncio.run
+
+    def grab(coro: Any) -> dict[str, Any]:
+        coro.close()
+        raise _Captured
+
+    class _Captured(Exception):
+        pass
+
+    # Reuse pipeline.main's argument parsing without running it.
+    import argparse as _ap
+
+    orig = _ap.ArgumentParser.parse_args
+
+    def parse(self: Any, a: Any = None, ns: Any = None) -> Any:
+        captured["ns"] = orig(self, a, ns)
+        return captured["ns"]
+
+    _ap.ArgumentParser.parse_args = parse  # type: ignore[method-assign]
+    pipeline_bench.asyncio.run = grab  # type: ignore[assignment]
+    try:
+        pipeline_bench.main(argv)
+    except _Captured:
+        pass
+    finally:
+        _ap.ArgumentParser.parse_args = orig  # type: ignore[method-assign]
+        pipeline_bench.asyncio.run = real
+    return captured["ns"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
