@@ -52,6 +52,7 @@ from echoarb.settings import Settings
 log = logging.getLogger("bench.pipeline")
 PARTITIONS = 8
 FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "5"))
+DRAIN_WAIT_S = 30.0
 
 
 class Env:
@@ -104,7 +105,10 @@ async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0
         for i in range(count)
     ]
     for w in pool:
-        w.start()
+        if os.environ.get("BENCH_VARIANT"):
+            _start_variant(w)
+        else:
+            w.start()
     deadline = time.monotonic() + timeout
     stable_since = None
     from aiokafka.admin import AIOKafkaAdminClient
@@ -125,11 +129,11 @@ async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0
                 try:
                     group = (await admin.describe_consumer_groups([group_id]))[0].groups[0]
                     settled = group[2] == "Stable" and len(group[5]) == count
-                except Exception:  # noqa: BLE001 - group not there yet
+                except Exception:
                     settled = False
             if settled:
                 stable_since = stable_since or time.monotonic()
-                if time.monotonic() - stable_since >= (2.0 if count == 1 else 4.0):
+                if time.monotonic() - stable_since >= (1.0 if count == 1 else 4.0):
                     return pool
             else:
                 stable_since = None
@@ -139,6 +143,21 @@ async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0
     for w in pool:
         w.stop()
     raise RuntimeError(f"workers not ready in {timeout}s: {[w.log_tail(5) for w in pool]}")
+
+
+def _start_variant(w: WorkerProcess) -> None:
+    """Start ``bench.variant_worker`` (patched worker, see there) instead of ``echoarb worker``."""
+    import subprocess
+
+    w.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with w.log_path.open("ab") as log_file:
+        w._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.variant_worker"],
+            env=w._env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def peak_rss_mb(pid: int | None) -> float | None:
@@ -174,7 +193,9 @@ def recorded_ticks(n_pairs: int, n_ticks: int, seed: int = 5) -> list[Tick]:
     return out[:n_ticks]
 
 
-def encode_backlog(env: Env, s: Settings, ticks: list[Tick], producer_id: str) -> list[tuple[str, int, bytes | None, bytes]]:
+def encode_backlog(
+    env: Env, s: Settings, ticks: list[Tick], producer_id: str
+) -> list[tuple[str, int, bytes | None, bytes]]:
     pairs = load_pairs(s.pairs_file)
     batcher = TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), max_ticks=200)
     codec = env.codecs.tick_batch
@@ -182,9 +203,16 @@ def encode_backlog(env: Env, s: Settings, ticks: list[Tick], producer_id: str) -
 
     def drain(eos: bool = False) -> None:
         for b in batcher.drain(end_of_stream=eos):
-            rec = {"venue": b.venue, "producer_id": producer_id, "watermark": b.watermark,
-                   "end_of_stream": b.end_of_stream, "ticks": [tick_to_record(t) for t in b.ticks]}
-            out.append((s.tick_topic(b.venue), b.partition, b.key.encode() if b.key else None, codec.encode(rec)))
+            rec = {
+                "venue": b.venue,
+                "producer_id": producer_id,
+                "watermark": b.watermark,
+                "end_of_stream": b.end_of_stream,
+                "ticks": [tick_to_record(t) for t in b.ticks],
+            }
+            out.append(
+                (s.tick_topic(b.venue), b.partition, b.key.encode() if b.key else None, codec.encode(rec))
+            )
 
     for i, tick in enumerate(ticks):
         batcher.advance(tick.recv_ts - 1)
@@ -200,8 +228,11 @@ class ControlWatcher:
     def __init__(self, bootstrap: str, s: Settings) -> None:
         self.s = s
         self.eos: dict[int, float] = {}
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 5})
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 5},
+        )
 
     async def run(self, producer_id: str) -> None:
         await self._consumer.start()
@@ -232,8 +263,11 @@ def _spy_start(pid: int | None) -> Any:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if PROFILE is None or pid is None or not Path(spy).exists():
         return None
-    return subprocess.Popen([spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(PROFILE)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(PROFILE)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _spy_stop(proc: Any) -> None:
@@ -244,7 +278,9 @@ def _spy_stop(proc: Any) -> None:
         proc.wait(30)
 
 
-async def throughput(env: Env, n_pairs: int, n_ticks: int, workers: int = 1, baseline: bool = True) -> dict[str, Any]:
+async def throughput(
+    env: Env, n_pairs: int, n_ticks: int, workers: int = 1, baseline: bool = True
+) -> dict[str, Any]:
     s = env.settings(n_pairs, f"tp{workers}")
     producer_id = f"bench-{uuid.uuid4().hex[:8]}"
     ticks = recorded_ticks(n_pairs, n_ticks)
@@ -254,7 +290,12 @@ async def throughput(env: Env, n_pairs: int, n_ticks: int, workers: int = 1, bas
     task = asyncio.create_task(watcher.run(producer_id))
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
     await producer.start()
-    result: dict[str, Any] = {"pairs": n_pairs, "ticks": len(ticks), "records": len(backlog), "workers": workers}
+    result: dict[str, Any] = {
+        "pairs": n_pairs,
+        "ticks": len(ticks),
+        "records": len(backlog),
+        "workers": workers,
+    }
     try:
         await asyncio.sleep(0.5)
         expected = set(venue_streams(load_pairs(s.pairs_file), PARTITIONS))
@@ -273,8 +314,11 @@ async def throughput(env: Env, n_pairs: int, n_ticks: int, workers: int = 1, bas
             await asyncio.sleep(0.01)
         elapsed = max(watcher.eos.values()) - t0
         _spy_stop(spy)
-        result.update(seconds=round(elapsed, 3), publish_seconds=round(published, 3),
-                      worker_ticks_per_s=round(len(ticks) / elapsed))
+        result.update(
+            seconds=round(elapsed, 3),
+            publish_seconds=round(published, 3),
+            worker_ticks_per_s=round(len(ticks) / elapsed),
+        )
         result["worker_peak_rss_mb"] = [peak_rss_mb(w.pid) for w in pool]
     finally:
         task.cancel()
@@ -284,21 +328,24 @@ async def throughput(env: Env, n_pairs: int, n_ticks: int, workers: int = 1, bas
     if baseline:
         rate = await bare_loop(env, s, backlog)
         result["baseline_ticks_per_s"] = round(len(ticks) * rate)
-        result["ratio_worker_vs_baseline"] = round(result["worker_ticks_per_s"] / result["baseline_ticks_per_s"], 3)
+        result["ratio_worker_vs_baseline"] = round(
+            result["worker_ticks_per_s"] / result["baseline_ticks_per_s"], 3
+        )
     await producer.stop()
     return result
 
 
 async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes | None, bytes]]) -> float:
-    """Bare aiokafka consume -> decode -> encode -> produce over the same records; records/s... per tick ratio."""
+    """Bare aiokafka consume -> decode -> encode -> produce over the same records: 1 / seconds."""
     codec = env.codecs.tick_batch
     out_topic = f"{s.topic_spreads}"  # the worker is stopped: reuse its output topic
     want: dict[TopicPartition, int] = {}
     for topic, p, _, _ in backlog:
         tp = TopicPartition(topic, p)
         want[tp] = want.get(tp, 0) + 1
-    consumer = AIOKafkaConsumer(bootstrap_servers=env.broker.bootstrap, enable_auto_commit=False,
-                                **kafka_kwargs.consumer(True))
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=env.broker.bootstrap, enable_auto_commit=False, **kafka_kwargs.consumer(True)
+    )
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
     await consumer.start()
     await producer.start()
@@ -330,7 +377,6 @@ async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes |
     finally:
         await consumer.stop()
         await producer.stop()
-    ticks = sum(1 for _ in ())  # noqa: F841 - clarity: the caller multiplies by ticks
     return 1 / elapsed
 
 
@@ -340,8 +386,11 @@ class SpreadLatency:
         self.s = s
         self.codecs = codecs
         self.samples: list[tuple[int, float]] = []  # (event_ts ms, latency ms)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS})
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
+        )
 
     async def run(self) -> None:
         await self._consumer.start()
@@ -373,9 +422,13 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
     await producer.start()
     publisher = TickPublisher(
-        producer, env.codecs.tick_batch, TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), 200),
-        {v: s.tick_topic(v) for v in VENUES}, producer_id=producer_id, dead_letter_topic=s.topic_dead_letter,
-        linger_ms=s.batch_linger_ms,
+        producer,
+        env.codecs.tick_batch,
+        TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), 200),
+        {v: s.tick_topic(v) for v in VENUES},
+        producer_id=producer_id,
+        dead_letter_topic=s.topic_dead_letter,
+        linger_ms=float(os.environ.get("BENCH_LINGER_MS", s.batch_linger_ms)),
     )
     out: dict[str, Any] = {"pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
     try:
@@ -405,17 +458,25 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
             await publisher.flush()
             end_ms = time.time() * 1000
             records = publisher.records_sent - records0
-            await asyncio.sleep(1.0)  # let the last events land
+            # Let the last probes land (a worker that fell behind drains its backlog first).
+            drain_deadline = time.monotonic() + max(1.0, DRAIN_WAIT_S if seconds >= 2 else 1.0)
+            while time.monotonic() < drain_deadline and not any(
+                ts >= end_ms - 300 for ts, _ in reader.samples[-200:]
+            ):
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(min(0.5, seconds))
             for w in pool:
                 w.check_alive()
-            lat = [l for ts, l in reader.samples if start_ms + 500 <= ts <= end_ms]
+            lat = [ms for ts, ms in reader.samples if start_ms + 500 <= ts <= end_ms]
             out["rates"][str(rate)] = {
                 "offered_ticks_per_s": rate,
-                "achieved_ticks_per_s": round(len(ticks) / (time.perf_counter() - t0 - 1.0)),
+                "achieved_ticks_per_s": round(len(ticks) / (end_ms - start_ms) * 1000),
                 "tick_records_per_s": round(records / (end_ms - start_ms) * 1000),
                 "spread_events": len(lat),
                 "spread_events_total": len(reader.samples),
-                "debug": [start_ms, end_ms, reader.samples[:3], reader.samples[-3:]] if os.environ.get("BENCH_DEBUG") else None,
+                "debug": [start_ms, end_ms, reader.samples[:3], reader.samples[-3:]]
+                if os.environ.get("BENCH_DEBUG")
+                else None,
                 "p50_ms": round(percentile(lat, 0.50), 1),
                 "p99_ms": round(percentile(lat, 0.99), 1),
                 "max_ms": round(max(lat), 1) if lat else None,
@@ -443,7 +504,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if "throughput" in args.phases:
             runs = [await throughput(env, args.pairs, args.ticks) for _ in range(args.repeats)]
             result["throughput"] = {
-                "pairs": args.pairs, "ticks": args.ticks, "venues": 3,
+                "pairs": args.pairs,
+                "ticks": args.ticks,
+                "venues": 3,
                 "worker_ticks_per_s": median([r["worker_ticks_per_s"] for r in runs]),
                 "baseline_ticks_per_s": median([r["baseline_ticks_per_s"] for r in runs]),
                 "ratio_worker_vs_baseline": median([r["ratio_worker_vs_baseline"] for r in runs]),
@@ -458,18 +521,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
         if "memory" in args.phases:
             r = await throughput(env, args.memory_pairs, args.ticks, baseline=False)
-            result["memory"] = {"pairs": args.memory_pairs, "worker_peak_rss_mb": r["worker_peak_rss_mb"][0],
-                                "worker_ticks_per_s": r["worker_ticks_per_s"]}
+            result["memory"] = {
+                "pairs": args.memory_pairs,
+                "worker_peak_rss_mb": r["worker_peak_rss_mb"][0],
+                "worker_ticks_per_s": r["worker_ticks_per_s"],
+            }
         if "scaling" in args.phases:
             result["scaling"] = {}
             for n in args.workers:
                 r = await throughput(env, args.pairs, args.ticks, workers=n, baseline=False)
-                result["scaling"][str(n)] = {"workers": n, "ticks_per_s": r["worker_ticks_per_s"],
-                                             "peak_rss_mb": r["worker_peak_rss_mb"]}
+                result["scaling"][str(n)] = {
+                    "workers": n,
+                    "ticks_per_s": r["worker_ticks_per_s"],
+                    "peak_rss_mb": r["worker_peak_rss_mb"],
+                }
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--phases", default="throughput,latency,latency_pairs,memory,scaling")
     ap.add_argument("--pairs", type=int, default=100)
@@ -489,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     args.rates = [int(x) for x in args.rates.split(",")]
     args.pair_counts = [int(x) for x in args.pair_counts.split(",")]
     args.workers = [int(x) for x in args.workers.split(",")]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     for name in ("aiokafka", "faust", "mode", "kafka"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import core as core_bench
 from bench import parse as parse_bench
 from bench import pipeline as pipeline_bench
 from bench.common import machine, save
@@ -31,7 +32,10 @@ def sink(rows: int, batch: int) -> dict[str, Any]:
         return {"skipped": "bench/sink_insert.py not present"}
     proc = subprocess.run(
         [sys.executable, str(script), "--rows", str(rows), "--batch", str(batch)],
-        capture_output=True, text=True, timeout=900, cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=HERE.parent,
     )
     out: dict[str, Any] = {"rows": rows, "batch": batch}
     for line in proc.stdout.splitlines():
@@ -46,32 +50,76 @@ def sink(rows: int, batch: int) -> dict[str, Any]:
 def table(r: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str]] = []
     m = r["machine"]
-    rows.append(("machine", f"{m['cores']} cores, Python {m['python']}", f"load avg 1m at start {m['loadavg_1m']}"))
+    rows.append(
+        ("machine", f"{m['cores']} cores, Python {m['python']}", f"load avg 1m at start {m['loadavg_1m']}")
+    )
     for venue, v in r.get("parse", {}).get("venues", {}).items():
-        rows.append((f"parse {venue}", f"{v['frames_per_s']:,} frames/s",
-                     f"json.loads {v['json_loads_frames_per_s']:,}/s, ratio {v['ratio_vs_json_loads']}"))
+        rows.append(
+            (
+                f"parse {venue}",
+                f"{v['frames_per_s']:,} frames/s",
+                f"json.loads {v['json_loads_frames_per_s']:,}/s, ratio {v['ratio_vs_json_loads']}",
+            )
+        )
+    if "core" in r:
+        c = r["core"]
+        rows.append(
+            (
+                "worker core, no Kafka (1 core)",
+                f"{c['fast']['ticks_per_s']:,} ticks/s",
+                f"without the uncrossed-tick skip {c['slow_path']['ticks_per_s']:,}/s",
+            )
+        )
     p = r.get("pipeline", {})
     if "throughput" in p:
         t = p["throughput"]
-        rows.append((f"pipeline 1 worker, {t['pairs']} pairs x 3", f"{t['worker_ticks_per_s']:,} ticks/s",
-                     f"bare aiokafka {t['baseline_ticks_per_s']:,}/s, ratio {t['ratio_worker_vs_baseline']}"))
+        rows.append(
+            (
+                f"pipeline 1 worker, {t['pairs']} pairs x 3",
+                f"{t['worker_ticks_per_s']:,} ticks/s",
+                f"bare aiokafka {t['baseline_ticks_per_s']:,}/s, ratio {t['ratio_worker_vs_baseline']}",
+            )
+        )
     for rate, v in p.get("latency", {}).get("rates", {}).items():
-        rows.append((f"latency @{int(rate):,} ticks/s", f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
-                     f"{v['spread_events']} events, achieved {v['achieved_ticks_per_s']:,}/s, "
-                     f"{v['tick_records_per_s']:,} records/s"))
+        rows.append(
+            (
+                f"latency @{int(rate):,} ticks/s",
+                f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
+                f"{v['spread_events']} events, achieved {v['achieved_ticks_per_s']:,}/s, "
+                f"{v['tick_records_per_s']:,} records/s",
+            )
+        )
     for n, v in p.get("latency_vs_pairs", {}).items():
-        rows.append((f"latency {n} pairs", f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
-                     f"@{v['offered_ticks_per_s']:,} ticks/s, {v['spread_events']} events"))
+        rows.append(
+            (
+                f"latency {n} pairs",
+                f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
+                f"@{v['offered_ticks_per_s']:,} ticks/s, {v['spread_events']} events",
+            )
+        )
     if "memory" in p:
         v = p["memory"]
-        rows.append((f"memory {v['pairs']} pairs", f"peak RSS {v['worker_peak_rss_mb']} MB",
-                     f"{v['worker_ticks_per_s']:,} ticks/s"))
+        rows.append(
+            (
+                f"memory {v['pairs']} pairs",
+                f"peak RSS {v['worker_peak_rss_mb']} MB",
+                f"{v['worker_ticks_per_s']:,} ticks/s",
+            )
+        )
     for n, v in p.get("scaling", {}).items():
-        rows.append((f"scaling {n} worker(s)", f"{v['ticks_per_s']:,} ticks/s", f"peak RSS {v['peak_rss_mb']} MB"))
+        rows.append(
+            (f"scaling {n} worker(s)", f"{v['ticks_per_s']:,} ticks/s", f"peak RSS {v['peak_rss_mb']} MB")
+        )
     s = r.get("sink", {})
     if "sink_rows_per_s" in s:
-        rows.append(("sink (ClickHouse)", f"{s['sink_rows_per_s']:,} rows/s",
-                     f"insert only {s.get('insert_rows_per_s', 0):,}/s, bare {s.get('baseline_rows_per_s', 0):,}/s"))
+        rows.append(
+            (
+                "sink (ClickHouse)",
+                f"{s['sink_rows_per_s']:,} rows/s",
+                f"insert only {s.get('insert_rows_per_s', 0):,}/s, "
+                f"bare {s.get('baseline_rows_per_s', 0):,}/s",
+            )
+        )
     elif s:
         rows.append(("sink (ClickHouse)", "-", json.dumps(s)[:80]))
     w = [max(len(x[i]) for x in rows) for i in range(3)]
@@ -83,7 +131,7 @@ def table(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny inputs (smoke test)")
-    ap.add_argument("--only", default="parse,pipeline,sink")
+    ap.add_argument("--only", default="parse,core,pipeline,sink")
     ap.add_argument("--out", default=str(HERE / "results" / "summary.json"))
     args = ap.parse_args(argv)
     only = args.only.split(",")
@@ -91,11 +139,29 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"machine": machine()}
     if "parse" in only:
         result["parse"] = parse_bench.run(100, 600 if args.quick else 20_000, 1 if args.quick else 5)
+    if "core" in only:
+        n, k = (600, 1) if args.quick else (60_000, 3)
+        result["core"] = {
+            "fast": core_bench.run(100, n, k),
+            "slow_path": core_bench.run(100, n, k, slow_path=True),
+        }
     if "pipeline" in only:
         pargs = ["--no-save"]
         if args.quick:
-            pargs += ["--phases", "throughput,latency", "--pairs", "10", "--ticks", "600", "--repeats", "1",
-                      "--rates", "500", "--seconds", "1"]
+            pargs += [
+                "--phases",
+                "throughput,latency",
+                "--pairs",
+                "10",
+                "--ticks",
+                "600",
+                "--repeats",
+                "1",
+                "--rates",
+                "500",
+                "--seconds",
+                "1",
+            ]
         ns = _pipeline_args(pargs)
         import asyncio
 
@@ -115,35 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pipeline_args(argv: list[str]) -> argparse.Namespace:
-    captured: dict[str, argparse.Namespace] = {}
-    real = pipeline_bench.asyncio.run
-
-    def grab(coro: Any) -> dict[str, Any]:
-        coro.close()
-        raise _Captured
-
-    class _Captured(Exception):
-        pass
-
-    # Reuse pipeline.main's argument parsing without running it.
-    import argparse as _ap
-
-    orig = _ap.ArgumentParser.parse_args
-
-    def parse(self: Any, a: Any = None, ns: Any = None) -> Any:
-        captured["ns"] = orig(self, a, ns)
-        return captured["ns"]
-
-    _ap.ArgumentParser.parse_args = parse  # type: ignore[method-assign]
-    pipeline_bench.asyncio.run = grab  # type: ignore[assignment]
-    try:
-        pipeline_bench.main(argv)
-    except _Captured:
-        pass
-    finally:
-        _ap.ArgumentParser.parse_args = orig  # type: ignore[method-assign]
-        pipeline_bench.asyncio.run = real
-    return captured["ns"]
+    return pipeline_bench.parse_args(argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ def summarise(path: str, top: int = 25, needle: str = "") -> str:
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
     total = 0
-    for line in open(path, encoding="utf-8", errors="replace"):
+    with open(path, encoding="utf-8", errors="replace") as fp:
+        lines = fp.read().splitlines()
+    for line in lines:
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack:
             continue
@@ -28,4 +30,10 @@ def summarise(path: str, top: int = 25, needle: str = "") -> str:
 
 
 if __name__ == "__main__":
-    print(summarise(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 25, sys.argv[3] if len(sys.argv) > 3 else ""))
+    print(
+        summarise(
+            sys.argv[1],
+            int(sys.argv[2]) if len(sys.argv) > 2 else 25,
+            sys.argv[3] if len(sys.argv) > 3 else "",
+        )
+    )

@@ -15,11 +15,11 @@ from typing import Any
 from echoarb.edge.binary import evaluate_binary
 from echoarb.edge.categorical import evaluate_basket
 from echoarb.edge.changes import ChangeDetector
+from echoarb.edge.fees import fee_model
+from echoarb.edge.walk import first_unit
 from echoarb.merge import VENUE_RANK
 from echoarb.model import Opportunity, Tick
 from echoarb.pairs import MarketPair
-from echoarb.edge.fees import fee_model
-from echoarb.edge.walk import first_unit
 from echoarb.records import cached_tick_record, tick_from_record
 from echoarb.windows import ClosedWindow, PairWindows
 

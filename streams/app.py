@@ -61,8 +61,6 @@ class Topology:
         self.spreads_sent = 0
         self.lock = asyncio.Lock()
         self.assigned: set[Any] = set()
-        self.expected: dict[Any, int] = {}  # tick topic-partition -> next offset to accept
-        self._out_of_order: dict[Any, int] = {}
         self.stale_skipped = 0
         self.app = self._build_app(embedded_broker)
 
@@ -154,7 +152,7 @@ class Topology:
         # its watermark used up (see echoarb.merge); buffered ticks then survive a crash.
         async for event in stream.noack().events():
             message = event.message
-            if not self._in_sequence(message):
+            if not await self._in_sequence(message):
                 continue
             try:
                 batch = self.codecs.tick_batch.decode(event.value)
@@ -184,32 +182,12 @@ class Topology:
                     await self._send_control(partition, batch["producer_id"])
                 self._ack(merger.ackable())
 
-    def _in_sequence(self, message: Any) -> bool:
-        """Accept each tick record once, in offset order from the committed offset.
-
-        After a rebalance Faust resumes fetching before it seeks back to the committed offsets,
-        so records from the old position (already buffered, current generation) can arrive
-        ahead of the re-read ones. Their watermarks would let the merge release ticks too
-        early; skipping them keeps the merge order exact (they are re-delivered in order).
-        """
+    async def _in_sequence(self, message: Any) -> bool:
+        """Skip records fetched before the last rebalance (Faust re-reads them from the commit)."""
         if message.generation_id != self.app.consumer_generation_id:
             self.stale_skipped += 1
             return False
-        tp, offset = message.tp, message.offset
-        expected = self.expected.get(tp)
-        if expected is None or offset == expected:
-            self.expected[tp] = offset + 1
-            self._out_of_order.pop(tp, None)
-            return True
-        self.stale_skipped += 1
-        if offset > expected:
-            misses = self._out_of_order[tp] = self._out_of_order.get(tp, 0) + 1
-            if misses > 10_000:  # a real gap (e.g. deleted records): resynchronise, loudly
-                log.warning("%s: offset %d expected, %d seen; continuing from there", tp, expected, offset)
-                self.expected[tp] = offset + 1
-                self._out_of_order.pop(tp, None)
-                return True
-        return False
+        return True
 
     def _ack(self, events: list[Any]) -> None:
         """Ack only within the generation the record was fetched in.
@@ -257,16 +235,8 @@ class Topology:
         log.info("partitions revoked: %s", sorted({tp.partition for tp in revoked}))
 
     async def _on_assigned(self, app: Any, assigned: Iterable[Any] = (), **kwargs: Any) -> None:
-        committed = await self.app.consumer.seek_to_committed()
-        tick_topics = set(self.tick_topic.topics)
         async with self.lock:
             self.assigned = set(assigned)
-            self.expected = {
-                tp: off
-                for tp, off in committed.items()
-                if tp.topic in tick_topics and off is not None and off >= 0
-            }
-            self._out_of_order = {}
         log.info("partitions assigned: %s", sorted({tp.partition for tp in self.assigned}))
 
     def _scanner(self, partition: int) -> PartitionScanner:

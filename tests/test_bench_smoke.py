@@ -1,0 +1,34 @@
+"""Smoke test of the benchmark suite: every script runs end to end on a tiny input.
+
+Benchmarks are not tests: nothing here looks at timings, only that each phase produced
+its figures (a broken bench is found here rather than on ``make bench`` day).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run_all", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1
+    assert set(result["parse"]["venues"]) == {"kalshi", "polymarket", "manifold"}
+    assert result["pipeline"]["throughput"]["worker_ticks_per_s"] > 0
+    assert result["pipeline"]["throughput"]["baseline_ticks_per_s"] > 0
+    assert "500" in result["pipeline"]["latency"]["rates"]
+    assert "sink" in result
+    assert "pipeline 1 worker" in proc.stdout
