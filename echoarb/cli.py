@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -95,10 +96,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
     board = SpreadBoard()
 
-    def on_event(event: dict[str, object]) -> None:
-        board.update(event)  # type: ignore[arg-type]
+    def on_event(event: dict[str, Any]) -> None:
+        board.update(event)
         if args.live and event["executable"]:
-            legs = " + ".join(f"{leg['venue']} {leg['side']} @{leg['best_price']}" for leg in event["legs"])  # type: ignore[attr-defined]
+            legs = " + ".join(f"{leg['venue']} {leg['side']} @{leg['best_price']}" for leg in event["legs"])
             print(
                 f"  spread  {event['pair_id']:<28} {legs:<44} size {event['size']:>8}"
                 f"  net {event['net_profit']:>9}  edge {event['net_edge']}",

@@ -102,11 +102,13 @@ class AvroCodec:
         if schema_id != self.schema_id:
             raise CodecError(f"{self.name}: schema id {schema_id}, expected {self.schema_id}")
         try:
-            record: dict[str, Any] = fastavro.schemaless_reader(
+            record: Any = fastavro.schemaless_reader(
                 io.BytesIO(memoryview(data)[_HEADER.size :]), self.schema, None
             )
         except (ValueError, TypeError, EOFError, IndexError, StopIteration, UnicodeDecodeError) as exc:
             raise CodecError(f"{self.name}: body does not decode: {exc!r}") from exc
+        if not isinstance(record, dict):
+            raise CodecError(f"{self.name}: body is not a record")
         return record
 
 

@@ -36,17 +36,17 @@ class SpreadBoard:
 
     def rows(self, *, best: bool) -> list[tuple[str, ...]]:
         source = self.best if best else self.latest
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for event in sorted(source.values(), key=lambda e: -float(e["net_profit"])):
             yes, no = event["legs"][0], event["legs"][-1]
             rows.append(
                 (
-                    event["pair_id"],
+                    str(event["pair_id"]),
                     f"{yes['venue']} {yes['best_price'] or '-'}",
                     f"{no['venue']} {no['best_price'] or '-'}",
-                    event["size"],
-                    event["net_profit"],
-                    event["net_edge"],
+                    str(event["size"]),
+                    str(event["net_profit"]),
+                    str(event["net_edge"]),
                     "yes" if event["executable"] else "no",
                     _fmt_ts(event["event_ts"]),
                 )

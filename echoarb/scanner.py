@@ -75,7 +75,8 @@ class PairState:
         self.last_spread = raw.get("last_spread")
         self.best = raw.get("best")
         self.recent_windows = raw.get("recent_windows", [])
-        self.applied = tuple(raw.get("applied", (-1, -1, -1)))  # type: ignore[assignment]
+        applied = raw.get("applied", (-1, -1, -1))
+        self.applied = (int(applied[0]), int(applied[1]), int(applied[2]))
 
 
 RECENT_WINDOWS = 12

@@ -62,6 +62,7 @@ class Topology:
         self.lock = asyncio.Lock()
         self.assigned: set[Any] = set()
         self.stale_skipped = 0
+        self._mirrored: dict[str, tuple[str, str]] = {}
         self.app = self._build_app(embedded_broker)
 
     # -- app -------------------------------------------------------------------------
@@ -126,7 +127,7 @@ class Topology:
                 schema=faust.Schema(key_serializer="json", value_serializer="json"),
             )
             .tumbling(s.window_tumbling_s, expires=s.window_tumbling_s * 10)
-            .relative_to(event_time)
+            .relative_to(event_time)  # type: ignore[attr-defined]
         )
         self.stats_hopping = (
             app.Table(
@@ -136,13 +137,13 @@ class Topology:
                 schema=faust.Schema(key_serializer="json", value_serializer="json"),
             )
             .hopping(s.window_hopping_s, s.window_hopping_step_s, expires=s.window_hopping_s * 4)
-            .relative_to(event_time)
+            .relative_to(event_time)  # type: ignore[attr-defined]
         )
 
         app.agent(self.tick_topic, name="scan-ticks")(self._agent)
         app.timer(0.25)(self._release_stalled)
-        app.on_partitions_revoked.connect(self._on_revoked)
-        app.on_partitions_assigned.connect(self._on_assigned)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         self._register_views(app)
         return app
 
@@ -294,9 +295,13 @@ class Topology:
         # event's, so the mirror is only written inside stream iteration.
         if not event_ts or faust.current_event() is None:
             return
+        tumbling, hopping = windows
+        snapshot = (json.dumps(tumbling["open"], sort_keys=True), json.dumps(hopping["open"], sort_keys=True))
+        if self._mirrored.get(pair_id) == snapshot:
+            return  # unchanged: each write is a changelog record
+        self._mirrored[pair_id] = snapshot
         token = _event_time.set(event_ts / 1000)
         try:
-            tumbling, hopping = windows
             key = pair_id
             self.stats_tumbling[key] = tumbling["open"]
             self.stats_hopping[key] = hopping["open"]
@@ -347,7 +352,7 @@ class Topology:
     def _caught_up(self) -> tuple[bool, dict[str, Any]]:
         app = self.app
         assigned = app.consumer.assignment() if app.consumer else set()
-        recovery = app.tables.recovery
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
         recovered = recovery.completed.is_set() and not recovery.in_recovery
         buffered = sum(m.buffered for m in self.mergers.values())
         ok = bool(assigned) and recovered and not app.rebalancing
