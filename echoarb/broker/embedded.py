@@ -11,7 +11,6 @@ import contextlib
 import importlib.resources
 import logging
 import os
-import signal
 import socket
 import stat
 import struct
@@ -21,6 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from echoarb.processes import free_port, terminate
 
 log = logging.getLogger("echoarb.broker")
 
@@ -41,13 +42,6 @@ def tansu_binary() -> Path:
     if not mode & stat.S_IXUSR:
         path.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def answers_metadata(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
@@ -82,7 +76,7 @@ class EmbeddedBroker:
 
     def __init__(self, *, log_path: Path, port: int | None = None, start_timeout: float = 20.0) -> None:
         self.log_path = Path(log_path)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.start_timeout = start_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self.started_in: float | None = None
@@ -167,13 +161,7 @@ class EmbeddedBroker:
             return
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from echoarb.broker.embedded import EmbeddedBroker
 from echoarb.codec import load_codecs
 from echoarb.frames import FrameHandler
 from echoarb.ingest import IngestService
+from echoarb.processes import free_port
 from echoarb.recording import read_recording
 from echoarb.services import kafka_kwargs
 from echoarb.settings import Settings
@@ -24,12 +24,6 @@ from echoarb.simulate.manifold import ManifoldSimulator
 from echoarb.simulate.polymarket import PolymarketSimulator
 from echoarb.venues.kalshi.auth import generate_keypair, load_public_key
 from tests.venues.live_helpers import metric, pairs, until
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _settings(tmp_path: Path, private: Path, **urls: str) -> Settings:
@@ -160,7 +154,7 @@ async def test_one_venue_down_the_others_still_publish(broker: EmbeddedBroker, t
         load_public_key(public), [parse_scenario("stream")], interval=0.005
     ).start()
     mani = await ManifoldSimulator([parse_scenario("stream")], interval=0.01).start()
-    dead = f"ws://127.0.0.1:{_free_port()}/ws/market"  # Polymarket is unreachable
+    dead = f"ws://127.0.0.1:{free_port()}/ws/market"  # Polymarket is unreachable
     try:
         settings = _settings(
             tmp_path,

@@ -23,7 +23,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from echoarb.broker import tansu_compat
-from echoarb.broker.embedded import EmbeddedBroker, _free_port, create_topics
+from echoarb.broker.embedded import EmbeddedBroker, create_topics
+from echoarb.processes import free_port
 
 
 @pytest.fixture
@@ -214,7 +215,7 @@ async def test_faust_table_recovers_latest_values_after_restart(
         out = tmp_path / f"{mode}-{patch}.out"
         env = {
             "BOOTSTRAP": broker.bootstrap, "MODE": mode, "PATCH": patch, "OUT": str(out), "APP_ID": app_id,
-            "TOPIC": topic, "DATADIR": str(tmp_path / f"data-{mode}-{patch}"), "WEB_PORT": str(_free_port()),
+            "TOPIC": topic, "DATADIR": str(tmp_path / f"data-{mode}-{patch}"), "WEB_PORT": str(free_port()),
         }  # fmt: skip
         return _Worker(script, env, tmp_path / f"{mode}-{patch}.log"), out
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
+from echoarb.processes import free_port
 from echoarb.simulate.base import parse_scenario
 from echoarb.simulate.polymarket import PolymarketSimulator
 from echoarb.venues.connector import ConnectorTiming
 from echoarb.venues.polymarket.client import PolymarketConnector
 from tests.venues.live_helpers import FAST, pairs, pipeline, stop, until
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ids() -> list[str]:
@@ -25,7 +19,7 @@ def _ids() -> list[str]:
 
 
 async def test_venue_down_opens_the_circuit_then_a_probe_reconnects() -> None:
-    port = _free_port()
+    port = free_port()
     timing = ConnectorTiming(
         ping_interval=0.05,
         heartbeat_timeout=0.4,
