@@ -130,3 +130,31 @@ def test_state_round_trips_through_json():
     assert restored.state("fed").to_json() == state.to_json()
     # The restored detector remembers what was emitted: the same books emit nothing new.
     assert restored.apply(state.quotes["polymarket"]) == []
+
+
+def test_late_tick_still_updates_quote_and_late_event_is_counted():
+    """A tick whose event time is older than closed windows: quote updated, window event counted late."""
+    pairs = PAIRS
+    handler = FrameHandler(pairs)
+    scanner = PartitionScanner(
+        pairs.by_id(),
+        ScanParams(tumbling_ms=60_000, hopping_ms=300_000, hopping_step_ms=60_000, window_grace_ms=0),
+    )
+    for venue, frame, ts in WORKED:
+        for tick in handler.handle(venue, frame, ts).ticks:
+            scanner.apply(tick)
+    # Event clock moves two minutes on: the first minute's windows close.
+    later = T + 120_000
+    for tick in handler.handle(
+        "polymarket", poly_book("111", [("0.44", "100")], [("0.55", "300")], later), later
+    ).ticks:
+        scanner.apply(tick)
+    closed = scanner.close_windows()
+    assert any(c.window == "tumbling" and c.start == (T // 60_000) * 60_000 for c in closed)
+    # A late Polymarket NO book stamped in the closed minute arrives now.
+    late = handler.handle("polymarket", poly_book("222", [], [("0.60", "120")], T + 5), later + 1).ticks
+    emitted = [o for tick in late for o in scanner.apply(tick)]
+    assert emitted and emitted[0].size == 0  # the opportunity disappears...
+    state = scanner.states["fed"]
+    assert state.quotes["polymarket"].no_asks[0].price == Decimal("0.60")  # ...the quote is the newest
+    assert scanner.late_window_events == 0  # the event's time is the pair's newest input (not late)
