@@ -11,6 +11,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
+from echoarb.windows import ClosedWindow
 
 _MICRO = Decimal("1e6")
 
@@ -251,3 +252,18 @@ def cached_tick_record(tick: Tick) -> dict[str, Any]:
         _tick_record_cache.clear()
     _tick_record_cache[id(tick)] = (tick, record)  # holding the tick keeps its id unique
     return record
+
+
+def window_to_record(window: ClosedWindow, emitted_at: int) -> dict[str, Any]:
+    agg = window.agg
+    return {
+        "pair_id": window.pair_id,
+        "window": window.window,
+        "window_start": window.start,
+        "window_end": window.end,
+        "events": agg.events,
+        "max_net_edge_micros": None if agg.max_net_edge is None else to_micros(agg.max_net_edge),
+        "best_size_micros": to_micros(agg.best_size),
+        "executable_ms": agg.executable_ms,
+        "emitted_at": emitted_at,
+    }

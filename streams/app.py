@@ -27,10 +27,9 @@ from echoarb.merge import VENUE_RANK, PartitionMerger
 from echoarb.model import Opportunity, SpreadEvent, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record
+from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
 from echoarb.scanner import PartitionScanner, ScanParams
 from echoarb.settings import Settings
-from echoarb.windows import ClosedWindow
 
 log = logging.getLogger("echoarb.worker")
 
@@ -269,7 +268,7 @@ class Topology:
                 await self.spreads_topic.send(key=opp.pair_id.encode(), value=value, partition=partition)
             )
         for window in closed:
-            value = self.codecs.spread_window.encode(_window_record(window, now_ms))
+            value = self.codecs.spread_window.encode(window_to_record(window, now_ms))
             futures.append(
                 await self.windows_topic.send(key=window.pair_id.encode(), value=value, partition=partition)
             )
@@ -441,20 +440,3 @@ class Topology:
 
 def _price(levels: list[dict[str, int]]) -> str | None:
     return format(from_micros(levels[0]["price_micros"]), "f") if levels else None
-
-
-def _window_record(window: ClosedWindow, now_ms: int) -> dict[str, Any]:
-    from echoarb.records import to_micros
-
-    agg = window.agg
-    return {
-        "pair_id": window.pair_id,
-        "window": window.window,
-        "window_start": window.start,
-        "window_end": window.end,
-        "events": agg.events,
-        "max_net_edge_micros": None if agg.max_net_edge is None else to_micros(agg.max_net_edge),
-        "best_size_micros": to_micros(agg.best_size),
-        "executable_ms": agg.executable_ms,
-        "emitted_at": now_ms,
-    }

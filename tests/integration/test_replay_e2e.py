@@ -17,7 +17,7 @@ import pytest
 
 from echoarb.broker.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
-from echoarb.replay import run_replay
+from echoarb.replay import ReplayReport, run_replay
 from echoarb.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
@@ -41,6 +41,18 @@ def _settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+async def _replay(settings: Settings, broker: EmbeddedBroker, out: Path) -> ReplayReport:
+    return await run_replay(
+        settings,
+        load_pairs(PAIRS),
+        SAMPLE,
+        out,
+        bootstrap=broker.bootstrap,
+        embedded_broker=True,
+        timeout=120,
+    )
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -53,15 +65,7 @@ def _without_wall_clock(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def first_run(broker: EmbeddedBroker, chdb_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     settings = _settings(chdb_data_dir)
     out = tmp_path_factory.mktemp("replay") / "spreads.jsonl"
-    report = await run_replay(
-        settings,
-        load_pairs(PAIRS),
-        SAMPLE,
-        out,
-        bootstrap=broker.bootstrap,
-        embedded_broker=True,
-        timeout=120,
-    )
+    report = await _replay(settings, broker, out)
     return settings, report, _read(out)
 
 
@@ -137,15 +141,7 @@ async def test_same_events_whatever_the_batching(
     _, _, events = first_run
     settings = _settings(chdb_data_dir, batch_max_ticks=1, batch_linger_ms=0)
     out = tmp_path / "spreads.jsonl"
-    await run_replay(
-        settings,
-        load_pairs(PAIRS),
-        SAMPLE,
-        out,
-        bootstrap=broker.bootstrap,
-        embedded_broker=True,
-        timeout=120,
-    )
+    await _replay(settings, broker, out)
     assert _without_wall_clock(_read(out)) == _without_wall_clock(events)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from echoarb.processes import free_port
 from echoarb.simulate.base import parse_scenario
 from echoarb.simulate.polymarket import PolymarketSimulator
-from echoarb.venues.connector import ConnectorTiming
 from echoarb.venues.polymarket.client import PolymarketConnector
 from tests.venues.live_helpers import FAST, pairs, pipeline, stop, until
 
@@ -20,13 +20,8 @@ def _ids() -> list[str]:
 
 async def test_venue_down_opens_the_circuit_then_a_probe_reconnects() -> None:
     port = free_port()
-    timing = ConnectorTiming(
-        ping_interval=0.05,
-        heartbeat_timeout=0.4,
-        backoff_base=0.005,
-        backoff_cap=0.01,
-        breaker_threshold=3,
-        breaker_reset=0.15,
+    timing = dataclasses.replace(
+        FAST, backoff_base=0.005, backoff_cap=0.01, breaker_threshold=3, breaker_reset=0.15
     )
     pipe, publisher = pipeline()
     connector = PolymarketConnector(f"ws://127.0.0.1:{port}/ws/market", _ids(), pipe.on_frame, timing)
