@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     merge_max_wait_ms: int = Field(
         2_000, ge=0, description="worker: release ticks if a venue stream is silent this long"
     )
+    state_flush_ms: int = Field(
+        100,
+        ge=0,
+        description="worker: pair-state table writes and offset acks are coalesced over this window",
+    )
 
     # Faust worker.
     worker_web_port: int = 6066

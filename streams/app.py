@@ -30,6 +30,7 @@ from echoarb.partitioning import venue_streams
 from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
 from echoarb.scanner import PartitionScanner, ScanParams
 from echoarb.settings import Settings
+from streams.checkpoints import Checkpoint, Checkpoints, run_committer
 
 log = logging.getLogger("echoarb.worker")
 
@@ -62,6 +63,7 @@ class Topology:
         self.assigned: set[Any] = set()
         self.stale_skipped = 0
         self._mirrored: dict[str, tuple[str, str]] = {}
+        self.checkpoints = Checkpoints(settings.state_flush_ms / 1000)
         self.app = self._build_app(embedded_broker)
 
     # -- app -------------------------------------------------------------------------
@@ -140,7 +142,8 @@ class Topology:
         )
 
         app.agent(self.tick_topic, name="scan-ticks")(self._agent)
-        app.timer(0.25)(self._release_stalled)
+        app.timer(min(0.25, max(0.01, s.state_flush_ms / 2000)))(self._on_timer)
+        app.task(self._committer)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
         self._register_views(app)
@@ -175,12 +178,15 @@ class Topology:
             ticks = [tick_from_record(t) for t in batch["ticks"]]
             async with self.lock:
                 merger = self._merger(partition)
-                released = merger.push(batch["venue"], batch["watermark"], ticks, time.monotonic(), event)
+                now = time.monotonic()
+                released = merger.push(batch["venue"], batch["watermark"], ticks, now, event)
                 final = batch["watermark"] >= END_OF_TIME and merger.done
-                await self._process(partition, released, final=final, generation=message.generation_id)
+                cp = await self._process(partition, released, final=final, generation=message.generation_id)
+                cp.acks.extend(merger.ackable())
                 if final:
-                    await self._send_control(partition, batch["producer_id"])
-                self._ack(merger.ackable())
+                    self._seal(partition, mirror=True, control=batch["producer_id"])
+                elif self.checkpoints.due(partition, now):
+                    self._seal(partition, mirror=True)
 
     async def _in_sequence(self, message: Any) -> bool:
         """Skip records fetched before the last rebalance (Faust re-reads them from the commit)."""
@@ -206,11 +212,13 @@ class Topology:
             merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()))
         return merger
 
-    async def _release_stalled(self) -> None:
+    async def _on_timer(self) -> None:
+        """Release ticks of silent venue streams; seal checkpoints an idle partition left open."""
         max_wait = self.settings.merge_max_wait_ms / 1000
         async with self.lock:
+            now = time.monotonic()
             for partition, merger in list(self.mergers.items()):
-                released = merger.release_stalled(time.monotonic(), max_wait)
+                released = merger.release_stalled(now, max_wait)
                 if released:
                     log.info(
                         "partition %d: released %d ticks after %.1fs without watermark",
@@ -218,10 +226,53 @@ class Topology:
                         len(released),
                         max_wait,
                     )
-                    await self._process(
+                    cp = await self._process(
                         partition, released, final=False, generation=self.app.consumer_generation_id
                     )
-                    self._ack(merger.ackable())
+                    cp.acks.extend(merger.ackable())
+            for partition in list(self.checkpoints.open):
+                if self.checkpoints.due(partition, now):
+                    self._seal(partition, mirror=False)
+
+    def _seal(self, partition: int, *, mirror: bool, control: str | None = None) -> None:
+        """Close the partition's checkpoint: one serialised state per pair touched since the last."""
+        states: list[tuple[bytes, bytes]] = []
+        scanner = self.scanners.get(partition)
+        for state in scanner.take_dirty() if scanner is not None else ():
+            body = state.to_json()
+            states.append((state.pair_id.encode(), json.dumps(body, separators=(",", ":")).encode()))
+            if mirror:
+                self._mirror_windows(state.pair_id, body["windows"], state.last_event_ts)
+        self.checkpoints.seal(partition, states, control)
+
+    async def _committer(self) -> None:
+        await run_committer(self.checkpoints, self._commit)
+
+    async def _commit(self, cp: Checkpoint, results: list[Any]) -> None:
+        """Runs once every output of ``cp`` has an outcome: persist state, then ack."""
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            # Undelivered outputs: neither state nor offsets may move past them. Stopping is
+            # the only safe answer; a restart re-reads from the last commit.
+            log.critical("partition %d: %d outputs not delivered: %r", cp.partition, len(failed), failed[0])
+            await self.app.crash(failed[0])
+            return
+        async with self.lock:
+            for metadata in results:
+                self._record_offset(metadata)
+            owned = cp.partition in {tp.partition for tp in self.assigned}
+            if cp.generation != self.app.consumer_generation_id or not owned:
+                # Revoked since: the new owner may already have recovered the table; a late
+                # write would overwrite its newer state. It re-reads the unacked records.
+                log.info("partition %d: revoked before its checkpoint was committed", cp.partition)
+                return
+            # One table write per touched pair per checkpoint: each is one changelog record.
+            for key, value in cp.states:
+                self.pair_state[key] = value
+            self._ack(cp.acks)
+        if cp.control is not None:
+            await self.app.producer.flush()
+            await self._send_control(cp.partition, cp.control)
 
     async def _on_revoked(self, app: Any, revoked: Iterable[Any] = (), **kwargs: Any) -> None:
         # Eager rebalancing: every partition is revoked and consumers restart from the
@@ -232,6 +283,7 @@ class Topology:
             for tp in revoked:
                 self.mergers.pop(tp.partition, None)
                 self.scanners.pop(tp.partition, None)
+                self.checkpoints.drop(tp.partition)
         log.info("partitions revoked: %s", sorted({tp.partition for tp in revoked}))
 
     async def _on_assigned(self, app: Any, assigned: Iterable[Any] = (), **kwargs: Any) -> None:
@@ -251,7 +303,11 @@ class Topology:
             scanner = self.scanners[partition] = PartitionScanner(self.by_id, self.params, load)
         return scanner
 
-    async def _process(self, partition: int, ticks: list[Tick], *, final: bool, generation: int) -> None:
+    async def _process(
+        self, partition: int, ticks: list[Tick], *, final: bool, generation: int
+    ) -> Checkpoint:
+        """Scan released ticks and send their outputs; the checkpoint awaits their delivery."""
+        cp = self.checkpoints.current(partition, generation)
         scanner = self._scanner(partition)
         now_ms = int(time.time() * 1000)
         opportunities: list[tuple[Opportunity, tuple[int, int, int]]] = []
@@ -260,34 +316,20 @@ class Topology:
             opportunities.extend((opp, trigger) for opp in scanner.apply(tick))
         self.ticks_processed += len(ticks)
         closed = scanner.close_windows(final=final)
-        futures = []
+        # Straight to the transport producer: Topic.send's per-message wrapping (pending and
+        # future messages, callbacks) cost more than the Avro encode itself.
+        futures = cp.futures
+        send = self.app.producer.send
+        spreads, windows = self.settings.topic_spreads, self.settings.topic_spread_windows
         for opp, trigger in opportunities:
             event = SpreadEvent(spread_id(opp, trigger), opp, now_ms)
             value = self.codecs.spread_event.encode(spread_to_record(event))
-            futures.append(
-                await self.spreads_topic.send(key=opp.pair_id.encode(), value=value, partition=partition)
-            )
+            futures.append(await send(spreads, opp.pair_id.encode(), value, partition, None, None))
         for window in closed:
             value = self.codecs.spread_window.encode(window_to_record(window, now_ms))
-            futures.append(
-                await self.windows_topic.send(key=window.pair_id.encode(), value=value, partition=partition)
-            )
+            futures.append(await send(windows, window.pair_id.encode(), value, partition, None, None))
         self.spreads_sent += len(opportunities)
-        # Outputs first, state second: if the worker dies in between, the state (which says
-        # "already emitted") was not written, and the new owner emits the same events again
-        # (identical duplicates) instead of never.
-        for metadata in await asyncio.gather(*futures):
-            self._record_offset(metadata)
-        if self.app.consumer_generation_id != generation:
-            # Revoked while this batch was in flight: the partition's new owner may already
-            # have recovered the table; a late write would overwrite its newer state.
-            log.info("partition %d revoked mid-batch: state not written (new owner redoes it)", partition)
-            return
-        # One table write per touched pair per batch: each write is one changelog record.
-        for state in scanner.take_dirty():
-            body = state.to_json()
-            self.pair_state[state.pair_id.encode()] = json.dumps(body, separators=(",", ":")).encode()
-            self._mirror_windows(state.pair_id, body["windows"], state.last_event_ts)
+        return cp
 
     def _mirror_windows(self, pair_id: str, windows: list[dict[str, Any]], event_ts: int) -> None:
         # Windowed keys are (pair, window) tuples: their changelog partition is the current
