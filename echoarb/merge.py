@@ -35,7 +35,10 @@ class _Pending:
 class PartitionMerger:
     def __init__(self, venues: Iterable[str]) -> None:
         self._watermarks: dict[str, int] = {venue: -1 for venue in venues}
-        self._heap: list[tuple[int, int, int, Tick, _Pending]] = []
+        # The push counter breaks ties between equal keys (a tick delivered twice) before
+        # the tuple comparison would reach the unorderable tick.
+        self._heap: list[tuple[int, int, int, int, Tick, _Pending]] = []
+        self._pushed = 0
         self._pending: dict[str, deque[_Pending]] = {}
         self._waiting_since: float | None = None  # wall clock of the oldest buffered tick
         self.late = 0
@@ -64,7 +67,8 @@ class PartitionMerger:
             if tick.recv_ts <= previous:
                 self.late += 1
             entry.remaining += 1
-            heapq.heappush(self._heap, (tick.recv_ts, _RANK[tick.venue], tick.seq, tick, entry))
+            self._pushed += 1
+            heapq.heappush(self._heap, (tick.recv_ts, _RANK[tick.venue], tick.seq, self._pushed, tick, entry))
         self._pending.setdefault(venue, deque()).append(entry)
         if watermark > previous:
             self._watermarks[venue] = watermark
@@ -96,8 +100,8 @@ class PartitionMerger:
         out = []
         while heap and heap[0][0] <= upto:
             item = heapq.heappop(heap)
-            item[4].remaining -= 1
-            out.append(item[3])
+            item[5].remaining -= 1
+            out.append(item[4])
         if out:
             self._waiting_since = now if heap else None
         return out

@@ -55,6 +55,7 @@ class ReplayReport:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     worker_id: str = ""
+    workers_killed: int = 0
 
 
 class SpreadReader:
@@ -229,6 +230,7 @@ async def run_replay(
                 await reader.wait(lambda: len(reader.events) > 0, timeout, "first spread event")
                 log.info("chaos: SIGKILL worker pid %s at frame %d", pool[0].pid, report.frames)
                 pool[0].kill()
+                report.workers_killed += 1
                 if restart_killed:
                     pool[0].start()
             for worker in pool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,10 @@ class Settings(BaseSettings):
     window_hopping_step_s: int = Field(60, gt=0)
     merge_max_wait_ms: int = Field(
         2_000, ge=0, description="worker: release ticks if a venue stream is silent this long"
+    )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="worker: Faust processing guarantee (exactly_once needs transactions: not on Tansu)",
     )
     state_flush_ms: int = Field(
         100,

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import RecordMetadata
 
 from echoarb.batching import END_OF_TIME
@@ -29,8 +30,11 @@ from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
 from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
 from echoarb.scanner import PartitionScanner, ScanParams
+from echoarb.services import kafka_kwargs
 from echoarb.settings import Settings
 from streams.checkpoints import Checkpoint, Checkpoints, run_committer
+from streams.metrics import CONTENT_TYPE, render, worker_registry
+from streams.offsets import OffsetGate, Verdict
 
 log = logging.getLogger("echoarb.worker")
 
@@ -64,6 +68,14 @@ class Topology:
         self.stale_skipped = 0
         self._mirrored: dict[str, tuple[str, str]] = {}
         self.checkpoints = Checkpoints(settings.state_flush_ms / 1000)
+        self.embedded_broker = embedded_broker
+        self.gate = OffsetGate()
+        self._gate_generation: int | None = None
+        self._reseeks: dict[Any, tuple[int | None, float]] = {}
+        self._offsets_client: AIOKafkaConsumer | None = None
+        self.repeats_skipped = 0
+        self.reseeks = 0
+        self._retired_late = [0, 0]  # late ticks / late window events of revoked partitions
         self.app = self._build_app(embedded_broker)
 
     # -- app -------------------------------------------------------------------------
@@ -94,6 +106,7 @@ class Topology:
             "table_standby_replicas": 0,
             "key_serializer": "raw",
             "value_serializer": "raw",
+            "processing_guarantee": s.processing_guarantee,
         }
         options.update(extra)
         app = faust.App(s.worker_id, **options)
@@ -189,11 +202,75 @@ class Topology:
                     self._seal(partition, mirror=True)
 
     async def _in_sequence(self, message: Any) -> bool:
-        """Skip records fetched before the last rebalance (Faust re-reads them from the commit)."""
-        if message.generation_id != self.app.consumer_generation_id:
-            self.stale_skipped += 1
+        """Pass each record once, in offset order from the committed offset (``streams.offsets``)."""
+        generation = message.generation_id
+        if generation != self.app.consumer_generation_id:
+            self.stale_skipped += 1  # fetched before the last rebalance: re-read from the commit
             return False
-        return True
+        if self._gate_generation != generation:
+            self.gate.reset()
+            self._reseeks.clear()
+            self._gate_generation = generation
+        tp = message.tp
+        if not self.gate.known(tp):
+            committed = await self._committed(tp)
+            if generation != self.app.consumer_generation_id:
+                return False
+            self.gate.start(tp, committed)
+        verdict = self.gate.check(tp, message.offset)
+        if verdict is Verdict.ACCEPT:
+            return True
+        if verdict is Verdict.REPEAT:
+            self.repeats_skipped += 1
+        else:
+            await self._seek_back(tp, message.offset)
+        return False
+
+    async def _committed(self, tp: Any) -> int | None:
+        """Where the group resumes ``tp``: read by a client of our own (not the group member)."""
+        if self._offsets_client is None:
+            client = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                group_id=self.app.conf.id,
+                enable_auto_commit=False,
+                **kafka_kwargs.consumer(self.embedded_broker),
+            )
+            await client.start()
+            self._offsets_client = client
+        atp = TopicPartition(tp.topic, tp.partition)
+        offset = await self._offsets_client.committed(atp)
+        if offset is not None and offset >= 0:
+            return offset
+        # Nothing committed: the group starts at the log start (auto_offset_reset=earliest), not
+        # wherever this consumer's earlier fetches had got to.
+        start = await self._offsets_client.beginning_offsets([atp])
+        return start.get(atp)
+
+    async def _seek_back(self, tp: Any, got: int | None = None) -> None:
+        """A record from a fetch issued before Faust's seek: fetch the skipped range again."""
+        expected = self.gate.expected(tp)
+        consumer: Any = self.app.consumer
+        # Faust took the jump for a compacted range and counts it as acked: it is not.
+        consumer._gap.pop(tp, None)
+        now = time.monotonic()
+        last = self._reseeks.get(tp)
+        if last is not None and last[0] == expected and now - last[1] < 0.05:
+            return  # the rest of one stale fetch; the timer seeks again if nothing moves
+        self._reseeks[tp] = (expected, now)
+        self.reseeks += 1
+        (log.info if last is None else log.debug)(
+            "%s: got offset %s, expected %s: seeking back", tp, got, expected
+        )
+        # seek_wait runs in the consumer's thread and resets Faust's read offset with it.
+        await consumer.seek_wait({tp: expected or 0})
+
+    async def _retry_seeks(self, now: float) -> None:
+        """A seek whose re-fetch was overtaken by more stale records: seek again."""
+        for tp, (expected, at) in list(self._reseeks.items()):
+            if self.gate.expected(tp) != expected:
+                del self._reseeks[tp]  # records flow again from the expected offset
+            elif now - at >= 0.5 and tp in self.assigned:
+                await self._seek_back(tp)
 
     def _ack(self, events: list[Any]) -> None:
         """Ack only within the generation the record was fetched in.
@@ -233,6 +310,8 @@ class Topology:
             for partition in list(self.checkpoints.open):
                 if self.checkpoints.due(partition, now):
                     self._seal(partition, mirror=False)
+            if self._reseeks and self._gate_generation == self.app.consumer_generation_id:
+                await self._retry_seeks(now)
 
     def _seal(self, partition: int, *, mirror: bool, control: str | None = None) -> None:
         """Close the partition's checkpoint: one serialised state per pair touched since the last."""
@@ -281,8 +360,10 @@ class Topology:
         async with self.lock:
             self.assigned.difference_update(revoked)
             for tp in revoked:
-                self.mergers.pop(tp.partition, None)
-                self.scanners.pop(tp.partition, None)
+                merger = self.mergers.pop(tp.partition, None)
+                scanner = self.scanners.pop(tp.partition, None)
+                self._retired_late[0] += merger.late if merger else 0
+                self._retired_late[1] += scanner.late_window_events if scanner else 0
                 self.checkpoints.drop(tp.partition)
         log.info("partitions revoked: %s", sorted({tp.partition for tp in revoked}))
 
@@ -383,14 +464,28 @@ class Topology:
         async def spreads(web: Any, request: Any) -> Any:
             return await self._spreads_view(web, request)
 
+        registry = worker_registry(self)
+
+        async def metrics(web: Any, request: Any) -> Any:
+            return web.bytes(render(registry), content_type=CONTENT_TYPE)
+
         app.page("/health")(health)
+        app.page("/metrics")(metrics)
         app.page("/spreads/")(spreads)
         app.page("/pairs/{pair_id}/")(app.table_route(table=table, match_info="pair_id")(self._pair_view))
         app.page("/windows/{pair_id}/")(
             app.table_route(table=table, match_info="pair_id")(self._windows_view)
         )
 
-    def _caught_up(self) -> tuple[bool, dict[str, Any]]:
+    @property
+    def late_ticks_total(self) -> int:
+        return self._retired_late[0] + sum(m.late for m in self.mergers.values())
+
+    @property
+    def late_window_events_total(self) -> int:
+        return self._retired_late[1] + sum(sc.late_window_events for sc in self.scanners.values())
+
+    def caught_up(self) -> tuple[bool, dict[str, Any]]:
         app = self.app
         assigned = app.consumer.assignment() if app.consumer else set()
         recovery = app.tables.recovery  # type: ignore[attr-defined]
@@ -405,13 +500,16 @@ class Topology:
             "ticks_processed": self.ticks_processed,
             "spreads_sent": self.spreads_sent,
             "decode_errors": self.decode_errors,
-            "late_ticks": sum(m.late for m in self.mergers.values()),
-            "late_window_events": sum(sc.late_window_events for sc in self.scanners.values()),
+            "late_ticks": self.late_ticks_total,
+            "late_window_events": self.late_window_events_total,
+            "stale_records_skipped": self.stale_skipped,
+            "repeated_records_skipped": self.repeats_skipped,
+            "reseeks": self.reseeks,
         }
 
     async def _health_view(self, web: Any, request: Any) -> Any:
         """200 only when the worker holds partitions, recovered its tables and is not rebalancing."""
-        ok, body = self._caught_up()
+        ok, body = self.caught_up()
         body["status"] = "ok" if ok else "starting"
         return web.json(body, status=200 if ok else 503)
 

@@ -183,6 +183,48 @@ async def test_two_workers_share_partitions_same_result(baseline, broker, chdb_d
     assert state2 == state
 
 
+def _state_diff(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[str, str]]:
+    """(pair, field) of every difference between two final tables."""
+    return [
+        (pair, f)
+        for pair in sorted(got.keys() | want.keys())
+        for f in sorted((got.get(pair) or {}).keys() | (want.get(pair) or {}).keys())
+        if (got.get(pair) or {}).get(f) != (want.get(pair) or {}).get(f)
+    ]
+
+
+async def test_worker_killed_mid_stream_survivor_gives_same_result(
+    baseline, broker, chdb_data_dir, recording, tmp_path
+):
+    """SIGKILL one of two workers a third of the way in: the survivor takes its partitions over."""
+    events, state = baseline
+    report, events2, state2, _ = await _run(
+        broker, chdb_data_dir, recording, tmp_path, workers=2, kill_at_frame=FRAMES // 3, speed=40
+    )
+    assert report.workers_killed == 1
+    _assert_same(events2, events)  # same set of events; duplicates only identical ones
+    assert _state_diff(state2, state) == []
+
+
+async def test_worker_restarted_mid_stream_resumes_from_changelog(
+    baseline, broker, chdb_data_dir, recording, tmp_path
+):
+    """SIGKILL the only worker halfway and start it again: tables recover, offsets resume."""
+    events, state = baseline
+    report, events3, state3, _ = await _run(
+        broker,
+        chdb_data_dir,
+        recording,
+        tmp_path,
+        kill_at_frame=FRAMES // 2,
+        restart_killed=True,
+        speed=40,
+    )
+    assert report.workers_killed == 1
+    _assert_same(events3, events)
+    assert _state_diff(state3, state) == []
+
+
 async def test_web_views_route_any_pair_from_any_worker(broker, chdb_data_dir, recording, tmp_path):
     seen: dict[str, Any] = {}
 
@@ -201,6 +243,8 @@ async def test_web_views_route_any_pair_from_any_worker(broker, chdb_data_dir, r
                     seen.setdefault("spreads", []).append((r.status, await r.json()))
                 async with http.get(f"{base}/pairs/nope/") as r:
                     seen.setdefault("unknown", []).append(r.status)
+                async with http.get(f"{base}/metrics") as r:
+                    seen.setdefault("metrics", []).append((r.status, await r.text()))
 
     await _run(broker, chdb_data_dir, recording, tmp_path, workers=2, before_shutdown=probe)
     # Both workers healthy and holding some of the 8 partitions, together all of them.
@@ -218,3 +262,15 @@ async def test_web_views_route_any_pair_from_any_worker(broker, chdb_data_dir, r
     assert pairs_by_worker[0].isdisjoint(pairs_by_worker[1])
     assert len(pairs_by_worker[0] | pairs_by_worker[1]) == PAIRS
     assert seen["unknown"] == [404, 404]
+    # Prometheus text from each worker; the two workers' scanned ticks add up to every tick.
+    ticks = []
+    for status, text in seen["metrics"]:
+        assert status == 200
+        metrics = {
+            line.split()[0]: float(line.split()[1]) for line in text.splitlines() if not line.startswith("#")
+        }
+        assert metrics["echoarb_worker_ready"] == 1
+        assert "echoarb_worker_late_window_events_total" in metrics
+        assert "echoarb_worker_late_ticks_total" in metrics
+        ticks.append(metrics["echoarb_worker_ticks_total"])
+    assert all(ticks) and sum(ticks) >= FRAMES
