@@ -499,6 +499,120 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
     return out
 
 
+# -- failover and recovery ------------------------------------------------------------------
+async def _until_ready(w: WorkerProcess, partitions: int, timeout: float = 120.0) -> float:
+    """Seconds until ``w``'s /health says ok while holding ``partitions`` partitions."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        w.check_alive()
+        body = await asyncio.to_thread(_health, w.web_port)
+        if body and body.get("status") == "ok" and len(body["assigned_partitions"]) == partitions:
+            return time.perf_counter() - t0
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"worker not ready within {timeout}s: {w.log_tail(5)}")
+
+
+async def _publish(producer: AIOKafkaProducer, records: list[tuple[str, int, bytes | None, bytes]]) -> None:
+    futs = [await producer.send(topic, value, key=key, partition=p) for topic, p, key, value in records]
+    await asyncio.gather(*futs)
+
+
+async def _until_eos(watcher: ControlWatcher, expected: set[int], pool: list[WorkerProcess]) -> None:
+    deadline = time.monotonic() + 300
+    while not expected <= set(watcher.eos):
+        for w in pool:
+            w.check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no end of stream from {sorted(expected - set(watcher.eos))}")
+        await asyncio.sleep(0.02)
+
+
+async def failover(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
+    """SIGKILL one of two workers mid-stream: time until the survivor holds and serves all partitions.
+
+    The session timeout (2 s on the embedded broker) is the floor: the group coordinator
+    only notices a dead member when its session expires.
+    """
+    s = env.settings(n_pairs, "fo")
+    producer_id = f"bench-{uuid.uuid4().hex[:8]}"
+    backlog = encode_backlog(env, s, recorded_ticks(n_pairs, n_ticks), producer_id)
+    half = len(backlog) // 2
+    pool = await start_workers(env, s, 2)
+    watcher = ControlWatcher(env.broker.bootstrap, s)
+    task = asyncio.create_task(watcher.run(producer_id))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    await producer.start()
+    try:
+        await _publish(producer, backlog[:half])
+        await asyncio.sleep(1.0)
+        t_kill = time.perf_counter()
+        pool[0].kill()
+        ready_s = await _until_ready(pool[1], PARTITIONS)
+        await _publish(producer, backlog[half:])
+        await _until_eos(watcher, set(venue_streams(load_pairs(s.pairs_file), PARTITIONS)), pool[1:])
+        done_s = max(watcher.eos.values()) - t_kill
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await producer.stop()
+        for w in pool:
+            w.stop()
+    return {
+        "pairs": n_pairs,
+        "ticks": n_ticks,
+        "kill_to_survivor_ready_s": round(ready_s, 2),
+        "kill_to_all_processed_s": round(done_s, 2),
+        "session_timeout_s": 2.0,
+    }
+
+
+async def recovery(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
+    """A worker with N pairs of state is SIGKILLed and restarted: time to /health ok (tables rebuilt).
+
+    Baseline in the same run: the same worker's first start on empty topics.
+    """
+    s = env.settings(n_pairs, "rc")
+    producer_id = f"bench-{uuid.uuid4().hex[:8]}"
+    backlog = encode_backlog(env, s, recorded_ticks(n_pairs, n_ticks), producer_id)
+    await kafka_kwargs.ensure_topics(env.broker.bootstrap, s)
+    w = WorkerProcess(
+        s,
+        bootstrap=env.broker.bootstrap,
+        embedded_broker=True,
+        worker_id=f"bench-{uuid.uuid4().hex[:8]}",
+        merge_max_wait_ms=600_000,
+        log_path=env.root / "logs" / f"recovery-{n_pairs}.log",
+    )
+    watcher = ControlWatcher(env.broker.bootstrap, s)
+    task = asyncio.create_task(watcher.run(producer_id))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    await producer.start()
+    try:
+        t0 = time.perf_counter()
+        w.start()
+        cold_s = await _until_ready(w, PARTITIONS)
+        del t0
+        await _publish(producer, backlog)
+        await _until_eos(watcher, set(venue_streams(load_pairs(s.pairs_file), PARTITIONS)), [w])
+        await asyncio.sleep(1.0)  # let the last checkpoint and commit land
+        w.kill()
+        w.start()
+        warm_s = await _until_ready(w, PARTITIONS)
+        body = await asyncio.to_thread(_health, w.web_port) or {}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await producer.stop()
+        w.stop()
+    return {
+        "pairs": n_pairs,
+        "restart_to_ready_s": round(warm_s, 2),
+        "empty_start_to_ready_s": round(cold_s, 2),
+        "ratio": round(warm_s / cold_s, 2) if cold_s else None,
+        "recovered": body.get("recovered"),
+    }
+
+
 # -- main --------------------------------------------------------------------------------------
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -540,12 +654,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "ticks_per_s": r["worker_ticks_per_s"],
                     "peak_rss_mb": r["worker_peak_rss_mb"],
                 }
+        if "failover" in args.phases:
+            result["failover"] = await failover(env, args.pairs, args.ticks)
+        if "recovery" in args.phases:
+            result["recovery"] = {str(n): await recovery(env, n, args.ticks) for n in args.recovery_pairs}
     return result
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--phases", default="throughput,latency,latency_pairs,memory,scaling")
+    ap.add_argument("--phases", default="throughput,latency,latency_pairs,memory,scaling,failover,recovery")
+    ap.add_argument("--recovery-pairs", default="100,1000")
     ap.add_argument("--pairs", type=int, default=100)
     ap.add_argument("--ticks", type=int, default=60_000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -563,6 +682,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.rates = [int(x) for x in args.rates.split(",")]
     args.pair_counts = [int(x) for x in args.pair_counts.split(",")]
     args.workers = [int(x) for x in args.workers.split(",")]
+    args.recovery_pairs = [int(x) for x in args.recovery_pairs.split(",")]
     return args
 
 

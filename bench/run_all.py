@@ -110,6 +110,23 @@ def table(r: dict[str, Any]) -> str:
         rows.append(
             (f"scaling {n} worker(s)", f"{v['ticks_per_s']:,} ticks/s", f"peak RSS {v['peak_rss_mb']} MB")
         )
+    if "failover" in p:
+        v = p["failover"]
+        rows.append(
+            (
+                "failover: SIGKILL 1 of 2 workers",
+                f"survivor ready in {v['kill_to_survivor_ready_s']} s",
+                f"session timeout {v['session_timeout_s']} s, {v['pairs']} pairs",
+            )
+        )
+    for n, v in p.get("recovery", {}).items():
+        rows.append(
+            (
+                f"recovery: restart with {n} pairs",
+                f"ready in {v['restart_to_ready_s']} s",
+                f"empty start {v['empty_start_to_ready_s']} s, ratio {v['ratio']}",
+            )
+        )
     s = r.get("sink", {})
     if "sink_rows_per_s" in s:
         rows.append(

@@ -240,11 +240,11 @@ class Topology:
         atp = TopicPartition(tp.topic, tp.partition)
         offset = await self._offsets_client.committed(atp)
         if offset is not None and offset >= 0:
-            return offset
+            return int(offset)
         # Nothing committed: the group starts at the log start (auto_offset_reset=earliest), not
         # wherever this consumer's earlier fetches had got to.
         start = await self._offsets_client.beginning_offsets([atp])
-        return start.get(atp)
+        return None if start.get(atp) is None else int(start[atp])
 
     async def _seek_back(self, tp: Any, got: int | None = None) -> None:
         """A record from a fetch issued before Faust's seek: fetch the skipped range again."""
