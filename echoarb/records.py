@@ -7,10 +7,12 @@ EchoArb they are Decimals.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
+from echoarb.tick_avro import Unsupported, level_bytes_of, remember_ladder
 from echoarb.windows import ClosedWindow
 
 _MICRO = Decimal("1e6")
@@ -25,7 +27,7 @@ _to_micros_cache: dict[Decimal, int] = {}
 _to_micros_floor_cache: dict[Decimal, int] = {}
 _from_micros_cache: dict[int, Decimal] = {}
 _level_cache: dict[tuple[int, int], Level] = {}
-_level_record_cache: dict[Level, dict[str, int]] = {}
+_level_record_cache: dict[int, tuple[Level, dict[str, int], bytes]] = {}
 
 
 def _to_micros_exact(value: Decimal, floor: bool) -> int:
@@ -72,27 +74,58 @@ def _level(price_micros: int, size_micros: int) -> Level:
     return level
 
 
-def _level_record(level: Level) -> dict[str, int]:
-    # Returned dicts are shared between records: callers must not mutate them (fastavro
-    # and json only read them).
-    record = _level_record_cache.get(level)
-    if record is None:
-        record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
-        if len(_level_record_cache) >= _CACHE_MAX:
-            _level_record_cache.clear()
-        _level_record_cache[level] = record
-    return record
+def _level_record(level: Level) -> tuple[Level, dict[str, int], bytes]:
+    """(level, its record, the record's Avro bytes), memoised by the level's identity.
+
+    Identity, not value: hashing a Level (a dataclass ``__hash__`` in Python) costs more
+    than the conversion, while books reuse one Level object per unchanged price level. The
+    entry holds the level, which keeps its id from being reused. Records are shared between
+    ticks: callers must not mutate them (fastavro and json only read them).
+    """
+    hit = _level_record_cache.get(id(level))
+    if hit is not None and hit[0] is level:
+        return hit
+    record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
+    try:
+        data = level_bytes_of(record)
+    except Unsupported:  # beyond an Avro long: not remembered, fastavro will say why
+        data = b""
+    entry = (level, record, data)
+    if len(_level_record_cache) >= _CACHE_MAX:
+        _level_record_cache.clear()
+    _level_record_cache[id(level)] = entry
+    return entry
 
 
-def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
-    return [_level_record(lv) for lv in levels]
+# Books hand out the same ladder tuple until that side changes, and a tick's two ladders
+# rarely both change, so ladder records are memoised by the ladder's identity too (and
+# their Avro bytes remembered for the TickBatch writer).
+_LADDER_CACHE_MAX = 20_000
+_ladder_record_cache: dict[int, tuple[tuple[Level, ...], tuple[dict[str, int], ...]]] = {}
 
 
-def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
+def _ladder_record(levels: tuple[Level, ...]) -> tuple[dict[str, int], ...]:
+    hit = _ladder_record_cache.get(id(levels))
+    if hit is not None and hit[0] is levels:
+        return hit[1]
+    entries = [_level_record(lv) for lv in levels]
+    records = tuple([e[1] for e in entries])
+    parts = [e[2] for e in entries]
+    if b"" not in parts:
+        remember_ladder(records, parts)
+    if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
+        _ladder_record_cache.clear()
+    _ladder_record_cache[id(levels)] = (levels, records)
+    return records
+
+
+def _ladder(records: Sequence[dict[str, int]]) -> tuple[Level, ...]:
     return tuple([_level(r["price_micros"], r["size_micros"]) for r in records])
 
 
 def tick_to_record(tick: Tick) -> dict[str, Any]:
+    """The Avro record of ``tick``. Its ladders are tuples of level dicts shared between
+    records: do not mutate them."""
     return {
         "pair_id": tick.pair_id,
         "venue": tick.venue,
