@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, cast
 
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
 from echoarb.tick_avro import Unsupported, level_bytes_of, remember_ladder
@@ -27,7 +27,6 @@ _to_micros_cache: dict[Decimal, int] = {}
 _to_micros_floor_cache: dict[Decimal, int] = {}
 _from_micros_cache: dict[int, Decimal] = {}
 _level_cache: dict[tuple[int, int], Level] = {}
-_level_record_cache: dict[int, tuple[Level, dict[str, int], bytes]] = {}
 
 
 def _to_micros_exact(value: Decimal, floor: bool) -> int:
@@ -74,43 +73,53 @@ def _level(price_micros: int, size_micros: int) -> Level:
     return level
 
 
-def _level_record(level: Level) -> tuple[Level, dict[str, int], bytes]:
-    """(level, its record, the record's Avro bytes), memoised by the level's identity.
+# Level records by the Level's identity, not value: hashing a Level (a dataclass
+# ``__hash__`` in Python) costs more than the conversion, while books reuse one Level object
+# per unchanged price level. ``_held_levels`` keeps every keyed Level alive, so no other
+# object can take its id while its entries exist; the three maps are cleared together.
+# Records are shared between ticks: callers must not mutate them (fastavro and json only
+# read them).
+_held_levels: dict[int, Level] = {}
+_level_records: dict[int, dict[str, int]] = {}
+_level_bytes: dict[int, bytes] = {}
 
-    Identity, not value: hashing a Level (a dataclass ``__hash__`` in Python) costs more
-    than the conversion, while books reuse one Level object per unchanged price level. The
-    entry holds the level, which keeps its id from being reused. Records are shared between
-    ticks: callers must not mutate them (fastavro and json only read them).
-    """
-    hit = _level_record_cache.get(id(level))
-    if hit is not None and hit[0] is level:
-        return hit
+
+def _add_level(level: Level) -> None:
     record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
     try:
         data = level_bytes_of(record)
     except Unsupported:  # beyond an Avro long: not remembered, fastavro will say why
         data = b""
-    entry = (level, record, data)
-    if len(_level_record_cache) >= _CACHE_MAX:
-        _level_record_cache.clear()
-    _level_record_cache[id(level)] = entry
-    return entry
+    key = id(level)
+    _held_levels[key] = level
+    _level_records[key] = record
+    _level_bytes[key] = data
 
 
 # Books hand out the same ladder tuple until that side changes, and a tick's two ladders
-# rarely both change, so ladder records are memoised by the ladder's identity too (and
-# their Avro bytes remembered for the TickBatch writer).
+# rarely both change, so ladder records are memoised by the ladder's identity too (the entry
+# holds the ladder), and their Avro bytes remembered for the TickBatch writer.
 _LADDER_CACHE_MAX = 20_000
 _ladder_record_cache: dict[int, tuple[tuple[Level, ...], tuple[dict[str, int], ...]]] = {}
 
 
 def _ladder_record(levels: tuple[Level, ...]) -> tuple[dict[str, int], ...]:
     hit = _ladder_record_cache.get(id(levels))
-    if hit is not None and hit[0] is levels:
+    if hit is not None:
         return hit[1]
-    entries = [_level_record(lv) for lv in levels]
-    records = tuple([e[1] for e in entries])
-    parts = [e[2] for e in entries]
+    keys = list(map(id, levels))
+    found = tuple(map(_level_records.get, keys))
+    if None in found:  # usually one new level: convert it, then read all again
+        if len(_held_levels) + len(levels) > _CACHE_MAX:
+            _held_levels.clear()
+            _level_records.clear()
+            _level_bytes.clear()
+        for level in levels:
+            if id(level) not in _held_levels:
+                _add_level(level)
+        found = tuple(map(_level_records.get, keys))
+    records = cast(tuple[dict[str, int], ...], found)
+    parts = cast(list[bytes], list(map(_level_bytes.get, keys)))
     if b"" not in parts:
         remember_ladder(records, parts)
     if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:

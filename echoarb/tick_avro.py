@@ -248,15 +248,39 @@ class TickBatchWriter:
                 tail = tails.get(key)
                 if tail is None:
                     tail = self._tail(key)
-                parts += (
-                    head,
-                    yes_b,
-                    no_b,
-                    _long(tick["event_ts"]),
-                    _long(tick["recv_ts"]),
-                    fee_b,
-                    tail,
-                    _long(tick["seq"]),
-                )
+                # Both timestamps are 6-byte varints (2**34 <= ms < 2**41) until 2039: unrolled.
+                ev = tick["event_ts"]
+                if type(ev) is int and 17179869184 <= ev < 2199023255552:
+                    z = ev << 1
+                    ev_b = bytes(
+                        (
+                            (z & 127) | 128,
+                            (z >> 7 & 127) | 128,
+                            (z >> 14 & 127) | 128,
+                            (z >> 21 & 127) | 128,
+                            (z >> 28 & 127) | 128,
+                            z >> 35,
+                        )
+                    )
+                else:
+                    ev_b = _long(ev)
+                rc = tick["recv_ts"]
+                if rc == ev and type(rc) is int:
+                    rc_b = ev_b
+                elif type(rc) is int and 17179869184 <= rc < 2199023255552:
+                    z = rc << 1
+                    rc_b = bytes(
+                        (
+                            (z & 127) | 128,
+                            (z >> 7 & 127) | 128,
+                            (z >> 14 & 127) | 128,
+                            (z >> 21 & 127) | 128,
+                            (z >> 28 & 127) | 128,
+                            z >> 35,
+                        )
+                    )
+                else:
+                    rc_b = _long(rc)
+                parts += (head, yes_b, no_b, ev_b, rc_b, fee_b, tail, _long(tick["seq"]))
         parts.append(_EMPTY_ARRAY)
         return b"".join(parts)

@@ -101,13 +101,14 @@ def optional_list(obj: dict[str, Any], name: str) -> list[Any]:
 # successes are cached (a rejection raises with the caller's field name), and only ``str``
 # keys: 1 and Decimal("1.0") are equal keys but must keep their own representation.
 _DECIMAL_CACHE_MAX = 50_000
-_decimals: dict[str, Decimal] = {}
+decimal_cache: dict[str, Decimal] = {}
+"""Parsed finite decimal strings (shared with the parsers' hot paths: look-up only)."""
 
 
 def to_decimal(value: Any, name: str) -> Decimal:
     """Exact decimal from a decimal string, int or Decimal; NaN/inf and bools are rejected."""
     if type(value) is str:
-        cached = _decimals.get(value)
+        cached = decimal_cache.get(value)
         if cached is not None:
             return cached
         try:
@@ -115,9 +116,9 @@ def to_decimal(value: Any, name: str) -> Decimal:
         except InvalidOperation:
             raise FrameError(f"field '{name}' is not a number: {value!r}") from None
         if result.is_finite():
-            if len(_decimals) >= _DECIMAL_CACHE_MAX:
-                _decimals.clear()
-            _decimals[value] = result
+            if len(decimal_cache) >= _DECIMAL_CACHE_MAX:
+                decimal_cache.clear()
+            decimal_cache[value] = result
             return result
     elif isinstance(value, Decimal):
         result = value
