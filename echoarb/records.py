@@ -79,21 +79,27 @@ def _level(price_micros: int, size_micros: int) -> Level:
 # object can take its id while its entries exist; the three maps are cleared together.
 # Records are shared between ticks: callers must not mutate them (fastavro and json only
 # read them).
+_LEVELS_MAX = 20_000  # live book levels are far fewer; a bound on memory for held Levels
 _held_levels: dict[int, Level] = {}
 _level_records: dict[int, dict[str, int]] = {}
 _level_bytes: dict[int, bytes] = {}
 
 
-def _add_level(level: Level) -> None:
+def _add_level(level: Level) -> dict[str, int]:
     record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
     try:
         data = level_bytes_of(record)
     except Unsupported:  # beyond an Avro long: not remembered, fastavro will say why
         data = b""
+    if len(_held_levels) >= _LEVELS_MAX:
+        _held_levels.clear()
+        _level_records.clear()
+        _level_bytes.clear()
     key = id(level)
     _held_levels[key] = level
     _level_records[key] = record
     _level_bytes[key] = data
+    return record
 
 
 # Books hand out the same ladder tuple until that side changes, and a tick's two ladders
@@ -109,19 +115,12 @@ def _ladder_record(levels: tuple[Level, ...]) -> tuple[dict[str, int], ...]:
         return hit[1]
     keys = list(map(id, levels))
     found = tuple(map(_level_records.get, keys))
-    if None in found:  # usually one new level: convert it, then read all again
-        if len(_held_levels) + len(levels) > _CACHE_MAX:
-            _held_levels.clear()
-            _level_records.clear()
-            _level_bytes.clear()
-        for level in levels:
-            if id(level) not in _held_levels:
-                _add_level(level)
-        found = tuple(map(_level_records.get, keys))
+    if None in found:  # usually one new level
+        found = tuple([r if r is not None else _add_level(lv) for r, lv in zip(found, levels, strict=True)])
     records = cast(tuple[dict[str, int], ...], found)
-    parts = cast(list[bytes], list(map(_level_bytes.get, keys)))
-    if b"" not in parts:
-        remember_ladder(records, parts)
+    parts = list(map(_level_bytes.get, keys))
+    if None not in parts and b"" not in parts:  # None: cleared meanwhile (cache full)
+        remember_ladder(records, cast(list[bytes], parts))
     if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
         _ladder_record_cache.clear()
     _ladder_record_cache[id(levels)] = (levels, records)
