@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Any, cast
+from typing import Any
 
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
 from echoarb.tick_avro import Unsupported, level_bytes_of, remember_ladder
@@ -114,13 +114,13 @@ def _ladder_record(levels: tuple[Level, ...]) -> tuple[dict[str, int], ...]:
     if hit is not None:
         return hit[1]
     keys = list(map(id, levels))
-    found = tuple(map(_level_records.get, keys))
+    found: tuple[Any, ...] = tuple(map(_level_records.get, keys))
     if None in found:  # usually one new level
         found = tuple([r if r is not None else _add_level(lv) for r, lv in zip(found, levels, strict=True)])
-    records = cast(tuple[dict[str, int], ...], found)
-    parts = list(map(_level_bytes.get, keys))
+    records: tuple[dict[str, int], ...] = found
+    parts: list[Any] = list(map(_level_bytes.get, keys))
     if None not in parts and b"" not in parts:  # None: cleared meanwhile (cache full)
-        remember_ladder(records, cast(list[bytes], parts))
+        remember_ladder(records, parts)
     if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
         _ladder_record_cache.clear()
     _ladder_record_cache[id(levels)] = (levels, records)
