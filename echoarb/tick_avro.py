@@ -103,7 +103,7 @@ def matches(parsed_schema: Any) -> bool:
     """True when ``parsed_schema`` (fastavro-parsed, logical types stripped) is the layout above."""
     try:
         return bool(_shape(parsed_schema, {}) == TICK_BATCH_SHAPE)
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, RecursionError):  # not even record-shaped, or recursive
         return False
 
 
