@@ -200,6 +200,25 @@ def _ladder(
     for p in prices:
         level = made.get(p)
         if level is None:
-            level = made[p] = Level(ONE - p if complement else p, levels[p])
+            level = made[p] = Level(_complement(p) if complement else p, levels[p])
         out.append(level)
     return tuple(out)
+
+
+# 1 - p by the price object p (parsers hand out the same Decimal objects for repeated
+# prices): the complement is then a long-lived object too, whose hash, once computed by a
+# consumer's cache, is kept. The entry holds p and is used only for that very object, so
+# 0.46 and 0.4600 each get their own spelling of 1 - p, as with plain arithmetic.
+_COMPLEMENTS_MAX = 10_000
+_complements: dict[Decimal, tuple[Decimal, Decimal]] = {}
+
+
+def _complement(p: Decimal) -> Decimal:
+    hit = _complements.get(p)
+    if hit is not None and hit[0] is p:
+        return hit[1]
+    result = ONE - p
+    if len(_complements) >= _COMPLEMENTS_MAX:
+        _complements.clear()
+    _complements[p] = (p, result)
+    return result

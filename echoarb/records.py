@@ -86,7 +86,10 @@ _level_bytes: dict[int, bytes] = {}
 
 
 def _add_level(level: Level) -> dict[str, int]:
-    record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
+    # A book's sizes are fresh Decimals (old + delta): hashing one for the memo costs more
+    # than the exact conversion, so sizes skip to_micros's cache. Prices are the parsers'
+    # memoised objects, whose hash is already computed.
+    record = {"price_micros": to_micros(level.price), "size_micros": _to_micros_exact(level.size, True)}
     try:
         data = level_bytes_of(record)
     except Unsupported:  # beyond an Avro long: not remembered, fastavro will say why

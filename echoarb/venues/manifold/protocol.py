@@ -26,11 +26,12 @@ from echoarb.venues.parsing import (
 )
 
 _PROB_QUANTUM = Decimal("0.000001")
-# One-level (YES, NO) ladders by (probability, signal size): probabilities repeat, and
-# shared ladders let the Avro records downstream be reused too. Probabilities are quantized
-# to 6 places, so equal values have the same representation (but for 0 and -0: not cached).
+# One-level (YES, NO) ladders by (probability in micros, signal size): probabilities repeat,
+# and shared ladders let the Avro records downstream be reused too. Probabilities are
+# quantized to 6 places, so equal values have the same representation (but for 0 and -0:
+# not cached).
 _LADDERS_MAX = 20_000
-_LADDERS: dict[tuple[Decimal, str], tuple[Ladder, Ladder]] = {}
+_LADDERS: dict[tuple[int, str], tuple[Ladder, Ladder]] = {}
 
 
 @dataclass(slots=True)
@@ -161,7 +162,9 @@ class ManifoldProtocol:
         elif contract.close_time is not None and contract.close_time <= event_ts:
             status = "closed"
         instrument = contract.slug or contract.id or ""
-        key = (prob, self._size_repr)
+        # Keyed by the exact micros of the quantized probability: hashing the fresh Decimal
+        # itself costs several times more.
+        key = (int(prob.scaleb(6)), self._size_repr)
         ladders = _LADDERS.get(key) if prob else None  # not for 0: 0 and -0 differ in repr
         if ladders is None:
             ladders = (Level(prob, self.signal_size),), (Level(ONE - prob, self.signal_size),)
