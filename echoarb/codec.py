@@ -12,14 +12,13 @@ import json
 import struct
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import fastavro
 
 from echoarb.settings import PROJECT_ROOT
-from echoarb.tick_avro import TickBatchWriter, matches
 
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 MAGIC = 0
@@ -84,18 +83,10 @@ class AvroCodec:
     name: str
     schema_id: int
     schema: Any  # fastavro parsed schema
-    # Specialised writer for this schema (TickBatch); fastavro stays the reference and the fallback.
-    fast: TickBatchWriter | None = field(default=None, compare=False, repr=False)
 
     def encode(self, record: dict[str, Any]) -> bytes:
-        header = _HEADER.pack(MAGIC, self.schema_id)
-        if self.fast is not None:
-            try:
-                return header + self.fast.encode(record)
-            except Exception:  # anything unusual: fastavro gives the bytes or the error
-                pass
         out = io.BytesIO()
-        out.write(header)
+        out.write(_HEADER.pack(MAGIC, self.schema_id))
         try:
             fastavro.schemaless_writer(out, self.schema, record)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -177,8 +168,6 @@ def load_codecs(registry_url: str | None = None, schemas_dir: Path = SCHEMAS_DIR
         schema = load_schema_json(name, schemas_dir)
         # Logical types do not change the binary encoding; without them timestamps stay
         # epoch-ms ints on both sides (no datetime round trip on the hot path).
-        parsed = fastavro.parse_schema(_strip_logical(schema))
-        fast = TickBatchWriter() if name == TICK_BATCH and matches(parsed) else None
-        return AvroCodec(name, resolve(name, schema), parsed, fast)
+        return AvroCodec(name, resolve(name, schema), fastavro.parse_schema(_strip_logical(schema)))
 
     return Codecs(codec(TICK_BATCH), codec(SPREAD_EVENT), codec(SPREAD_WINDOW))

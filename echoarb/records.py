@@ -7,12 +7,10 @@ EchoArb they are Decimals.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
-from echoarb.tick_avro import Unsupported, level_bytes_of, remember_ladder
 from echoarb.windows import ClosedWindow
 
 _MICRO = Decimal("1e6")
@@ -27,6 +25,7 @@ _to_micros_cache: dict[Decimal, int] = {}
 _to_micros_floor_cache: dict[Decimal, int] = {}
 _from_micros_cache: dict[int, Decimal] = {}
 _level_cache: dict[tuple[int, int], Level] = {}
+_level_record_cache: dict[Level, dict[str, int]] = {}
 
 
 def _to_micros_exact(value: Decimal, floor: bool) -> int:
@@ -73,70 +72,27 @@ def _level(price_micros: int, size_micros: int) -> Level:
     return level
 
 
-# Level records by the Level's identity, not value: hashing a Level (a dataclass
-# ``__hash__`` in Python) costs more than the conversion, while books reuse one Level object
-# per unchanged price level. ``_held_levels`` keeps every keyed Level alive, so no other
-# object can take its id while its entries exist; the three maps are cleared together.
-# Records are shared between ticks: callers must not mutate them (fastavro and json only
-# read them).
-_LEVELS_MAX = 20_000  # live book levels are far fewer; a bound on memory for held Levels
-_held_levels: dict[int, Level] = {}
-_level_records: dict[int, dict[str, int]] = {}
-_level_bytes: dict[int, bytes] = {}
-
-
-def _add_level(level: Level) -> dict[str, int]:
-    # A book's sizes are fresh Decimals (old + delta): hashing one for the memo costs more
-    # than the exact conversion, so sizes skip to_micros's cache. Prices are the parsers'
-    # memoised objects, whose hash is already computed.
-    record = {"price_micros": to_micros(level.price), "size_micros": _to_micros_exact(level.size, True)}
-    try:
-        data = level_bytes_of(record)
-    except Unsupported:  # beyond an Avro long: not remembered, fastavro will say why
-        data = b""
-    if len(_held_levels) >= _LEVELS_MAX:
-        _held_levels.clear()
-        _level_records.clear()
-        _level_bytes.clear()
-    key = id(level)
-    _held_levels[key] = level
-    _level_records[key] = record
-    _level_bytes[key] = data
+def _level_record(level: Level) -> dict[str, int]:
+    # Returned dicts are shared between records: callers must not mutate them (fastavro
+    # and json only read them).
+    record = _level_record_cache.get(level)
+    if record is None:
+        record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
+        if len(_level_record_cache) >= _CACHE_MAX:
+            _level_record_cache.clear()
+        _level_record_cache[level] = record
     return record
 
 
-# Books hand out the same ladder tuple until that side changes, and a tick's two ladders
-# rarely both change, so ladder records are memoised by the ladder's identity too (the entry
-# holds the ladder), and their Avro bytes remembered for the TickBatch writer.
-_LADDER_CACHE_MAX = 20_000
-_ladder_record_cache: dict[int, tuple[tuple[Level, ...], tuple[dict[str, int], ...]]] = {}
+def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
+    return [_level_record(lv) for lv in levels]
 
 
-def _ladder_record(levels: tuple[Level, ...]) -> tuple[dict[str, int], ...]:
-    hit = _ladder_record_cache.get(id(levels))
-    if hit is not None:
-        return hit[1]
-    keys = list(map(id, levels))
-    found: tuple[Any, ...] = tuple(map(_level_records.get, keys))
-    if None in found:  # usually one new level
-        found = tuple([r if r is not None else _add_level(lv) for r, lv in zip(found, levels, strict=True)])
-    records: tuple[dict[str, int], ...] = found
-    parts: list[Any] = list(map(_level_bytes.get, keys))
-    if None not in parts and b"" not in parts:  # None: cleared meanwhile (cache full)
-        remember_ladder(records, parts)
-    if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
-        _ladder_record_cache.clear()
-    _ladder_record_cache[id(levels)] = (levels, records)
-    return records
-
-
-def _ladder(records: Sequence[dict[str, int]]) -> tuple[Level, ...]:
+def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
     return tuple([_level(r["price_micros"], r["size_micros"]) for r in records])
 
 
 def tick_to_record(tick: Tick) -> dict[str, Any]:
-    """The Avro record of ``tick``. Its ladders are tuples of level dicts shared between
-    records: do not mutate them."""
     return {
         "pair_id": tick.pair_id,
         "venue": tick.venue,
