@@ -4,6 +4,10 @@ Single core, in process. Baseline: ``json.loads`` of the same frames. Frames com
 ``echoarb.sample.generate_recording`` for a generated pairs config (every pair on all three
 venues). Each venue's frames run through their own ``FrameHandler`` (parsers are stateful:
 snapshots before deltas), ticks are encoded as TickBatch records of up to 100 ticks.
+
+Rates are reported twice: wall clock (``frames_per_s``, as before) and CPU time of this
+process (``cpu_*``), which is the steadier figure on a machine shared with other work; the
+json.loads baseline is measured both ways in the same run.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from echoarb.sample import generate_recording
 BATCH = 100
 
 
-def _pipeline_once(config: Any, frames: list[Any], codec: Any) -> tuple[float, int]:
+def _pipeline_once(config: Any, frames: list[Any], codec: Any) -> tuple[float, int, float]:
+    """(wall seconds, ticks, CPU seconds) of parse + normalise + Avro encode of ``frames``."""
     handler = FrameHandler(config)
     encode = codec.encode
     pending: list[dict[str, Any]] = []
     ticks = 0
     gc.disable()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for frame in frames:
         outcome = handler.handle(
@@ -62,20 +68,23 @@ def _pipeline_once(config: Any, frames: list[Any], codec: Any) -> tuple[float, i
             }
         )
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     gc.enable()
-    return elapsed, ticks
+    return elapsed, ticks, cpu
 
 
-def _json_once(frames: list[Any]) -> float:
+def _json_once(frames: list[Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``json.loads`` of every frame."""
     loads = json.loads
     texts = [f.frame for f in frames]
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for text in texts:
         try:  # noqa: SIM105 - contextlib.suppress would time a context manager per frame
             loads(text)
         except ValueError:  # the recording's few malformed frames
             pass
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run(n_pairs: int = 100, n_frames: int = 20_000, repeats: int = 5, seed: int = 11) -> dict[str, Any]:
@@ -89,18 +98,28 @@ def run(n_pairs: int = 100, n_frames: int = 20_000, repeats: int = 5, seed: int 
     rows = {}
     for venue in sorted(by_venue):
         frames = by_venue[venue]
-        runs = [_pipeline_once(config, frames, codec) for _ in range(repeats)]
-        rate = median([len(frames) / e for e, _ in runs])
+        runs = []
+        base_runs = []
+        for _ in range(repeats):  # interleaved, so both see the same machine load
+            runs.append(_pipeline_once(config, frames, codec))
+            base_runs.append(_json_once(frames))
+        n = len(frames)
+        rate = median([n / e for e, _, _ in runs])
+        cpu_rate = median([n / c for _, _, c in runs])
         ticks = runs[0][1]
-        base = median([len(frames) / _json_once(frames) for _ in range(repeats)])
+        base = median([n / e for e, _ in base_runs])
+        cpu_base = median([n / c for _, c in base_runs])
         rows[venue] = {
-            "frames": len(frames),
+            "frames": n,
             "ticks": ticks,
             "frames_per_s": round(rate),
-            "ticks_per_s": round(rate * ticks / len(frames)),
+            "ticks_per_s": round(rate * ticks / n),
             "json_loads_frames_per_s": round(base),
             "ratio_vs_json_loads": round(rate / base, 3),
-            "samples_frames_per_s": [round(len(frames) / e) for e, _ in runs],
+            "samples_frames_per_s": [round(n / e) for e, _, _ in runs],
+            "cpu_frames_per_s": round(cpu_rate),
+            "cpu_json_loads_frames_per_s": round(cpu_base),
+            "cpu_ratio_vs_json_loads": round(cpu_rate / cpu_base, 3),
         }
     return {"pairs": n_pairs, "frames": n_frames, "repeats": repeats, "venues": rows}
 

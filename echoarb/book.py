@@ -85,7 +85,26 @@ class Book:
 
     def apply_delta(self, side: BookSide, price: Decimal, delta: Decimal) -> Decimal:
         """Add a signed ``delta`` at ``price``; returns the new size (<= 0 means removed)."""
-        levels = self.bids if side == "bid" else self.asks
+        if side == "bid":
+            levels = self.bids
+            old = levels.get(price)
+            new = (ZERO if old is None else old) + delta
+            if new > ZERO:
+                if not delta:
+                    return new
+                levels[price] = new
+            elif old is None:
+                return new
+            else:
+                del levels[price]
+            # _changed, inlined: this is the most frequent update of all.
+            self._bid_cache = self._cbid_cache = None
+            self._bid_lv.pop(price, None)
+            self._cbid_lv.pop(price, None)
+            if old is None or new <= ZERO:
+                self._bid_px = None
+            return new
+        levels = self.asks
         old = levels.get(price)
         new = (ZERO if old is None else old) + delta
         if new > ZERO:
@@ -96,7 +115,10 @@ class Book:
             return new
         else:
             del levels[price]
-        self._changed(side, price, old is None or new <= ZERO)
+        self._ask_cache = None
+        self._ask_lv.pop(price, None)
+        if old is None or new <= ZERO:
+            self._ask_px = None
         return new
 
     def replace(
@@ -178,6 +200,25 @@ def _ladder(
     for p in prices:
         level = made.get(p)
         if level is None:
-            level = made[p] = Level(ONE - p if complement else p, levels[p])
+            level = made[p] = Level(_complement(p) if complement else p, levels[p])
         out.append(level)
     return tuple(out)
+
+
+# 1 - p by the price object p (parsers hand out the same Decimal objects for repeated
+# prices): the complement is then a long-lived object too, whose hash, once computed by a
+# consumer's cache, is kept. The entry holds p and is used only for that very object, so
+# 0.46 and 0.4600 each get their own spelling of 1 - p, as with plain arithmetic.
+_COMPLEMENTS_MAX = 10_000
+_complements: dict[Decimal, tuple[Decimal, Decimal]] = {}
+
+
+def _complement(p: Decimal) -> Decimal:
+    hit = _complements.get(p)
+    if hit is not None and hit[0] is p:
+        return hit[1]
+    result = ONE - p
+    if len(_complements) >= _COMPLEMENTS_MAX:
+        _complements.clear()
+    _complements[p] = (p, result)
+    return result

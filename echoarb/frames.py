@@ -53,9 +53,12 @@ class FrameHandler:
             self.errors[venue] = self.errors.get(venue, 0) + 1
             return FrameOutcome(errors=[f"unknown venue {venue!r}"])
         result = parser.receive(frame, recv_ts, source=source, path=path)
-        out = FrameOutcome(errors=result.errors, resync=result.resync)
         if result.errors:
             self.errors[venue] = self.errors.get(venue, 0) + len(result.errors)
-        for quote in result.quotes:
-            out.ticks.extend(self.normaliser.update(quote))
-        return out
+        quotes = result.quotes
+        if len(quotes) == 1:  # most frames: the normaliser's fresh list is the outcome's
+            return FrameOutcome(self.normaliser.update(quotes[0]), result.errors, result.resync)
+        ticks: list[Tick] = []
+        for quote in quotes:
+            ticks.extend(self.normaliser.update(quote))
+        return FrameOutcome(ticks, result.errors, result.resync)

@@ -22,6 +22,7 @@ class _Binding:
     outcome: str
     ref: VenueRef
     fee_rate: Decimal
+    single: bool = False  # the pair's ticks on this venue come from one quote (no NO token)
 
 
 class Normaliser:
@@ -36,7 +37,7 @@ class Normaliser:
                     rate = kalshi_fee_rate if ref.venue == "kalshi" else Decimal(0)
                 if ref.venue == "manifold":
                     rate = Decimal(0)
-                binding = _Binding(pair.id, outcome, ref, rate)
+                binding = _Binding(pair.id, outcome, ref, rate, not ref.no_instrument)
                 self._bindings[(ref.venue, ref.instrument)].append(binding)
                 if ref.no_instrument:
                     self._bindings[(ref.venue, ref.no_instrument)].append(binding)
@@ -55,6 +56,27 @@ class Normaliser:
         self._latest[key] = quote
         ticks = []
         for binding in bindings:
+            if binding.single:  # the common case, without the look-ups of _tick
+                ref = binding.ref
+                yes_asks, no_asks = quote.buy_yes, quote.buy_no
+                if ref.invert:
+                    yes_asks, no_asks = no_asks, yes_asks
+                ticks.append(
+                    Tick(
+                        pair_id=binding.pair_id,
+                        venue=quote.venue,
+                        yes_asks=yes_asks,
+                        no_asks=no_asks,
+                        event_ts=quote.event_ts,
+                        recv_ts=quote.recv_ts,
+                        fee_rate=binding.fee_rate,
+                        outcome=binding.outcome,
+                        status=quote.status,
+                        in_sync=quote.in_sync,
+                        real_money=quote.venue != "manifold",
+                    )
+                )
+                continue
             tick = self._tick(binding)
             if tick is not None:
                 ticks.append(tick)

@@ -19,6 +19,7 @@ from echoarb.venues.parsing import (
     FrameError,
     ParseResult,
     book_quote,
+    decimal_cache,
     event_ms,
     loads,
     optional_list,
@@ -98,7 +99,11 @@ class KalshiProtocol:
         ts = msg.get("ts", data.get("ts"))
         event_ts = event_ms(ts, recv_ts)
         ticker = msg.get("market_ticker")
-        self._check_seq(data, ticker if kind == "orderbook_snapshot" else None, event_ts, recv_ts, result)
+        sid, seq = data.get("sid"), data.get("seq")
+        if type(sid) is int and type(seq) is int and self._last_seq.get(sid) == seq - 1:
+            self._last_seq[sid] = seq  # in sequence: all that _check_seq would do
+        else:
+            self._check_seq(data, ticker if kind == "orderbook_snapshot" else None, event_ts, recv_ts, result)
         if kind == "orderbook_snapshot":
             self._snapshot(data, msg, event_ts, recv_ts, result)
         elif kind == "orderbook_delta":
@@ -164,25 +169,55 @@ class KalshiProtocol:
 
     def _delta(self, msg: dict[str, Any], event_ts: int, recv_ts: int, result: ParseResult) -> None:
         ticker = require_str(msg, "market_ticker")
-        market = self._market(ticker)
-        try:
-            side = require(msg, "side")
-            if side not in ("yes", "no"):
-                raise FrameError(f"field 'side' is not 'yes' or 'no': {side!r}")
-            price = _price(msg, "price_dollars", "price")
-            delta = _number(msg, "delta_fp", "delta")
-        except FrameError:
-            self._desync(ticker, market, event_ts, recv_ts, result)
-            raise
+        market = self._markets.get(ticker) or self._market(ticker)
+        # Fast path: side, price and size values seen (and validated) before. Anything else
+        # takes the checks below, which also word the errors.
+        side = msg.get("side")
+        raw_price = msg.get("price_dollars")
+        if raw_price is None:
+            raw_price = msg.get("price")
+            prices = _CENT_PRICES.get(raw_price) if type(raw_price) is int else None
+        else:
+            prices = _DOLLAR_PRICES.get(raw_price) if type(raw_price) is str else None
+        raw_delta = msg.get("delta_fp")
+        if raw_delta is None:
+            raw_delta = msg.get("delta")
+        if type(raw_delta) is str:
+            delta = decimal_cache.get(raw_delta)
+        else:
+            delta = Decimal(raw_delta) if type(raw_delta) is int else None
+        if prices is None or delta is None or (side != "yes" and side != "no"):
+            try:
+                side = require(msg, "side")
+                if side not in ("yes", "no"):
+                    raise FrameError(f"field 'side' is not 'yes' or 'no': {side!r}")
+                price = _price(msg, "price_dollars", "price")
+                delta = _number(msg, "delta_fp", "delta")
+            except FrameError:
+                self._desync(ticker, market, event_ts, recv_ts, result)
+                raise
+            prices = _remember_price(msg, price)
         if not market.in_sync:
             # No snapshot yet, or a gap: applying deltas to a wrong book is pointless.
             self._desync(ticker, market, event_ts, recv_ts, result)
             return
+        book = market.book
         if side == "yes":
-            market.book.apply_delta("bid", price, delta)
+            book.apply_delta("bid", prices[0], delta)
         else:
-            market.book.apply_delta("ask", ONE - price, delta)
-        result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
+            book.apply_delta("ask", prices[1], delta)
+        result.quotes.append(
+            InstrumentQuote(
+                venue="kalshi",
+                instrument=ticker,
+                buy_yes=book.best_asks(self.depth),
+                buy_no=book.complement_bids(self.depth),
+                event_ts=event_ts,
+                recv_ts=recv_ts,
+                status=market.status,
+                in_sync=market.in_sync,
+            )
+        )
 
     def _lifecycle(self, msg: dict[str, Any], event_ts: int, recv_ts: int, result: ParseResult) -> None:
         ticker = require_str(msg, "market_ticker")
@@ -198,6 +233,30 @@ class KalshiProtocol:
         return book_quote(
             "kalshi", ticker, market.book, self.depth, event_ts, recv_ts, market.status, market.in_sync
         )
+
+
+# Validated delta prices by their wire value: price -> (price, 1 - price), so a repeated
+# price costs one look-up and the book keys stay the same Decimal objects.
+_PRICES_MAX = 10_000
+_DOLLAR_PRICES: dict[str, tuple[Decimal, Decimal]] = {}
+_CENT_PRICES: dict[int, tuple[Decimal, Decimal]] = {}
+
+
+def _remember_price(msg: dict[str, Any], price: Decimal) -> tuple[Decimal, Decimal]:
+    """(price, 1 - price), memoised under the wire value ``_price`` read it from."""
+    prices = (price, ONE - price)
+    raw = msg.get("price_dollars")
+    if raw is None:
+        raw = msg.get("price")
+        if type(raw) is int:
+            if len(_CENT_PRICES) >= _PRICES_MAX:
+                _CENT_PRICES.clear()
+            _CENT_PRICES[raw] = prices
+    elif type(raw) is str:
+        if len(_DOLLAR_PRICES) >= _PRICES_MAX:
+            _DOLLAR_PRICES.clear()
+        _DOLLAR_PRICES[raw] = prices
+    return prices
 
 
 def _side_levels(msg: dict[str, Any], side: str) -> list[tuple[Decimal, Decimal]]:

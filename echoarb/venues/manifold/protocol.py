@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from echoarb.model import ONE, ZERO, InstrumentQuote, Level, MarketStatus
+from echoarb.model import ONE, ZERO, InstrumentQuote, Ladder, Level, MarketStatus
 from echoarb.venues.parsing import (
     FrameError,
     ParseResult,
@@ -26,6 +26,12 @@ from echoarb.venues.parsing import (
 )
 
 _PROB_QUANTUM = Decimal("0.000001")
+# One-level (YES, NO) ladders by (probability in micros, signal size): probabilities repeat,
+# and shared ladders let the Avro records downstream be reused too. Probabilities are
+# quantized to 6 places, so equal values have the same representation (but for 0 and -0:
+# not cached).
+_LADDERS_MAX = 20_000
+_LADDERS: dict[tuple[int, str], tuple[Ladder, Ladder]] = {}
 
 
 @dataclass(slots=True)
@@ -49,6 +55,7 @@ class ManifoldProtocol:
             raise ValueError("signal_size must be > 0")
         self.depth = depth  # kept for signature parity: a Manifold quote has one level
         self.signal_size = signal_size
+        self._size_repr = repr(signal_size)  # cache key part: 100 and 100.0 are equal but print apart
         self._by_id: dict[str, _Contract] = {}
         self._by_slug: dict[str, _Contract] = {}
 
@@ -155,11 +162,21 @@ class ManifoldProtocol:
         elif contract.close_time is not None and contract.close_time <= event_ts:
             status = "closed"
         instrument = contract.slug or contract.id or ""
+        # Keyed by the exact micros of the quantized probability: hashing the fresh Decimal
+        # itself costs several times more.
+        key = (int(prob.scaleb(6)), self._size_repr)
+        ladders = _LADDERS.get(key) if prob else None  # not for 0: 0 and -0 differ in repr
+        if ladders is None:
+            ladders = (Level(prob, self.signal_size),), (Level(ONE - prob, self.signal_size),)
+            if prob:
+                if len(_LADDERS) >= _LADDERS_MAX:
+                    _LADDERS.clear()
+                _LADDERS[key] = ladders
         return InstrumentQuote(
             venue="manifold",
             instrument=instrument,
-            buy_yes=(Level(prob, self.signal_size),),
-            buy_no=(Level(ONE - prob, self.signal_size),),
+            buy_yes=ladders[0],
+            buy_no=ladders[1],
             event_ts=event_ts,
             recv_ts=recv_ts,
             status=status,

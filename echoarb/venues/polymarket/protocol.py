@@ -17,6 +17,7 @@ from echoarb.venues.parsing import (
     FrameError,
     ParseResult,
     book_quote,
+    decimal_cache,
     event_ms,
     loads,
     optional_list,
@@ -156,16 +157,25 @@ class PolymarketProtocol:
         recv_ts: int,
         result: ParseResult,
     ) -> None:
-        token = self._token(asset_id)
-        try:
-            side = _SIDES.get(str(require(change, "side")).upper())
-            if side is None:
-                raise FrameError(f"field 'side' is not BUY or SELL: {change['side']!r}")
-            price = _price(change.get("price"))
-            size = to_decimal(require(change, "size"), "size")
-        except FrameError:
-            self._desync(asset_id, token, event_ts, recv_ts, result)
-            raise
+        token = self._tokens.get(asset_id) or self._token(asset_id)
+        # Fast path: side, price and size values seen (and validated) before. Anything else
+        # takes the checks below, which also word the errors.
+        raw = change.get("side")
+        side = _SIDES.get(raw) if type(raw) is str else None
+        raw = change.get("price")
+        price = _PRICES.get(raw) if type(raw) is str else None
+        raw = change.get("size")
+        size = decimal_cache.get(raw) if type(raw) is str else None
+        if side is None or price is None or size is None:
+            try:
+                side = _SIDES.get(str(require(change, "side")).upper())
+                if side is None:
+                    raise FrameError(f"field 'side' is not BUY or SELL: {change['side']!r}")
+                price = _price(change.get("price"))
+                size = to_decimal(require(change, "size"), "size")
+            except FrameError:
+                self._desync(asset_id, token, event_ts, recv_ts, result)
+                raise
         if not token.in_sync:
             self._desync(asset_id, token, event_ts, recv_ts, result)  # no snapshot yet or already wrong
             return
@@ -203,12 +213,21 @@ def _is_keepalive(frame: str | bytes) -> bool:
     return text.strip().upper() in _KEEPALIVE
 
 
+# Validated prices by their wire string: a repeated price costs one look-up.
+_PRICES_MAX = 10_000
+_PRICES: dict[str, Decimal] = {}
+
+
 def _price(value: Any) -> Decimal:
     if value is None:
         raise FrameError("missing field 'price'")
     price = to_decimal(value, "price")
     if not ZERO < price < ONE:
         raise FrameError(f"field 'price' out of range (0, 1): {price}")
+    if type(value) is str:
+        if len(_PRICES) >= _PRICES_MAX:
+            _PRICES.clear()
+        _PRICES[value] = price
     return price
 
 
