@@ -1,28 +1,43 @@
-"""Benchmark (not a test): rows/s of spread rows into the embedded ClickHouse engine.
+"""Benchmark (not a test): rows/s of spread events into the embedded ClickHouse engine.
 
-Measures, in one run and on the same engine:
-  * sink    -- the sink's real path: ``spread_row`` conversion of decoded records (Decimal,
-               arrays, LowCardinality) + ``ClickHouseWriter.insert`` with a deduplication token,
-               into the migrated ``spreads`` table (materialized view included);
-  * insert  -- ``spread_row`` rows, pre-built, through the same insert (no conversion cost);
+Measures, in one run and on the same engine (median of ``--repeat`` runs each):
+  * sink     -- the sink's real path from Kafka record to stored row: ``entries_for`` (header
+                check) -> ``Buffers`` (resolve, cut) -> ``ledger.record`` -> ``ClickHouseWriter.store``
+                (Avro container into ``spreads_staging``, the view converts into ``spreads`` and
+                ``pair_minute_stats``), one insert per ``--batch`` records, with its token;
+  * python   -- the sink's fallback for a refused batch: decode + integer staging rows, same table;
+  * before   -- the path before issue #6: decode + ``spread_row`` (Python Decimals) + insert
+                straight into ``spreads`` (still used to replay batches recorded by old versions);
+  * insert   -- ``spread_row`` rows, pre-built, through that old insert (no conversion cost);
   * baseline -- the same number of rows as plain Int64/String columns via ``client.insert``
-               into a bare MergeTree (no Decimals, arrays, view or token).
-and prints rows/s and the ratio sink/baseline.
+                into a bare MergeTree (no Decimals, arrays, view or token);
+and prints rows/s and each path's ratio to the baseline.
 
-    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000]
+    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from echoarb.codec import load_codecs
+from echoarb.sink import ledger
+from echoarb.sink.batches import Buffers
 from echoarb.sink.client import connect_embedded
 from echoarb.sink.schema import SPREADS_TABLE
-from echoarb.sink.writer import ClickHouseWriter, Row, spread_row
+from echoarb.sink.service import entries_for
+from echoarb.sink.writer import ClickHouseWriter, Row, routes, spread_row
+
+TOPIC = "spreads"
 
 
 def event(i: int) -> dict[str, object]:
@@ -49,12 +64,21 @@ def event(i: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def timed(label: str, rows: int, run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    seconds = time.perf_counter() - started
-    rate = rows / seconds
-    print(f"  {label:<9} {rows:>9,} rows in {seconds:6.2f} s = {rate:>11,.0f} rows/s")
+def kafka_record(i: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TOPIC, 0, i, 1_733_000_000_000 + i, 0, None, value, None, 0, len(value), [])
+
+
+def timed(label: str, rows: int, run: Callable[[int], None], repeat: int) -> float:
+    """Median rows/s over ``repeat`` runs (the machine is shared: single runs are noisy)."""
+    seconds = []
+    for attempt in range(repeat):
+        started = time.perf_counter()
+        run(attempt)
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    rate = rows / median
+    spread = ", ".join(f"{rows / s:,.0f}" for s in seconds)
+    print(f"  {label:<9} {rows:>9,} rows in {median:6.2f} s = {rate:>11,.0f} rows/s   (runs: {spread})")
     return rate
 
 
@@ -64,9 +88,14 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10_000, help="rows per insert (SINK_BATCH_ROWS)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per path; the median is reported")
     args = parser.parse_args()
-    n, size = args.rows, args.batch
+    n, size, repeat = args.rows, args.batch, args.repeat
+    codecs = load_codecs()
+    route = routes(codecs)[SPREADS_TABLE]
     events = [event(i) for i in range(n)]
+    records = [kafka_record(i, codecs.spread_event.encode(e)) for i, e in enumerate(events)]
+    tp = TopicPartition(TOPIC, 0)
     with tempfile.TemporaryDirectory(prefix="echoarb-bench-") as tmp:
         client = connect_embedded(Path(tmp), "bench")
         writer = ClickHouseWriter(client, "bench")
@@ -77,33 +106,67 @@ def main() -> None:
         )
         plain = [(e["id"], e["pair_id"], i, i, i, i, i, i, i, i) for i, e in enumerate(events)]
         names = ["id", "pair_id", "a", "b", "c", "d", "e", "f", "g", "ts"]
-        prebuilt: list[Row] = [spread_row(e, "spreads", 0, i) for i, e in enumerate(events)]
+        prebuilt: list[Row] = [spread_row(e, TOPIC, 0, i) for i, e in enumerate(events)]
+        staging_names = [name for name, _ in route.staging_columns]
 
         def chunks(k: int) -> range:
             return range(0, n, k)
 
-        def sink() -> None:
+        def sink(attempt: int) -> None:
+            # What SinkService does per fetch and flush, minus the Kafka round trips.
+            buffers = Buffers(size, 1.0)
+            group = f"bench-{attempt}"  # a fresh group: every run inserts (no replays)
+            for start in [*chunks(size), n]:
+                if start < n:
+                    buffers.add(tp, route.table, entries_for(route, records[start : start + size], 0.0))
+                if buffers.unresolved():
+                    buffers.resolve(tp, None)  # the ledger lookup finds no plan for a new group
+                batches = buffers.cut(0.0, force=start == n)
+                ledger.record(client, "bench", group, batches)
+                for batch in batches:
+                    writer.store(route, TOPIC, 0, batch.entries, f"{batch.token}/{attempt}", batch.via)
+
+        def python(attempt: int) -> None:
+            decode = codecs.spread_event.decode
             for start in chunks(size):
                 rows = [
-                    spread_row(e, "spreads", 0, start + j) for j, e in enumerate(events[start : start + size])
+                    route.staged_row(decode(r.value), TOPIC, 0, r.offset)
+                    for r in records[start : start + size]
                 ]
-                writer.insert(SPREADS_TABLE, rows, token=f"bench-sink-{start}")
+                writer.insert(route.staging, rows, f"bench-python-{start}/{attempt}", staging_names)
 
-        def insert_only() -> None:
+        def before(attempt: int) -> None:
+            decode = codecs.spread_event.decode
             for start in chunks(size):
-                writer.insert(SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}")
+                rows = [
+                    spread_row(decode(r.value), TOPIC, 0, r.offset) for r in records[start : start + size]
+                ]
+                writer.insert(SPREADS_TABLE, rows, token=f"bench-before-{start}/{attempt}")
 
-        def baseline() -> None:
+        def insert_only(attempt: int) -> None:
+            for start in chunks(size):
+                writer.insert(
+                    SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}/{attempt}"
+                )
+
+        def baseline(attempt: int) -> None:
             for start in chunks(size):
                 client.insert("plain", plain[start : start + size], column_names=names, database="bench")
 
-        print(f"embedded ClickHouse (chdb), {n:,} spread rows, {size:,} rows per insert")
-        base = timed("baseline", n, baseline)
-        ins = timed("insert", n, insert_only)
-        full = timed("sink", n, sink)
+        print(f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, median of {repeat}")
+        base = timed("baseline", n, baseline, repeat)
+        rates: dict[str, float] = {}
+        paths: list[tuple[str, Callable[[int], None]]] = [
+            ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
+        ]  # fmt: skip
+        for label, run in paths:
+            rates[label] = timed(label, n, run, repeat)
         stored = client.command("SELECT count() FROM bench.spreads")
-        print(f"  stored spreads rows: {stored:,} (each token once)")
-        print(f"  ratio insert/baseline = {ins / base:.2f}, sink/baseline = {full / base:.2f}")
+        minutes: Any = client.command("SELECT sum(events) FROM bench.pair_minute_stats")
+        print(f"  stored spreads rows: {stored:,}, counted by pair_minute_stats: {minutes:,}")
+        print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
+        print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
+        print(f"  sink/before = {rates['sink'] / rates['before']:.1f}x")
         client.close()
 
 
