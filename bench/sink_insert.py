@@ -13,12 +13,13 @@ Measures, in one run and on the same engine (median of ``--repeat`` runs each):
                 into a bare MergeTree (no Decimals, arrays, view or token);
 and prints rows/s and each path's ratio to the baseline.
 
-    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000] [--repeat 3]
+    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000] [--repeat 3] [--no-gc-freeze]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -68,10 +69,15 @@ def kafka_record(i: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(TOPIC, 0, i, 1_733_000_000_000 + i, 0, None, value, None, 0, len(value), [])
 
 
-def timed(label: str, rows: int, run: Callable[[int], None], repeat: int) -> float:
-    """Median rows/s over ``repeat`` runs (the machine is shared: single runs are noisy)."""
+def timed(label: str, rows: int, run: Callable[[int], None], repeat: int, reset: Callable[[], None]) -> float:
+    """Median rows/s over ``repeat`` runs (the machine is shared: single runs are noisy).
+
+    Each run starts on empty tables (``reset``, not timed), so background merges of earlier
+    runs' parts weigh on every path alike.
+    """
     seconds = []
     for attempt in range(repeat):
+        reset()
         started = time.perf_counter()
         run(attempt)
         seconds.append(time.perf_counter() - started)
@@ -89,6 +95,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10_000, help="rows per insert (SINK_BATCH_ROWS)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per path; the median is reported")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="let the collector re-scan the inputs (slower, noisier)"
+    )
     args = parser.parse_args()
     n, size, repeat = args.rows, args.batch, args.repeat
     codecs = load_codecs()
@@ -107,7 +116,12 @@ def main() -> None:
         plain = [(e["id"], e["pair_id"], i, i, i, i, i, i, i, i) for i, e in enumerate(events)]
         names = ["id", "pair_id", "a", "b", "c", "d", "e", "f", "g", "ts"]
         prebuilt: list[Row] = [spread_row(e, TOPIC, 0, i) for i, e in enumerate(events)]
-        staging_names = [name for name, _ in route.staging_columns]
+
+        # The inputs (millions of objects) stand in for records that arrive from Kafka a batch at
+        # a time: keep the collector from re-scanning them on every collection during the runs.
+        if not args.no_gc_freeze:
+            gc.collect()
+            gc.freeze()
 
         def chunks(k: int) -> range:
             return range(0, n, k)
@@ -133,7 +147,7 @@ def main() -> None:
                     route.staged_row(decode(r.value), TOPIC, 0, r.offset)
                     for r in records[start : start + size]
                 ]
-                writer.insert(route.staging, rows, f"bench-python-{start}/{attempt}", staging_names)
+                writer.insert(route.staging, rows, f"bench-python-{start}/{attempt}", route.staging_columns)
 
         def before(attempt: int) -> None:
             decode = codecs.spread_event.decode
@@ -153,17 +167,24 @@ def main() -> None:
             for start in chunks(size):
                 client.insert("plain", plain[start : start + size], column_names=names, database="bench")
 
-        print(f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, median of {repeat}")
-        base = timed("baseline", n, baseline, repeat)
+        def reset() -> None:
+            for table in ("plain", "spreads", "pair_minute_stats"):
+                client.command(f"TRUNCATE TABLE bench.{table}")
+
+        frozen = "" if args.no_gc_freeze else ", inputs gc-frozen"
+        print(
+            f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, median of {repeat}{frozen}"
+        )
+        base = timed("baseline", n, baseline, repeat, reset)
         rates: dict[str, float] = {}
         paths: list[tuple[str, Callable[[int], None]]] = [
             ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
         ]  # fmt: skip
         for label, run in paths:
-            rates[label] = timed(label, n, run, repeat)
+            rates[label] = timed(label, n, run, repeat, reset)
         stored = client.command("SELECT count() FROM bench.spreads")
         minutes: Any = client.command("SELECT sum(events) FROM bench.pair_minute_stats")
-        print(f"  stored spreads rows: {stored:,}, counted by pair_minute_stats: {minutes:,}")
+        print(f"  last run stored {stored:,} spreads rows, pair_minute_stats counted {minutes:,}")
         print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
         print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
         print(f"  sink/before = {rates['sink'] / rates['before']:.1f}x")

@@ -3,15 +3,18 @@ records found and left out, deduplication across both paths."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiokafka import TopicPartition
 
 from echoarb.codec import load_codecs
-from echoarb.sink.batches import Entry
+from echoarb.sink import ledger
+from echoarb.sink.batches import Batch, Entry
 from echoarb.sink.container import AvroContainer, read_long, zigzag
-from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
+from echoarb.sink.schema import BATCH_COLUMN_NAMES, SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter, Route, RowError, routes, tick_count
 from tests.integration.test_sink_exactly_once import tick_batch
 from tests.sink.test_writer import MAX_MICROS, spread_event, window
@@ -220,3 +223,36 @@ def test_the_staging_views_refuse_what_the_python_conversion_refuses(
     assert writer.avro_failures == 1  # ClickHouse refused it too, not only Python
     assert batch[0].dead
     assert chdb_client.command(f"SELECT count() FROM `{ch_database}`.`{table}`") == 0
+
+
+def test_a_batch_planned_before_the_staging_tables_is_replayed_the_old_way(
+    chdb_client: Client, ch_database: str
+) -> None:
+    """Rows that reach a table through a view get another deduplication key than rows inserted
+    into it directly, so a replay must take the recorded path to be dropped as a duplicate."""
+    writer = ClickHouseWriter(chdb_client, ch_database)
+    writer.ensure_schema()
+    db = ch_database
+    route = ROUTES[SPREADS_TABLE]
+    tp = TopicPartition("spreads", 0)
+    old = Batch(tp, SPREADS_TABLE, items(route, [spread_event(id=f"old-{i}") for i in range(3)]))
+    # What an older sink did: a ledger row without `via`, then Decimal rows straight into spreads.
+    now_ms = int(time.time() * 1000)  # the ledger's TTL drops rows planned long ago
+    chdb_client.insert(
+        "sink_batches",
+        [("g", "spreads", 0, old.first_offset, old.last_offset, old.first_ts, 3, 3, "spreads", now_ms)],
+        column_names=list(BATCH_COLUMN_NAMES[:-1]),
+        database=db,
+    )
+    writer.store(route, "spreads", 0, old.entries, old.token, via="")
+    new = Batch(tp, SPREADS_TABLE, items(route, [spread_event(id="new")], first=103))
+    ledger.record(chdb_client, db, "g", [new])
+    (planned,) = ledger.lookup(chdb_client, db, "g", [(tp, 100, old.first_ts)]).values()
+    assert (planned.last_offset, planned.via) == (102, "")
+    (fresh,) = ledger.lookup(chdb_client, db, "g", [(tp, 103, new.first_ts)]).values()
+    assert fresh.via == "spreads_staging"
+    # After a crash both are replayed with their recorded path: nothing doubles.
+    for batch, via in ((old, planned.via), (new, None), (new, fresh.via)):
+        writer.store(route, "spreads", 0, batch.entries, batch.token, via=via)
+    assert chdb_client.command(f"SELECT count() FROM `{db}`.spreads") == 4
+    assert chdb_client.command(f"SELECT sum(events) FROM `{db}`.pair_minute_stats") == 4
