@@ -173,7 +173,8 @@ def main() -> None:
 
         frozen = "" if args.no_gc_freeze else ", inputs gc-frozen"
         print(
-            f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, median of {repeat}{frozen}"
+            f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, "
+            f"median of {repeat}{frozen}"
         )
         base = timed("baseline", n, baseline, repeat, reset)
         rates: dict[str, float] = {}
