@@ -9,6 +9,8 @@ Measures, in one run and on the same engine (median of ``--repeat`` runs each):
   * before   -- the path before issue #6: decode + ``spread_row`` (Python Decimals) + insert
                 straight into ``spreads`` (still used to replay batches recorded by old versions);
   * insert   -- ``spread_row`` rows, pre-built, through that old insert (no conversion cost);
+  * floor    -- the finished ``spreads`` rows as pre-encoded Native blocks, inserted raw with a
+                token (view included): ClickHouse's own cost of storing these rows, no Python;
   * baseline -- the same number of rows as plain Int64/String columns via ``client.insert``
                 into a bare MergeTree (no Decimals, arrays, view or token);
 and prints rows/s and each path's ratio to the baseline.
@@ -163,6 +165,24 @@ def main() -> None:
                     SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}/{attempt}"
                 )
 
+        # Native blocks of the finished rows, exported once: what ClickHouse alone spends storing them.
+        writer.insert(SPREADS_TABLE, prebuilt)
+        native = [
+            client.raw_query(
+                f"SELECT * FROM bench.spreads WHERE offset >= {start} AND offset < {start + size} "
+                "ORDER BY offset",
+                fmt="Native",
+            )
+            for start in chunks(size)
+        ]
+
+        def floor(attempt: int) -> None:
+            for i, block in enumerate(native):
+                client.raw_insert(
+                    "bench.spreads", None, block, fmt="Native",
+                    settings={"insert_deduplication_token": f"bench-floor-{i}/{attempt}"},
+                )  # fmt: skip
+
         def baseline(attempt: int) -> None:
             for start in chunks(size):
                 client.insert("plain", plain[start : start + size], column_names=names, database="bench")
@@ -179,7 +199,7 @@ def main() -> None:
         base = timed("baseline", n, baseline, repeat, reset)
         rates: dict[str, float] = {}
         paths: list[tuple[str, Callable[[int], None]]] = [
-            ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
+            ("floor", floor), ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
         ]  # fmt: skip
         for label, run in paths:
             rates[label] = timed(label, n, run, repeat, reset)
@@ -188,7 +208,8 @@ def main() -> None:
         print(f"  last run stored {stored:,} spreads rows, pair_minute_stats counted {minutes:,}")
         print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
         print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
-        print(f"  sink/before = {rates['sink'] / rates['before']:.1f}x")
+        sink = rates["sink"]
+        print(f"  sink/before = {sink / rates['before']:.1f}x, sink/floor = {sink / rates['floor']:.2f}")
         client.close()
 
 

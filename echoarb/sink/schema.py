@@ -3,7 +3,8 @@
 Money and sizes are ``Decimal(18, 6)``: the Avro ``*_micros`` integers scaled by 1e-6, exact.
 Each row keeps its Kafka coordinates so any row can be traced to the record it came from.
 The column tuples here are the insert order of the writer's rows; a test checks that they
-match what the migrations create, so the two cannot drift apart.
+match what the migrations create, so the two cannot drift apart. The sink itself inserts into
+the ``*_staging`` tables (Avro field names, integers), whose views fill the tables above.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ time (``SINK_BATCH_ROWS``, ``SINK_FLUSH_INTERVAL_S``). For each flush the sink
 1. records every batch's boundaries in the ``sink_batches`` ledger,
 2. inserts each batch as one block with ``insert_deduplication_token =
    "<topic>-<partition>-<first offset>-<last offset>@<first timestamp>"`` into tables that keep a
-   ``non_replicated_deduplication_window`` (the pattern of ClickHouse's Kafka connector),
+   ``non_replicated_deduplication_window`` (the pattern of ClickHouse's Kafka connector): the
+   records' Avro datums as they arrived, into a staging table whose view converts them (see
+   ``writer``); records the view refuses are found in Python and dead-lettered,
 3. sends undecodable records to the dead-letter topic, then commits the offsets.
 
 After a crash anywhere in 1-3, the restarted sink (or the partition's next owner) finds the
