@@ -75,18 +75,25 @@ def timed(label: str, rows: int, run: Callable[[int], None], repeat: int, reset:
     """Median rows/s over ``repeat`` runs (the machine is shared: single runs are noisy).
 
     Each run starts on empty tables (``reset``, not timed), so background merges of earlier
-    runs' parts weigh on every path alike.
+    runs' parts weigh on every path alike. Also prints the process CPU time per row (Python and
+    the embedded engine's threads, merges included): steadier than wall time when other work
+    competes for the cores.
     """
-    seconds = []
+    seconds, cpu = [], []
     for attempt in range(repeat):
         reset()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         run(attempt)
         seconds.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     median = statistics.median(seconds)
     rate = rows / median
     spread = ", ".join(f"{rows / s:,.0f}" for s in seconds)
-    print(f"  {label:<9} {rows:>9,} rows in {median:6.2f} s = {rate:>11,.0f} rows/s   (runs: {spread})")
+    cpu_us = statistics.median(cpu) / rows * 1e6
+    print(
+        f"  {label:<9} {rows:>9,} rows in {median:6.2f} s = {rate:>9,.0f} rows/s, "
+        f"{cpu_us:5.1f} CPU-us/row   (runs: {spread})"
+    )
     return rate
 
 
