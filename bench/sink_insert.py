@@ -1,28 +1,46 @@
-"""Benchmark (not a test): rows/s of spread rows into the embedded ClickHouse engine.
+"""Benchmark (not a test): rows/s of spread events into the embedded ClickHouse engine.
 
-Measures, in one run and on the same engine:
-  * sink    -- the sink's real path: ``spread_row`` conversion of decoded records (Decimal,
-               arrays, LowCardinality) + ``ClickHouseWriter.insert`` with a deduplication token,
-               into the migrated ``spreads`` table (materialized view included);
-  * insert  -- ``spread_row`` rows, pre-built, through the same insert (no conversion cost);
+Measures, in one run and on the same engine (median of ``--repeat`` runs each):
+  * sink     -- the sink's real path from Kafka record to stored row: ``entries_for`` (header
+                check) -> ``Buffers`` (resolve, cut) -> ``ledger.record`` -> ``ClickHouseWriter.store``
+                (Avro container into ``spreads_staging``, the view converts into ``spreads`` and
+                ``pair_minute_stats``), one insert per ``--batch`` records, with its token;
+  * python   -- the sink's fallback for a refused batch: decode + integer staging rows, same table;
+  * before   -- the path before issue #6: decode + ``spread_row`` (Python Decimals) + insert
+                straight into ``spreads`` (still used to replay batches recorded by old versions);
+  * insert   -- ``spread_row`` rows, pre-built, through that old insert (no conversion cost);
+  * floor    -- the finished ``spreads`` rows as pre-encoded Native blocks, inserted raw with a
+                token (view included): ClickHouse's own cost of storing these rows, no Python;
   * baseline -- the same number of rows as plain Int64/String columns via ``client.insert``
-               into a bare MergeTree (no Decimals, arrays, view or token).
-and prints rows/s and the ratio sink/baseline.
+                into a bare MergeTree (no Decimals, arrays, view or token);
+and prints rows/s and each path's ratio to the baseline.
 
-    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000]
+    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000] [--repeat 3] [--no-gc-freeze]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from echoarb.codec import load_codecs
+from echoarb.sink import ledger
+from echoarb.sink.batches import Buffers
 from echoarb.sink.client import connect_embedded
 from echoarb.sink.schema import SPREADS_TABLE
-from echoarb.sink.writer import ClickHouseWriter, Row, spread_row
+from echoarb.sink.service import entries_for
+from echoarb.sink.writer import ClickHouseWriter, Row, routes, spread_row
+
+TOPIC = "spreads"
 
 
 def event(i: int) -> dict[str, object]:
@@ -49,12 +67,33 @@ def event(i: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def timed(label: str, rows: int, run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    seconds = time.perf_counter() - started
-    rate = rows / seconds
-    print(f"  {label:<9} {rows:>9,} rows in {seconds:6.2f} s = {rate:>11,.0f} rows/s")
+def kafka_record(i: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TOPIC, 0, i, 1_733_000_000_000 + i, 0, None, value, None, 0, len(value), [])
+
+
+def timed(label: str, rows: int, run: Callable[[int], None], repeat: int, reset: Callable[[], None]) -> float:
+    """Median rows/s over ``repeat`` runs (the machine is shared: single runs are noisy).
+
+    Each run starts on empty tables (``reset``, not timed), so background merges of earlier
+    runs' parts weigh on every path alike. Also prints the process CPU time per row (Python and
+    the embedded engine's threads, merges included): steadier than wall time when other work
+    competes for the cores.
+    """
+    seconds, cpu = [], []
+    for attempt in range(repeat):
+        reset()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        run(attempt)
+        seconds.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    median = statistics.median(seconds)
+    rate = rows / median
+    spread = ", ".join(f"{rows / s:,.0f}" for s in seconds)
+    cpu_us = statistics.median(cpu) / rows * 1e6
+    print(
+        f"  {label:<9} {rows:>9,} rows in {median:6.2f} s = {rate:>9,.0f} rows/s, "
+        f"{cpu_us:5.1f} CPU-us/row   (runs: {spread})"
+    )
     return rate
 
 
@@ -64,9 +103,17 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=10_000, help="rows per insert (SINK_BATCH_ROWS)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per path; the median is reported")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="let the collector re-scan the inputs (slower, noisier)"
+    )
     args = parser.parse_args()
-    n, size = args.rows, args.batch
+    n, size, repeat = args.rows, args.batch, args.repeat
+    codecs = load_codecs()
+    route = routes(codecs)[SPREADS_TABLE]
     events = [event(i) for i in range(n)]
+    records = [kafka_record(i, codecs.spread_event.encode(e)) for i, e in enumerate(events)]
+    tp = TopicPartition(TOPIC, 0)
     with tempfile.TemporaryDirectory(prefix="echoarb-bench-") as tmp:
         client = connect_embedded(Path(tmp), "bench")
         writer = ClickHouseWriter(client, "bench")
@@ -77,33 +124,99 @@ def main() -> None:
         )
         plain = [(e["id"], e["pair_id"], i, i, i, i, i, i, i, i) for i, e in enumerate(events)]
         names = ["id", "pair_id", "a", "b", "c", "d", "e", "f", "g", "ts"]
-        prebuilt: list[Row] = [spread_row(e, "spreads", 0, i) for i, e in enumerate(events)]
+        prebuilt: list[Row] = [spread_row(e, TOPIC, 0, i) for i, e in enumerate(events)]
+
+        # The inputs (millions of objects) stand in for records that arrive from Kafka a batch at
+        # a time: keep the collector from re-scanning them on every collection during the runs.
+        if not args.no_gc_freeze:
+            gc.collect()
+            gc.freeze()
 
         def chunks(k: int) -> range:
             return range(0, n, k)
 
-        def sink() -> None:
+        def sink(attempt: int) -> None:
+            # What SinkService does per fetch and flush, minus the Kafka round trips.
+            buffers = Buffers(size, 1.0)
+            group = f"bench-{attempt}"  # a fresh group: every run inserts (no replays)
+            for start in [*chunks(size), n]:
+                if start < n:
+                    buffers.add(tp, route.table, entries_for(route, records[start : start + size], 0.0))
+                if buffers.unresolved():
+                    buffers.resolve(tp, None)  # the ledger lookup finds no plan for a new group
+                batches = buffers.cut(0.0, force=start == n)
+                ledger.record(client, "bench", group, batches)
+                for batch in batches:
+                    writer.store(route, TOPIC, 0, batch.entries, f"{batch.token}/{attempt}", batch.via)
+
+        def python(attempt: int) -> None:
+            decode = codecs.spread_event.decode
             for start in chunks(size):
                 rows = [
-                    spread_row(e, "spreads", 0, start + j) for j, e in enumerate(events[start : start + size])
+                    route.staged_row(decode(r.value), TOPIC, 0, r.offset)
+                    for r in records[start : start + size]
                 ]
-                writer.insert(SPREADS_TABLE, rows, token=f"bench-sink-{start}")
+                writer.insert(route.staging, rows, f"bench-python-{start}/{attempt}", route.staging_columns)
 
-        def insert_only() -> None:
+        def before(attempt: int) -> None:
+            decode = codecs.spread_event.decode
             for start in chunks(size):
-                writer.insert(SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}")
+                rows = [
+                    spread_row(decode(r.value), TOPIC, 0, r.offset) for r in records[start : start + size]
+                ]
+                writer.insert(SPREADS_TABLE, rows, token=f"bench-before-{start}/{attempt}")
 
-        def baseline() -> None:
+        def insert_only(attempt: int) -> None:
+            for start in chunks(size):
+                writer.insert(
+                    SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}/{attempt}"
+                )
+
+        # Native blocks of the finished rows, exported once: what ClickHouse alone spends storing them.
+        writer.insert(SPREADS_TABLE, prebuilt)
+        native = [
+            client.raw_query(
+                f"SELECT * FROM bench.spreads WHERE offset >= {start} AND offset < {start + size} "
+                "ORDER BY offset",
+                fmt="Native",
+            )
+            for start in chunks(size)
+        ]
+
+        def floor(attempt: int) -> None:
+            for i, block in enumerate(native):
+                client.raw_insert(
+                    "bench.spreads", None, block, fmt="Native",
+                    settings={"insert_deduplication_token": f"bench-floor-{i}/{attempt}"},
+                )  # fmt: skip
+
+        def baseline(attempt: int) -> None:
             for start in chunks(size):
                 client.insert("plain", plain[start : start + size], column_names=names, database="bench")
 
-        print(f"embedded ClickHouse (chdb), {n:,} spread rows, {size:,} rows per insert")
-        base = timed("baseline", n, baseline)
-        ins = timed("insert", n, insert_only)
-        full = timed("sink", n, sink)
+        def reset() -> None:
+            for table in ("plain", "spreads", "pair_minute_stats"):
+                client.command(f"TRUNCATE TABLE bench.{table}")
+
+        frozen = "" if args.no_gc_freeze else ", inputs gc-frozen"
+        print(
+            f"embedded ClickHouse (chdb), {n:,} spread records, {size:,} per insert, "
+            f"median of {repeat}{frozen}"
+        )
+        base = timed("baseline", n, baseline, repeat, reset)
+        rates: dict[str, float] = {}
+        paths: list[tuple[str, Callable[[int], None]]] = [
+            ("floor", floor), ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
+        ]  # fmt: skip
+        for label, run in paths:
+            rates[label] = timed(label, n, run, repeat, reset)
         stored = client.command("SELECT count() FROM bench.spreads")
-        print(f"  stored spreads rows: {stored:,} (each token once)")
-        print(f"  ratio insert/baseline = {ins / base:.2f}, sink/baseline = {full / base:.2f}")
+        minutes: Any = client.command("SELECT sum(events) FROM bench.pair_minute_stats")
+        print(f"  last run stored {stored:,} spreads rows, pair_minute_stats counted {minutes:,}")
+        print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
+        print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
+        sink = rates["sink"]
+        print(f"  sink/before = {sink / rates['before']:.1f}x, sink/floor = {sink / rates['floor']:.2f}")
         client.close()
 
 

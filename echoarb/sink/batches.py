@@ -17,8 +17,6 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-Row = tuple[Any, ...]
-
 
 def dedup_token(topic: str, partition: int, first_offset: int, last_offset: int, first_ts: int) -> str:
     """``<topic>-<partition>-<first offset>-<last offset>@<first record's Kafka timestamp>``.
@@ -32,13 +30,18 @@ def dedup_token(topic: str, partition: int, first_offset: int, last_offset: int,
 
 @dataclass(slots=True)
 class Entry:
-    """One Kafka record, converted: its rows (0..n) or why it could not be converted."""
+    """One Kafka record, kept as it arrived; it is converted (by ClickHouse) only when inserted.
+
+    ``rows`` is how many rows it yields (for sizing batches); ``dead`` says why it cannot be
+    stored (then ``rows`` is 0), set on arrival (bad framing) or when its batch is inserted.
+    """
 
     offset: int
     timestamp: int
-    rows: list[Row]
+    rows: int
     arrived: float
-    dead: tuple[Any, str] | None = None  # (raw record, reason) for the dead-letter topic
+    record: Any = None  # the Kafka record: its value is inserted, all of it is dead-lettered
+    dead: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Plan:
     first_offset: int
     last_offset: int
     first_ts: int
+    via: str = ""  # the insert path recorded with it ('' = rows straight into the table)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Batch:
     table: str
     entries: list[Entry]
     replayed: bool = False  # cut from a ledger plan: the ledger row exists already
+    via: str | None = None  # the plan's insert path when replayed; None = the current path
 
     @property
     def first_offset(self) -> int:
@@ -72,16 +77,13 @@ class Batch:
         return self.entries[0].timestamp
 
     @property
-    def rows(self) -> list[Row]:
-        return [row for entry in self.entries for row in entry.rows]
-
-    @property
     def row_count(self) -> int:
-        return sum(len(entry.rows) for entry in self.entries)
+        return sum(entry.rows for entry in self.entries)
 
     @property
     def dead(self) -> list[tuple[Any, str]]:
-        return [entry.dead for entry in self.entries if entry.dead is not None]
+        """(record, reason) of the entries that cannot be stored, for the dead-letter topic."""
+        return [(entry.record, entry.dead) for entry in self.entries if entry.dead is not None]
 
     @property
     def token(self) -> str:
@@ -127,7 +129,7 @@ class Buffers:
             return
         buffer = self._buffers.setdefault(tp, _Buffer(table))
         buffer.entries.extend(entries)
-        buffer.rows += sum(len(e.rows) for e in entries)
+        buffer.rows += sum(e.rows for e in entries)
 
     def __contains__(self, tp: object) -> bool:
         return tp in self._buffers
@@ -177,7 +179,7 @@ class Buffers:
                 if buffer.entries[-1].offset < last:
                     continue  # the planned batch is not complete: never cut it differently
                 n = next(i for i, e in enumerate(buffer.entries) if e.offset >= last) + 1
-                batches.append(Batch(tp, buffer.table, buffer.entries[:n], replayed=True))
+                batches.append(Batch(tp, buffer.table, buffer.entries[:n], True, buffer.plan.via))
                 self._take(buffer, n)
                 # The crashed run may have planned (and inserted) further batches of this
                 # partition in the same flush: the next head is looked up before any new cut.
@@ -192,10 +194,10 @@ class Buffers:
         out: list[Batch] = []
         start = rows = 0
         for i, entry in enumerate(buffer.entries):
-            if i > start and rows + len(entry.rows) > self.max_rows:
+            if i > start and rows + entry.rows > self.max_rows:
                 out.append(Batch(tp, buffer.table, buffer.entries[start:i]))
                 start, rows = i, 0
-            rows += len(entry.rows)
+            rows += entry.rows
         if start < len(buffer.entries) and (due or rows >= self.max_rows):
             out.append(Batch(tp, buffer.table, buffer.entries[start:]))
             start = len(buffer.entries)
@@ -204,5 +206,5 @@ class Buffers:
 
     @staticmethod
     def _take(buffer: _Buffer, n: int) -> None:
-        buffer.rows -= sum(len(e.rows) for e in buffer.entries[:n])
+        buffer.rows -= sum(e.rows for e in buffer.entries[:n])
         del buffer.entries[:n]

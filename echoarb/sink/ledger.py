@@ -13,14 +13,18 @@ from aiokafka import TopicPartition
 
 from echoarb.sink.batches import Batch, Plan
 from echoarb.sink.client import check_identifier
-from echoarb.sink.schema import BATCH_COLUMN_NAMES, BATCHES_TABLE
+from echoarb.sink.schema import BATCH_COLUMNS, BATCHES_TABLE, STAGING_BY_TABLE
+from echoarb.sink.writer import insert_columns
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 
 def record(client: Client, database: str, group_id: str, batches: Sequence[Batch]) -> None:
-    """One insert for all ``batches`` of a flush (before any of them is inserted)."""
+    """One insert for all ``batches`` of a flush (before any of them is inserted).
+
+    Fresh batches are always inserted through the staging tables; ``via`` records that.
+    """
     if not batches:
         return
     now_ms = int(time.time() * 1000)
@@ -36,10 +40,11 @@ def record(client: Client, database: str, group_id: str, batches: Sequence[Batch
             b.row_count,
             b.table,
             now_ms,
+            STAGING_BY_TABLE[b.table],
         )
         for b in batches
     ]
-    client.insert(BATCHES_TABLE, rows, column_names=list(BATCH_COLUMN_NAMES), database=database)
+    insert_columns(client, database, BATCHES_TABLE, rows, BATCH_COLUMNS)
 
 
 def lookup(
@@ -55,7 +60,7 @@ def lookup(
     keys = [(tp.topic, tp.partition, offset) for tp, offset, _ in heads]
     result = client.query(
         f"SELECT topic, partition, first_offset, toUnixTimestamp64Milli(first_ts), "
-        f"argMax(last_offset, planned_at) "
+        f"argMax(last_offset, planned_at), argMax(via, planned_at) "
         f"FROM `{check_identifier(database)}`.`{BATCHES_TABLE}` "
         "WHERE group_id = {group:String} "
         "AND (topic, partition, first_offset) IN {keys:Array(Tuple(String, UInt16, UInt64))} "
@@ -64,8 +69,8 @@ def lookup(
     )
     wanted = {(tp.topic, tp.partition, offset): (tp, ts) for tp, offset, ts in heads}
     plans: dict[TopicPartition, Plan] = {}
-    for topic, partition, first_offset, first_ts, last_offset in result.result_rows:
+    for topic, partition, first_offset, first_ts, last_offset, via in result.result_rows:
         tp, ts = wanted[(topic, int(partition), int(first_offset))]
         if int(first_ts) == ts:
-            plans[tp] = Plan(int(first_offset), int(last_offset), ts)
+            plans[tp] = Plan(int(first_offset), int(last_offset), ts, str(via))
     return plans

@@ -3,7 +3,8 @@
 Money and sizes are ``Decimal(18, 6)``: the Avro ``*_micros`` integers scaled by 1e-6, exact.
 Each row keeps its Kafka coordinates so any row can be traced to the record it came from.
 The column tuples here are the insert order of the writer's rows; a test checks that they
-match what the migrations create, so the two cannot drift apart.
+match what the migrations create, so the two cannot drift apart. The sink itself inserts into
+the ``*_staging`` tables (Avro field names, integers), whose views fill the tables above.
 """
 
 from __future__ import annotations
@@ -99,12 +100,82 @@ BATCH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows", "UInt32"),
     ("target", "LowCardinality(String)"),
     ("planned_at", TS),
+    ("via", "LowCardinality(String)"),
+)
+
+# Null-engine tables the sink inserts into; their views fill the tables above (migration 0006).
+# Columns: the Kafka coordinates, then the Avro fields (micros and epoch-ms as Int64).
+KAFKA_STAGING: tuple[tuple[str, str], ...] = (
+    ("_topic", "String"),
+    ("_partition", "Int64"),
+    ("_offset", "Int64"),
+)
+SPREAD_STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
+    *KAFKA_STAGING,
+    ("id", "String"),
+    ("pair_id", "String"),
+    ("kind", "String"),
+    (
+        "legs",
+        "Array(Tuple(venue String, side String, outcome String, best_price_micros Nullable(Int64), "
+        "avg_price_micros Nullable(Int64), size_micros Int64))",
+    ),
+    ("gross_edge_micros", "Nullable(Int64)"),
+    ("size_micros", "Int64"),
+    ("cost_micros", "Int64"),
+    ("fees_micros", "Int64"),
+    ("net_profit_micros", "Int64"),
+    ("net_edge_micros", "Int64"),
+    ("executable", "Bool"),
+    ("quote_age_ms", "Int64"),
+    ("event_ts", "Int64"),
+    ("computed_at", "Int64"),
+)
+WINDOW_STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
+    *KAFKA_STAGING,
+    ("pair_id", "String"),
+    ("window", "String"),
+    ("window_start", "Int64"),
+    ("window_end", "Int64"),
+    ("events", "Int64"),
+    ("max_net_edge_micros", "Nullable(Int64)"),
+    ("best_size_micros", "Int64"),
+    ("executable_ms", "Int64"),
+    ("emitted_at", "Int64"),
+)
+_LEVELS = "Array(Tuple(price_micros Int64, size_micros Int64))"
+TICK_STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
+    *KAFKA_STAGING,
+    ("producer_id", "String"),
+    (
+        "ticks",
+        f"Array(Tuple(pair_id String, venue String, outcome String, yes_asks {_LEVELS}, "
+        f"no_asks {_LEVELS}, event_ts Int64, recv_ts Int64, fee_rate_micros Int64, status String, "
+        "in_sync Bool, real_money Bool, seq Int64))",
+    ),
 )
 
 SPREAD_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in SPREAD_COLUMNS)
 WINDOW_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in WINDOW_COLUMNS)
 TICK_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in TICK_COLUMNS)
 BATCH_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in BATCH_COLUMNS)
+
+STAGING_BY_TABLE: dict[str, str] = {
+    SPREADS_TABLE: f"{SPREADS_TABLE}_staging",
+    WINDOWS_TABLE: f"{WINDOWS_TABLE}_staging",
+    TICKS_TABLE: f"{TICKS_TABLE}_staging",
+}
+STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    SPREADS_TABLE: SPREAD_STAGING_COLUMNS,
+    WINDOWS_TABLE: WINDOW_STAGING_COLUMNS,
+    TICKS_TABLE: TICK_STAGING_COLUMNS,
+}
+COLUMN_DEFS_BY_TABLE: dict[str, tuple[tuple[str, str], ...]] = {
+    SPREADS_TABLE: SPREAD_COLUMNS,
+    WINDOWS_TABLE: WINDOW_COLUMNS,
+    TICKS_TABLE: TICK_COLUMNS,
+    BATCHES_TABLE: BATCH_COLUMNS,
+}
 
 COLUMNS_BY_TABLE: dict[str, tuple[str, ...]] = {
     SPREADS_TABLE: SPREAD_COLUMN_NAMES,

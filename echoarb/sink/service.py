@@ -6,7 +6,9 @@ time (``SINK_BATCH_ROWS``, ``SINK_FLUSH_INTERVAL_S``). For each flush the sink
 1. records every batch's boundaries in the ``sink_batches`` ledger,
 2. inserts each batch as one block with ``insert_deduplication_token =
    "<topic>-<partition>-<first offset>-<last offset>@<first timestamp>"`` into tables that keep a
-   ``non_replicated_deduplication_window`` (the pattern of ClickHouse's Kafka connector),
+   ``non_replicated_deduplication_window`` (the pattern of ClickHouse's Kafka connector): the
+   records' Avro datums as they arrived, into a staging table whose view converts them (see
+   ``writer``); records the view refuses are found in Python and dead-lettered,
 3. sends undecodable records to the dead-letter topic, then commits the offsets.
 
 After a crash anywhere in 1-3, the restarted sink (or the partition's next owner) finds the
@@ -34,13 +36,14 @@ from urllib.parse import urlsplit
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from echoarb.codec import AvroCodec, CodecError, Codecs
+from echoarb.codec import Codecs
 from echoarb.model import VENUES
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Buffers, Entry, Plan
 from echoarb.sink.client import connect, scrub
+from echoarb.sink.container import HEADER_SIZE
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
-from echoarb.sink.writer import ClickHouseWriter, Row, RowError, spread_row, tick_rows, window_row
+from echoarb.sink.writer import ClickHouseWriter, Route, framing_error, routes
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -57,17 +60,32 @@ _MAX_REASON = 1_000
 T = TypeVar("T")
 ClientFactory = Callable[[], "Client"]
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-RowsBuilder = Callable[[Mapping[str, Any], str, int, int], list[Row]]
 
 
-def _one(build: Callable[[Mapping[str, Any], str, int, int], Row]) -> RowsBuilder:
-    return lambda record, topic, partition, offset: [build(record, topic, partition, offset)]
+def entries_for(route: Route, records: Iterable[Record], now: float) -> list[Entry]:
+    """Buffer entries for fetched records: only the Confluent header is checked here.
+
+    Decoding and conversion happen in ClickHouse when the batch is inserted; a record whose
+    framing is wrong is dead on arrival (the codec says why).
+    """
+    prefix, count = route.container.prefix, route.count
+    entries: list[Entry] = []
+    append = entries.append
+    for record in records:
+        value = record.value
+        # container.framed, inlined: this loop runs once per record
+        if value is not None and value.startswith(prefix) and len(value) > HEADER_SIZE:
+            append(Entry(record.offset, record.timestamp, 1 if count is None else count(value), now, record))
+        else:
+            append(Entry(record.offset, record.timestamp, 0, now, record, framing_error(route, value)))
+    return entries
 
 
-def _insert_call(
-    writer: ClickHouseWriter, table: str, rows: list[Row], token: str
-) -> Callable[[], Awaitable[int]]:
-    return lambda: asyncio.to_thread(writer.insert, table, rows, token)
+def _insert_call(writer: ClickHouseWriter, route: Route, batch: Batch) -> Callable[[], Awaitable[int]]:
+    tp = batch.tp
+    return lambda: asyncio.to_thread(
+        writer.store, route, tp.topic, tp.partition, batch.entries, batch.token, batch.via
+    )
 
 
 def _lookup_call(
@@ -141,13 +159,14 @@ class SinkService:
         self.wait_for_clickhouse = wait_for_clickhouse
         url = settings.clickhouse_url.get_secret_value() if settings.clickhouse_url else None
         self._secret = urlsplit(url).password if url else None
-        self._routes: dict[str, tuple[AvroCodec, RowsBuilder, str]] = {
-            settings.topic_spreads: (codecs.spread_event, _one(spread_row), SPREADS_TABLE),
-            settings.topic_spread_windows: (codecs.spread_window, _one(window_row), WINDOWS_TABLE),
+        self._by_table = routes(codecs)
+        self._routes: dict[str, Route] = {
+            settings.topic_spreads: self._by_table[SPREADS_TABLE],
+            settings.topic_spread_windows: self._by_table[WINDOWS_TABLE],
         }
         if settings.sink_ticks:
             for venue in VENUES:
-                self._routes[settings.tick_topic(venue)] = (codecs.tick_batch, tick_rows, TICKS_TABLE)
+                self._routes[settings.tick_topic(venue)] = self._by_table[TICKS_TABLE]
         self._buffers = Buffers(self.batch_rows, self.flush_interval_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._client: Client | None = None
@@ -315,15 +334,8 @@ class SinkService:
         for tp, records in fetched.items():
             if tp not in self._owned:
                 continue
-            codec, build, table = self._routes[tp.topic]
-            entries = []
-            for record in records:
-                try:
-                    rows = build(codec.decode(record.value), tp.topic, tp.partition, record.offset)
-                    entries.append(Entry(record.offset, record.timestamp, rows, now))
-                except (CodecError, RowError) as exc:
-                    entries.append(Entry(record.offset, record.timestamp, [], now, (record, str(exc))))
-            self._buffers.add(tp, table, entries)
+            route = self._routes[tp.topic]
+            self._buffers.add(tp, route.table, entries_for(route, records, now))
 
     async def _resolve(self) -> None:
         """Look up the ledger for partitions whose first record since assignment just arrived."""
@@ -370,16 +382,15 @@ class SinkService:
         for batch in with_rows:
             if batch.tp not in self._owned:
                 continue
-            rows = batch.rows
             try:
-                await self._retry(
+                stored = await self._retry(
                     f"insert into {batch.table} ({batch.token})",
-                    _insert_call(writer, batch.table, rows, batch.token),
+                    _insert_call(writer, self._by_table[batch.table], batch),
                     tps=[batch.tp],
                 )
             except _Dropped:
                 continue
-            self.inserted[batch.table] += len(rows)
+            self.inserted[batch.table] += stored
             self.inserts += 1
             self.batches_replayed += batch.replayed
             self._after_insert(batch)

@@ -251,6 +251,42 @@ class FlakyClient:
         return self._client.insert(*args, **kwargs)
 
 
+async def test_records_refused_at_insert_are_dead_lettered_and_the_rest_stored(
+    broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
+) -> None:
+    """Well-framed records whose body cannot be stored only fail when ClickHouse converts the
+    batch: the sink converts that batch in Python, dead-letters exactly those, stores the rest."""
+    settings = topics
+    codecs = load_codecs()
+    good = [codecs.spread_event.encode(spread_event(i)) for i in range(40)]
+    too_big = codecs.spread_event.encode({**spread_event(40), "cost_micros": 10**18})
+    cut_off = codecs.spread_event.encode(spread_event(41))[:-4]
+    values = [*good[:20], too_big, *good[20:], cut_off]
+    ends = await produce(producer, settings.topic_spreads, [(b"one-partition", v) for v in values])
+    service = make_service(settings, broker, codecs, lambda: chdb_client, ch_database)
+    async with running(service):
+        await service.wait_committed(ends, timeout=30)
+    assert service.dead_letters == 2
+    assert service.spreads_inserted == 40
+    assert service.writer is not None and service.writer.avro_failures >= 1
+    db = ch_database
+    assert chdb_client.command(f"SELECT uniqExact(id) FROM `{db}`.spreads") == 40
+    assert chdb_client.command(f"SELECT sum(events) FROM `{db}`.pair_minute_stats") == 40
+    dead = AIOKafkaConsumer(
+        settings.topic_dead_letter, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
+    )
+    await dead.start()
+    try:
+        reasons = [
+            dict((await asyncio.wait_for(dead.getone(), 10)).headers)["echoarb.error.reason"]
+            for _ in range(2)
+        ]
+    finally:
+        await dead.stop()
+    assert any(b"cost_micros" in r and b"does not fit" in r for r in reasons), reasons
+    assert any(b"does not decode" in r for r in reasons), reasons
+
+
 async def test_sink_retries_failed_inserts_without_committing_then_resumes(
     broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
 ) -> None:

@@ -11,7 +11,7 @@ TP = TopicPartition("spreads", 3)
 
 
 def entries(first: int, last: int, rows_each: int = 1, at: float = 0.0) -> list[Entry]:
-    return [Entry(o, 1_000 + o, [(o, r) for r in range(rows_each)], at) for o in range(first, last + 1)]
+    return [Entry(o, 1_000 + o, rows_each, at) for o in range(first, last + 1)]
 
 
 def bounds(batches: list) -> list[tuple[int, int, bool]]:  # type: ignore[type-arg]
@@ -72,7 +72,7 @@ def test_a_plan_must_start_at_the_buffered_head() -> None:
 
 def test_dead_records_count_no_rows_but_are_cut_and_committed() -> None:
     buffers = Buffers(max_rows=10, max_age_s=1.0)
-    buffers.add(TP, "spreads", [Entry(0, 1, [], 0.0, ("raw", "bad magic")), *entries(1, 2)])
+    buffers.add(TP, "spreads", [Entry(0, 1, 0, 0.0, "raw", "bad magic"), *entries(1, 2)])
     buffers.resolve(TP, None)
     (batch,) = buffers.cut(now=2.0)
     assert (batch.row_count, batch.dead, batch.last_offset) == (2, [("raw", "bad magic")], 2)

@@ -89,7 +89,7 @@ def dashboard_db(chdb_data_dir: Path) -> Iterator[tuple[Client, str]]:
         for row in tick_rows(tick_batch("kalshi", i * 5_000, 2, t0=T0), "ticks.kalshi", 0, i)
     ]
     writer.insert(TICKS_TABLE, ticks)
-    batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, T0 + o, [()], 0.0) for o in range(10)])
+    batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, T0 + o, 1, 0.0) for o in range(10)])
     ledger.record(client, database, "echoarb-sink", [batch])
     yield client, database
     client.command(f"DROP DATABASE IF EXISTS `{database}`")

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from echoarb.sink.migrate import LEDGER, Migration, MigrationError, load_migrations, migrate
-from echoarb.sink.schema import BATCH_COLUMNS, SPREAD_COLUMNS, TICK_COLUMNS, WINDOW_COLUMNS
+from echoarb.sink.schema import (
+    BATCH_COLUMNS,
+    SPREAD_COLUMNS,
+    STAGING_BY_TABLE,
+    STAGING_COLUMNS,
+    TICK_COLUMNS,
+    WINDOW_COLUMNS,
+)
 from echoarb.sink.writer import ClickHouseWriter, spread_row
 from tests.sink.test_writer import spread_event
 
@@ -62,6 +69,8 @@ def test_migrations_create_the_declared_columns_and_record_versions(
     assert [v for (v,) in recorded.result_rows] == versions
     expected = {"spreads": SPREAD_COLUMNS, "spread_windows": WINDOW_COLUMNS, "sink_batches": BATCH_COLUMNS}
     expected["ticks"] = (*TICK_COLUMNS, ("inserted_at", "DateTime64(3, 'UTC')"))
+    for table, staging in STAGING_BY_TABLE.items():  # inserted with these declared types
+        expected[staging] = STAGING_COLUMNS[table]
     for table, columns in expected.items():
         found = chdb_client.query(
             "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} "
