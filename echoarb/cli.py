@@ -139,6 +139,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     pairs = _pairs(settings)
     if not settings.kafka_bootstrap:
         raise CliError("the worker needs KAFKA_BOOTSTRAP (use `echoarb replay` for an all-in-one local run)")
+    if settings.processing_guarantee == "exactly_once" and settings.embedded_broker:
+        raise CliError(
+            "PROCESSING_GUARANTEE=exactly_once needs transactional producers, which the embedded "
+            "Tansu broker refuses (InitProducerId v0); use at_least_once (the default)"
+        )
     import faust
 
     from streams.app import Topology
