@@ -302,16 +302,9 @@ async def throughput(
         spy = _spy_start(pool[0].pid) if workers == 1 else None
         await asyncio.sleep(0.5 if spy else 0)
         t0 = time.perf_counter()
-        futs = [await producer.send(topic, value, key=key, partition=p) for topic, p, key, value in backlog]
-        await asyncio.gather(*futs)
+        await _publish(producer, backlog)
         published = time.perf_counter() - t0
-        deadline = time.monotonic() + 300
-        while not expected <= set(watcher.eos):
-            for w in pool:
-                w.check_alive()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no end of stream from {sorted(expected - set(watcher.eos))}")
-            await asyncio.sleep(0.01)
+        await _until_eos(watcher, expected, pool)
         elapsed = max(watcher.eos.values()) - t0
         _spy_stop(spy)
         result.update(
@@ -524,7 +517,7 @@ async def _until_eos(watcher: ControlWatcher, expected: set[int], pool: list[Wor
             w.check_alive()
         if time.monotonic() > deadline:
             raise RuntimeError(f"no end of stream from {sorted(expected - set(watcher.eos))}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
 
 
 async def failover(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:

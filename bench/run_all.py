@@ -131,10 +131,11 @@ def table(r: dict[str, Any]) -> str:
     if "sink_rows_per_s" in s:
         rows.append(
             (
-                "sink (ClickHouse)",
+                "sink (ClickHouse), full path",
                 f"{s['sink_rows_per_s']:,} rows/s",
-                f"insert only {s.get('insert_rows_per_s', 0):,}/s, "
-                f"bare {s.get('baseline_rows_per_s', 0):,}/s",
+                f"bare insert {s.get('baseline_rows_per_s', 0):,}/s, "
+                f"ratio {s['sink_rows_per_s'] / max(1, s.get('baseline_rows_per_s', 0)):.2f}; "
+                f"previous Decimal path {s.get('before_rows_per_s', 0):,}/s",
             )
         )
     elif s:
