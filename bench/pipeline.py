@@ -406,6 +406,64 @@ class SpreadLatency:
             await self._consumer.stop()
 
 
+class QueryableLatency:
+    """The real sink in this process, and a poller: when does a spread become a ClickHouse row?"""
+
+    def __init__(self, env: Env, s: Settings, flush_s: float) -> None:
+        from echoarb.sink.client import connect_embedded
+        from echoarb.sink.service import SinkService
+
+        database = f"lat_{uuid.uuid4().hex[:6]}"
+        path = env.root / "clickhouse"
+        self._poll_client = connect_embedded(path, database)
+        self.database = database
+        sink_client = connect_embedded(path, database)
+        self.sink = SinkService(
+            s,
+            env.broker.bootstrap,
+            env.codecs,
+            client_factory=lambda: sink_client,
+            database=database,
+            consumer_kwargs={**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
+            group_id=f"bench-sink-{uuid.uuid4().hex[:6]}",
+            flush_interval_s=flush_s,
+            poll_timeout_ms=5,
+        )
+        self.flush_s = flush_s
+        self.samples: list[tuple[int, float]] = []  # (event_ts ms, publish -> queryable ms)
+
+    def _recent_rows(self, since: int) -> list[tuple[str, int]]:
+        rows = self._poll_client.query(
+            f"SELECT id, toUnixTimestamp64Milli(event_ts) FROM {self.database}.spreads "
+            f"WHERE event_ts >= fromUnixTimestamp64Milli({int(since)})"
+        ).result_rows
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def run(self) -> None:
+        sink = asyncio.create_task(self.sink.run())
+        seen: set[str] = set()
+        newest = 0
+        try:
+            while True:
+                await asyncio.sleep(0.05)
+                try:
+                    # Partitions flush separately, so rows do not arrive in event-time order:
+                    # look back a few seconds and count each id once.
+                    found = await asyncio.to_thread(self._recent_rows, newest - 3000)
+                except Exception:  # tables not migrated yet
+                    continue
+                now_ms = time.time() * 1000
+                for event_id, ts in found:
+                    if event_id not in seen:
+                        seen.add(event_id)
+                        self.samples.append((ts, now_ms - ts))
+                        newest = max(newest, ts)
+        finally:
+            sink.cancel()
+            await asyncio.gather(sink, return_exceptions=True)
+            await self.sink.stop()
+
+
 async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> dict[str, Any]:
     s = env.settings(n_pairs, "lat")
     pairs = load_pairs(s.pairs_file)
@@ -413,7 +471,12 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
     pool = await start_workers(env, s, 1)
     reader = SpreadLatency(env.broker.bootstrap, s, env.codecs)
     watcher = ControlWatcher(env.broker.bootstrap, s)
-    tasks = [asyncio.create_task(reader.run()), asyncio.create_task(watcher.run(producer_id))]
+    queryable = QueryableLatency(env, s, float(os.environ.get("BENCH_SINK_FLUSH_S", "0.1")))
+    tasks = [
+        asyncio.create_task(reader.run()),
+        asyncio.create_task(watcher.run(producer_id)),
+        asyncio.create_task(queryable.run()),
+    ]
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
     await producer.start()
     publisher = TickPublisher(
@@ -464,6 +527,7 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
             for w in pool:
                 w.check_alive()
             lat = [ms for ts, ms in reader.samples if start_ms + 500 <= ts <= end_ms]
+            ch = [ms for ts, ms in queryable.samples if start_ms + 500 <= ts <= end_ms]
             out["rates"][str(rate)] = {
                 "offered_ticks_per_s": rate,
                 "achieved_ticks_per_s": round(len(ticks) / (end_ms - start_ms) * 1000),
@@ -478,6 +542,10 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
                 "p50_ms": round(percentile(lat, 0.50), 1),
                 "p99_ms": round(percentile(lat, 0.99), 1),
                 "max_ms": round(max(lat), 1) if lat else None,
+                "clickhouse_rows": len(ch),
+                "clickhouse_p50_ms": round(percentile(ch, 0.50), 1) if ch else None,
+                "clickhouse_p99_ms": round(percentile(ch, 0.99), 1) if ch else None,
+                "sink_flush_s": queryable.flush_s,
             }
             del warm
         await publisher.flush(end_of_stream=True)

@@ -89,6 +89,14 @@ def table(r: dict[str, Any]) -> str:
                 f"{v['tick_records_per_s']:,} records/s",
             )
         )
+        if v.get("clickhouse_rows"):
+            rows.append(
+                (
+                    f"  -> queryable in ClickHouse @{int(rate):,}",
+                    f"p50 {v['clickhouse_p50_ms']} / p99 {v['clickhouse_p99_ms']} ms",
+                    f"{v['clickhouse_rows']} rows, sink flush {v['sink_flush_s']} s",
+                )
+            )
     for n, v in p.get("latency_vs_pairs", {}).items():
         rows.append(
             (

@@ -30,5 +30,6 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert result["pipeline"]["throughput"]["worker_ticks_per_s"] > 0
     assert result["pipeline"]["throughput"]["baseline_ticks_per_s"] > 0
     assert "500" in result["pipeline"]["latency"]["rates"]
+    assert "clickhouse_p99_ms" in result["pipeline"]["latency"]["rates"]["500"]
     assert "sink" in result
     assert "pipeline 1 worker" in proc.stdout
