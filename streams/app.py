@@ -1,10 +1,12 @@
 """The Faust topology: tick batches in, spread events and window statistics out.
 
-One agent consumes the three co-partitioned venue tick topics. Per partition it merges
-the venue streams deterministically (``echoarb.merge``), runs the pure scanner
-(``echoarb.scanner``) and keeps each pair's state in the changelog-backed ``pair-state``
-table, written once per pair per batch. Window statistics are kept in the pair state and
-mirrored into Faust windowed tables (tumbling and hopping) for the web views.
+One agent consumes the three co-partitioned venue tick topics. Each record passes the
+offset gate (``streams.offsets``: once, in order, from the committed offset); per partition
+the venue streams are merged deterministically (``echoarb.merge``) and scanned
+(``echoarb.scanner``). Outputs are sent at once; each pair's state goes to the
+changelog-backed ``pair-state`` table once per checkpoint, after those outputs are delivered
+(``streams.checkpoints``). Window statistics are kept in the pair state and mirrored into
+Faust windowed tables (tumbling and hopping) for the web views.
 """
 
 from __future__ import annotations
