@@ -61,10 +61,6 @@ def micros(value: int, field: str = "value") -> Decimal:
     raise RowError(f"{field}: {value} micros does not fit Decimal(18, 6)")
 
 
-def optional_micros(value: int | None, field: str = "value") -> Decimal | None:
-    return None if value is None else micros(value, field)
-
-
 def _unsigned(value: int, field: str, limit: int = _UINT64_LIMIT) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
         raise RowError(f"{field}: {value!r} is not an unsigned integer below {limit}")
@@ -82,96 +78,63 @@ def _kafka(topic: str, partition: int, offset: int) -> tuple[str, int, int]:
     return topic, _unsigned(partition, "partition", _UINT16_LIMIT), _unsigned(offset, "offset")
 
 
+# -- table rows: Decimal rows straight into the tables (batches planned before migration 0006) --
+# Built from the staged rows below, so both paths check exactly the same things.
+
+
+def _dec(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value).scaleb(-6)
+
+
 def spread_row(record: Mapping[str, Any], topic: str, partition: int, offset: int) -> Row:
     """A decoded ``io.echoarb.SpreadEvent`` as a ``spreads`` row (order of ``SPREAD_COLUMN_NAMES``)."""
-    try:
-        legs: Sequence[Mapping[str, Any]] = record["legs"]
-        return (
-            record["id"],
-            record["pair_id"],
-            record["kind"],
-            [leg["venue"] for leg in legs],
-            [leg["side"] for leg in legs],
-            [leg.get("outcome", "") for leg in legs],
-            [optional_micros(leg.get("best_price_micros"), "legs.best_price_micros") for leg in legs],
-            [optional_micros(leg.get("avg_price_micros"), "legs.avg_price_micros") for leg in legs],
-            [micros(leg["size_micros"], "legs.size_micros") for leg in legs],
-            optional_micros(record.get("gross_edge_micros"), "gross_edge_micros"),
-            micros(record["size_micros"], "size_micros"),
-            micros(record["cost_micros"], "cost_micros"),
-            micros(record["fees_micros"], "fees_micros"),
-            micros(record["net_profit_micros"], "net_profit_micros"),
-            micros(record["net_edge_micros"], "net_edge_micros"),
-            bool(record["executable"]),
-            _unsigned(record["quote_age_ms"], "quote_age_ms"),
-            _timestamp(record["event_ts"], "event_ts"),
-            _timestamp(record["computed_at"], "computed_at"),
-            *_kafka(topic, partition, offset),
-        )
-    except KeyError as exc:
-        raise RowError(f"SpreadEvent: missing field {exc}") from exc
+    row = spread_staged_row(record, topic, partition, offset)
+    (k_topic, k_partition, k_offset, *head), legs, money, tail = row[:6], row[6], row[7:13], row[13:]
+    return (
+        *head,
+        [leg[0] for leg in legs],
+        [leg[1] for leg in legs],
+        [leg[2] for leg in legs],
+        [_dec(leg[3]) for leg in legs],
+        [_dec(leg[4]) for leg in legs],
+        [_dec(leg[5]) for leg in legs],
+        *(_dec(v) for v in money),  # gross edge, size, cost, fees, net profit, net edge
+        *tail,  # executable, quote age, event time, computed at
+        k_topic,
+        k_partition,
+        k_offset,
+    )
 
 
 def window_row(record: Mapping[str, Any], topic: str, partition: int, offset: int) -> Row:
     """A decoded ``io.echoarb.SpreadWindow`` as a ``spread_windows`` row."""
-    try:
-        return (
-            record["pair_id"],
-            record["window"],
-            _timestamp(record["window_start"], "window_start"),
-            _timestamp(record["window_end"], "window_end"),
-            _unsigned(record["events"], "events"),
-            optional_micros(record.get("max_net_edge_micros"), "max_net_edge_micros"),
-            micros(record["best_size_micros"], "best_size_micros"),
-            _unsigned(record["executable_ms"], "executable_ms"),
-            _timestamp(record["emitted_at"], "emitted_at"),
-            *_kafka(topic, partition, offset),
-        )
-    except KeyError as exc:
-        raise RowError(f"SpreadWindow: missing field {exc}") from exc
-
-
-def _levels(levels: Sequence[Mapping[str, Any]], field: str) -> tuple[list[Decimal], list[Decimal]]:
-    prices = [micros(level["price_micros"], f"{field}.price_micros") for level in levels]
-    sizes = [micros(level["size_micros"], f"{field}.size_micros") for level in levels]
-    return prices, sizes
+    k_topic, k_partition, k_offset, pair_id, window, start, end, events, max_edge, best, exec_ms, emitted = (
+        window_staged_row(record, topic, partition, offset)
+    )
+    return (
+        pair_id, window, start, end, events, _dec(max_edge), _dec(best), exec_ms, emitted,
+        k_topic, k_partition, k_offset,
+    )  # fmt: skip
 
 
 def tick_rows(record: Mapping[str, Any], topic: str, partition: int, offset: int) -> list[Row]:
     """A decoded ``io.echoarb.TickBatch`` as ``ticks`` rows: one per tick (none for a heartbeat)."""
-    try:
-        producer_id = record["producer_id"]
-        kafka = _kafka(topic, partition, offset)
-        rows: list[Row] = []
-        for index, tick in enumerate(record["ticks"]):
-            yes_price, yes_size = _levels(tick["yes_asks"], "yes_asks")
-            no_price, no_size = _levels(tick["no_asks"], "no_asks")
-            rows.append(
-                (
-                    tick["venue"],
-                    tick["pair_id"],
-                    tick.get("outcome", ""),
-                    yes_price[0] if yes_price else None,
-                    no_price[0] if no_price else None,
-                    yes_price,
-                    yes_size,
-                    no_price,
-                    no_size,
-                    micros(tick["fee_rate_micros"], "fee_rate_micros"),
-                    tick["status"],
-                    bool(tick["in_sync"]),
-                    bool(tick["real_money"]),
-                    _unsigned(tick["seq"], "seq"),
-                    _timestamp(tick["event_ts"], "event_ts"),
-                    _timestamp(tick["recv_ts"], "recv_ts"),
-                    producer_id,
-                    *kafka,
-                    index,
-                )
+    k_topic, k_partition, k_offset, producer_id, ticks = tick_staged_row(record, topic, partition, offset)
+    rows: list[Row] = []
+    for index, tick in enumerate(ticks):
+        pair_id, venue, outcome, yes, no, event_ts, recv_ts, fee, status, in_sync, real_money, seq = tick
+        yes_price, yes_size = [_dec(p) for p, _ in yes], [_dec(q) for _, q in yes]
+        no_price, no_size = [_dec(p) for p, _ in no], [_dec(q) for _, q in no]
+        rows.append(
+            (
+                venue, pair_id, outcome,
+                yes_price[0] if yes_price else None, no_price[0] if no_price else None,
+                yes_price, yes_size, no_price, no_size,
+                _dec(fee), status, in_sync, real_money, seq, event_ts, recv_ts, producer_id,
+                k_topic, k_partition, k_offset, index,
             )
-        return rows
-    except KeyError as exc:
-        raise RowError(f"TickBatch: missing field {exc}") from exc
+        )  # fmt: skip
+    return rows
 
 
 # -- staged rows: the decoded integers, for the staging tables (fallback of the Avro path) ----
