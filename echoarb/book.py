@@ -85,26 +85,7 @@ class Book:
 
     def apply_delta(self, side: BookSide, price: Decimal, delta: Decimal) -> Decimal:
         """Add a signed ``delta`` at ``price``; returns the new size (<= 0 means removed)."""
-        if side == "bid":
-            levels = self.bids
-            old = levels.get(price)
-            new = (ZERO if old is None else old) + delta
-            if new > ZERO:
-                if not delta:
-                    return new
-                levels[price] = new
-            elif old is None:
-                return new
-            else:
-                del levels[price]
-            # _changed, inlined: this is the most frequent update of all.
-            self._bid_cache = self._cbid_cache = None
-            self._bid_lv.pop(price, None)
-            self._cbid_lv.pop(price, None)
-            if old is None or new <= ZERO:
-                self._bid_px = None
-            return new
-        levels = self.asks
+        levels = self.bids if side == "bid" else self.asks
         old = levels.get(price)
         new = (ZERO if old is None else old) + delta
         if new > ZERO:
@@ -115,10 +96,19 @@ class Book:
             return new
         else:
             del levels[price]
-        self._ask_cache = None
-        self._ask_lv.pop(price, None)
-        if old is None or new <= ZERO:
-            self._ask_px = None
+        # _changed, inlined: this is the most frequent update of all.
+        moved = old is None or new <= ZERO
+        if side == "bid":
+            self._bid_cache = self._cbid_cache = None
+            self._bid_lv.pop(price, None)
+            self._cbid_lv.pop(price, None)
+            if moved:
+                self._bid_px = None
+        else:
+            self._ask_cache = None
+            self._ask_lv.pop(price, None)
+            if moved:
+                self._ask_px = None
         return new
 
     def replace(
