@@ -17,13 +17,13 @@ from typing import Any
 
 from bench.common import median, pairs, save
 from bench.pipeline import recorded_ticks
-from echoarb.batching import TickBatcher
-from echoarb.codec import load_codecs
-from echoarb.merge import PartitionMerger
+from echoarb.ingest.batching import TickBatcher
 from echoarb.model import SpreadEvent
 from echoarb.partitioning import venue_streams
-from echoarb.records import spread_id, spread_to_record, tick_from_record, tick_to_record
-from echoarb.scanner import PartitionScanner, ScanParams
+from echoarb.scan.merge import PartitionMerger
+from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.wire.codec import load_codecs
+from echoarb.wire.records import spread_id, spread_to_record, tick_from_record, tick_to_record
 
 
 def run(

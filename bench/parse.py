@@ -1,7 +1,7 @@
 """Parse benchmark: recorded frames -> venue parser -> normaliser -> Avro TickBatch, per venue.
 
 Single core, in process. Baseline: ``json.loads`` of the same frames. Frames come from
-``echoarb.sample.generate_recording`` for a generated pairs config (every pair on all three
+``echoarb.venues.sample.generate_recording`` for a generated pairs config (every pair on all three
 venues). Each venue's frames run through their own ``FrameHandler`` (parsers are stateful:
 snapshots before deltas), ticks are encoded as TickBatch records of up to 100 ticks.
 
@@ -20,11 +20,11 @@ import time
 from typing import Any
 
 from bench.common import median, pairs_config, save
-from echoarb.codec import load_codecs
-from echoarb.frames import FrameHandler
+from echoarb.ingest.frames import FrameHandler
 from echoarb.pairs import parse_pairs
-from echoarb.records import tick_to_record
-from echoarb.sample import generate_recording
+from echoarb.venues.sample import generate_recording
+from echoarb.wire.codec import load_codecs
+from echoarb.wire.records import tick_to_record
 
 BATCH = 100
 

@@ -16,14 +16,14 @@ import json
 import time
 from pathlib import Path
 
-from echoarb.batching import TickBatcher
-from echoarb.codec import AvroCodec, load_codecs
-from echoarb.frames import FrameHandler
+from echoarb.ingest.batching import TickBatcher
+from echoarb.ingest.frames import FrameHandler
 from echoarb.pairs import PairsConfig, load_pairs
 from echoarb.partitioning import venue_streams
-from echoarb.recording import RecordedFrame, read_recording
-from echoarb.records import tick_to_record
 from echoarb.settings import PROJECT_ROOT
+from echoarb.venues.recording import RecordedFrame, read_recording
+from echoarb.wire.codec import AvroCodec, load_codecs
+from echoarb.wire.records import tick_to_record
 
 
 def hot_path(frames: list[RecordedFrame], pairs: PairsConfig, codec: AvroCodec) -> tuple[int, int]:

@@ -35,19 +35,19 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import median, pairs_config, percentile, save, synthetic_ticks, write_pairs
-from echoarb.batching import TickBatcher
-from echoarb.broker.embedded import EmbeddedBroker
-from echoarb.codec import load_codecs
-from echoarb.frames import FrameHandler
+from echoarb.ingest.batching import TickBatcher
+from echoarb.ingest.frames import FrameHandler
+from echoarb.ingest.publisher import TickPublisher
+from echoarb.kafka import client_config
+from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.model import VENUES, Tick
 from echoarb.pairs import load_pairs
 from echoarb.partitioning import venue_streams
-from echoarb.publisher import TickPublisher
-from echoarb.records import tick_from_record, tick_to_record
-from echoarb.sample import generate_recording
-from echoarb.services import kafka_kwargs
 from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
+from echoarb.venues.sample import generate_recording
+from echoarb.wire.codec import load_codecs
+from echoarb.wire.records import tick_from_record, tick_to_record
 
 log = logging.getLogger("bench.pipeline")
 PARTITIONS = 8
@@ -91,7 +91,7 @@ def _health(port: int) -> dict[str, Any] | None:
 
 
 async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0) -> list[WorkerProcess]:
-    await kafka_kwargs.ensure_topics(env.broker.bootstrap, s)
+    await client_config.ensure_topics(env.broker.bootstrap, s)
     group_id = group = f"bench-{uuid.uuid4().hex[:8]}"
     pool = [
         WorkerProcess(
@@ -231,7 +231,7 @@ class ControlWatcher:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
-            **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": 5},
+            **{**client_config.consumer(True), "fetch_max_wait_ms": 5},
         )
 
     async def run(self, producer_id: str) -> None:
@@ -288,7 +288,7 @@ async def throughput(
     pool = await start_workers(env, s, workers)
     watcher = ControlWatcher(env.broker.bootstrap, s)
     task = asyncio.create_task(watcher.run(producer_id))
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await producer.start()
     result: dict[str, Any] = {
         "pairs": n_pairs,
@@ -337,9 +337,9 @@ async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes |
         tp = TopicPartition(topic, p)
         want[tp] = want.get(tp, 0) + 1
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=env.broker.bootstrap, enable_auto_commit=False, **kafka_kwargs.consumer(True)
+        bootstrap_servers=env.broker.bootstrap, enable_auto_commit=False, **client_config.consumer(True)
     )
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await consumer.start()
     await producer.start()
     latest: dict[tuple[str, str], Tick] = {}
@@ -383,7 +383,7 @@ class SpreadLatency:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
-            **{**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
+            **{**client_config.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
         )
 
     async def run(self) -> None:
@@ -424,7 +424,7 @@ class QueryableLatency:
             env.codecs,
             client_factory=lambda: sink_client,
             database=database,
-            consumer_kwargs={**kafka_kwargs.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
+            consumer_kwargs={**client_config.consumer(True), "fetch_max_wait_ms": FETCH_WAIT_MS},
             group_id=f"bench-sink-{uuid.uuid4().hex[:6]}",
             flush_interval_s=flush_s,
             poll_timeout_ms=5,
@@ -477,7 +477,7 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
         asyncio.create_task(watcher.run(producer_id)),
         asyncio.create_task(queryable.run()),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await producer.start()
     publisher = TickPublisher(
         producer,
@@ -601,7 +601,7 @@ async def failover(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
     pool = await start_workers(env, s, 2)
     watcher = ControlWatcher(env.broker.bootstrap, s)
     task = asyncio.create_task(watcher.run(producer_id))
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await producer.start()
     try:
         await _publish(producer, backlog[:half])
@@ -635,7 +635,7 @@ async def recovery(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
     s = env.settings(n_pairs, "rc")
     producer_id = f"bench-{uuid.uuid4().hex[:8]}"
     backlog = encode_backlog(env, s, recorded_ticks(n_pairs, n_ticks), producer_id)
-    await kafka_kwargs.ensure_topics(env.broker.bootstrap, s)
+    await client_config.ensure_topics(env.broker.bootstrap, s)
     w = WorkerProcess(
         s,
         bootstrap=env.broker.bootstrap,
@@ -646,7 +646,7 @@ async def recovery(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
     )
     watcher = ControlWatcher(env.broker.bootstrap, s)
     task = asyncio.create_task(watcher.run(producer_id))
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **kafka_kwargs.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await producer.start()
     try:
         t0 = time.perf_counter()

@@ -32,13 +32,13 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from echoarb.codec import load_codecs
 from echoarb.sink import ledger
 from echoarb.sink.batches import Buffers
 from echoarb.sink.client import connect_embedded
 from echoarb.sink.schema import SPREADS_TABLE
 from echoarb.sink.service import entries_for
 from echoarb.sink.writer import ClickHouseWriter, Row, routes, spread_row
+from echoarb.wire.codec import load_codecs
 
 TOPIC = "spreads"
 

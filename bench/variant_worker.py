@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from echoarb.scanner import PairState, PartitionScanner
+from echoarb.scan.scanner import PairState, PartitionScanner
 
 VARIANT = set(filter(None, os.environ.get("BENCH_VARIANT", "").split(",")))
 

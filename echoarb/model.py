@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 Venue = Literal["kalshi", "polymarket", "manifold"]
 VENUES: tuple[Venue, ...] = ("kalshi", "polymarket", "manifold")
@@ -120,3 +120,29 @@ class SpreadEvent:
     id: str
     opportunity: Opportunity
     computed_at: int = field(compare=False)
+
+
+# Window statistics: produced by scan/windows.py, carried by wire/records.py.
+@dataclass(slots=True)
+class WindowAgg:
+    events: int = 0
+    max_net_edge: Decimal | None = None
+    best_size: Decimal = Decimal(0)
+    executable_ms: int = 0
+
+    def to_json(self) -> list[Any]:
+        edge = None if self.max_net_edge is None else str(self.max_net_edge)
+        return [self.events, edge, str(self.best_size), self.executable_ms]
+
+    @classmethod
+    def from_json(cls, raw: list[Any]) -> WindowAgg:
+        return cls(raw[0], None if raw[1] is None else Decimal(raw[1]), Decimal(raw[2]), raw[3])
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    pair_id: str
+    window: str  # "tumbling" | "hopping"
+    start: int
+    end: int
+    agg: WindowAgg

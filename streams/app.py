@@ -2,8 +2,8 @@
 
 One agent consumes the three co-partitioned venue tick topics. Each record passes the
 offset gate (``streams.offsets``: once, in order, from the committed offset); per partition
-the venue streams are merged deterministically (``echoarb.merge``) and scanned
-(``echoarb.scanner``). Outputs are sent at once; each pair's state goes to the
+the venue streams are merged deterministically (``echoarb.scan.merge``) and scanned
+(``echoarb.scan.scanner``). Outputs are sent at once; each pair's state goes to the
 changelog-backed ``pair-state`` table once per checkpoint, after those outputs are delivered
 (``streams.checkpoints``). Window statistics are kept in the pair state and mirrored into
 Faust windowed tables (tumbling and hopping) for the web views.
@@ -23,17 +23,17 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import RecordMetadata
 
-from echoarb.batching import END_OF_TIME
-from echoarb.codec import CodecError, Codecs, load_codecs
-from echoarb.deadletter import dead_letter_headers
-from echoarb.merge import VENUE_RANK, PartitionMerger
+from echoarb.ingest.batching import END_OF_TIME
+from echoarb.kafka import client_config
 from echoarb.model import Opportunity, SpreadEvent, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
-from echoarb.scanner import PartitionScanner, ScanParams
-from echoarb.services import kafka_kwargs
+from echoarb.scan.merge import VENUE_RANK, PartitionMerger
+from echoarb.scan.scanner import PartitionScanner, ScanParams
 from echoarb.settings import Settings
+from echoarb.wire.codec import CodecError, Codecs, load_codecs
+from echoarb.wire.deadletter import dead_letter_headers
+from echoarb.wire.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
 from streams.checkpoints import Checkpoint, Checkpoints, run_committer
 from streams.metrics import CONTENT_TYPE, render, worker_registry
 from streams.offsets import OffsetGate, Verdict
@@ -85,7 +85,7 @@ class Topology:
         s = self.settings
         extra: dict[str, Any] = {}
         if embedded:
-            from echoarb.broker import tansu_compat
+            from echoarb.kafka import tansu_compat
 
             tansu_compat.apply_faust_patches()
             extra.update(tansu_compat.faust_settings())
@@ -167,7 +167,7 @@ class Topology:
     # -- agent -----------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
         # Manual acks: a batch's offset may be committed only once its ticks are processed and
-        # its watermark used up (see echoarb.merge); buffered ticks then survive a crash.
+        # its watermark used up (see echoarb.scan.merge); buffered ticks then survive a crash.
         async for event in stream.noack().events():
             message = event.message
             if not await self._in_sequence(message):
@@ -235,7 +235,7 @@ class Topology:
                 bootstrap_servers=self.settings.kafka_bootstrap,
                 group_id=self.app.conf.id,
                 enable_auto_commit=False,
-                **kafka_kwargs.consumer(self.embedded_broker),
+                **client_config.consumer(self.embedded_broker),
             )
             await client.start()
             self._offsets_client = client

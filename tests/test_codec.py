@@ -6,9 +6,9 @@ from pathlib import Path
 import fastavro
 import pytest
 
-from echoarb.codec import CodecError, load_codecs, load_schema_json
 from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
-from echoarb.records import spread_from_record, spread_to_record, tick_from_record, tick_to_record
+from echoarb.wire.codec import CodecError, load_codecs, load_schema_json
+from echoarb.wire.records import spread_from_record, spread_to_record, tick_from_record, tick_to_record
 
 TICK = Tick(
     pair_id="p1",

@@ -1,10 +1,10 @@
 import random
 from decimal import Decimal
 
-from echoarb.batching import END_OF_TIME, TickBatcher
-from echoarb.merge import PartitionMerger
+from echoarb.ingest.batching import END_OF_TIME, TickBatcher
 from echoarb.model import Tick
 from echoarb.partitioning import partition_for
+from echoarb.scan.merge import PartitionMerger
 
 
 def tick(venue, pair, recv):

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from echoarb.recording import RecordedFrame, RecordingError, RecordingWriter, read_recording, write_frame
+from echoarb.venues.recording import (
+    RecordedFrame,
+    RecordingError,
+    RecordingWriter,
+    read_recording,
+    write_frame,
+)
 
 FRAMES = [
     RecordedFrame("kalshi", 1767225600000, '{"type":"subscribed","msg":{"sid":1}}'),

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from echoarb.recording import RecordedFrame, read_recording
-from echoarb.sample import MALFORMED_TEXTS, generate_recording, main
 from echoarb.venues.kalshi.protocol import KalshiProtocol
 from echoarb.venues.manifold.protocol import ManifoldProtocol
 from echoarb.venues.polymarket.protocol import PolymarketProtocol
+from echoarb.venues.recording import RecordedFrame, read_recording
+from echoarb.venues.sample import MALFORMED_TEXTS, generate_recording, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS_PATH = ROOT / "config" / "market_pairs.json"

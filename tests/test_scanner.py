@@ -3,9 +3,9 @@
 import json
 from decimal import Decimal
 
-from echoarb.frames import FrameHandler
+from echoarb.ingest.frames import FrameHandler
 from echoarb.pairs import parse_pairs
-from echoarb.scanner import PartitionScanner, ScanParams
+from echoarb.scan.scanner import PartitionScanner, ScanParams
 
 PAIRS = parse_pairs(
     {

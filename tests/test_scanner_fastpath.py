@@ -6,11 +6,11 @@ import json
 from dataclasses import replace
 from decimal import Decimal
 
-from echoarb.frames import FrameHandler
+from echoarb.ingest.frames import FrameHandler
 from echoarb.pairs import parse_pairs
-from echoarb.records import spread_id
-from echoarb.sample import generate_recording
-from echoarb.scanner import PartitionScanner, ScanParams
+from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.venues.sample import generate_recording
+from echoarb.wire.records import spread_id
 
 
 def _config(n: int) -> dict:

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from echoarb.model import Opportunity
-from echoarb.windows import PairWindows
+from echoarb.scan.windows import PairWindows
 
 
 def opp(ts, size, edge, executable):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from echoarb.processes import free_port, terminate
+from echoarb.kafka.processes import free_port, terminate
 from echoarb.settings import Settings
 
 

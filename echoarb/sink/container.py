@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from echoarb.codec import MAGIC, AvroCodec
+from echoarb.wire.codec import MAGIC, AvroCodec
 
 HEADER_SIZE = 5  # magic byte + 4-byte schema id
 _BYTES = [bytes([i]) for i in range(128)]

@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from echoarb.codec import Codecs
 from echoarb.model import VENUES
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Buffers, Entry, Plan
@@ -44,6 +43,7 @@ from echoarb.sink.client import connect, scrub
 from echoarb.sink.container import HEADER_SIZE
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter, Route, framing_error, routes
+from echoarb.wire.codec import Codecs
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord

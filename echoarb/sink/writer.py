@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from echoarb.codec import AvroCodec, CodecError, Codecs
 from echoarb.sink.client import check_identifier
 from echoarb.sink.container import HEADER_SIZE, AvroContainer, read_long
 from echoarb.sink.schema import (
@@ -32,6 +31,7 @@ from echoarb.sink.schema import (
     WINDOWS_TABLE,
     ensure_schema,
 )
+from echoarb.wire.codec import AvroCodec, CodecError, Codecs
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

@@ -29,10 +29,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from echoarb import metrics
-from echoarb.frames import FrameOutcome
-from echoarb.recording import RecordedFrame
+from echoarb.ingest.frames import FrameOutcome
 from echoarb.resilience.backoff import Backoff
 from echoarb.resilience.circuit import CircuitBreaker
+from echoarb.venues.recording import RecordedFrame
 
 log = logging.getLogger("echoarb.connector")
 

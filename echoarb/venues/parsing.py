@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from echoarb.book import Book
 from echoarb.model import InstrumentQuote, MarketStatus, Venue
+from echoarb.venues.book import Book
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
-from echoarb.edge.binary import evaluate_binary
 from echoarb.model import Ladder, Level, Opportunity, Tick, Venue
+from echoarb.scan.edge.binary import evaluate_binary
 
 AGE = 30_000
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
-from echoarb.edge.categorical import evaluate_basket
 from echoarb.model import Ladder, Level, Opportunity, Tick, Venue
+from echoarb.scan.edge.categorical import evaluate_basket
 
 AGE = 30_000
 

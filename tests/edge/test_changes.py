@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from decimal import Decimal as D
 
-from echoarb.edge.changes import ChangeDetector, signature
 from echoarb.model import Leg, Opportunity
+from echoarb.scan.edge.changes import ChangeDetector, signature
 
 
 def opp(

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from echoarb.edge.fees import FeeModel, fee_model
+from echoarb.scan.edge.fees import FeeModel, fee_model
 
 
 def test_kalshi_rounds_up_to_the_cent() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from echoarb.broker.embedded import EmbeddedBroker
+from echoarb.kafka.embedded import EmbeddedBroker
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,13 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from echoarb.broker import tansu_compat
-from echoarb.broker.embedded import EmbeddedBroker
+from echoarb.kafka import client_config, tansu_compat
+from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
-from echoarb.recording import RecordedFrame, RecordingWriter
-from echoarb.replay import ReplayReport, run_replay
-from echoarb.services import kafka_kwargs
+from echoarb.services.replay import ReplayReport, run_replay
 from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
+from echoarb.venues.recording import RecordedFrame, RecordingWriter
 
 PAIRS = 60
 FRAMES = 2400
@@ -124,7 +123,7 @@ async def _run(
 async def _final_table(broker: EmbeddedBroker, topic: str, partitions: int) -> dict[str, Any]:
     """Last value per key of a changelog topic: the table a recovering worker would rebuild."""
     tps = [TopicPartition(topic, p) for p in range(partitions)]
-    ends = await kafka_kwargs.end_offsets(broker.bootstrap, tps, True)
+    ends = await client_config.end_offsets(broker.bootstrap, tps, True)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=broker.bootstrap,
         auto_offset_reset="earliest",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaClient
 
-from echoarb.broker.embedded import BrokerError, EmbeddedBroker, answers_metadata, create_topics
+from echoarb.kafka.embedded import BrokerError, EmbeddedBroker, answers_metadata, create_topics
 
 
 def _answers_tcp(port: int) -> bool:
@@ -83,7 +83,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 def test_broker_does_not_outlive_its_python_process(tmp_path: Path) -> None:
     """Tansu ignores its parent's death; the atexit hook stops it when Python exits without ``stop()``."""
     code = (
-        "import sys; from pathlib import Path; from echoarb.broker.embedded import EmbeddedBroker; "
+        "import sys; from pathlib import Path; from echoarb.kafka.embedded import EmbeddedBroker; "
         "b = EmbeddedBroker(log_path=Path(sys.argv[1])).start(); print(b.pid, flush=True)"
     )
     done = subprocess.run(

@@ -10,19 +10,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from echoarb.broker.embedded import EmbeddedBroker
-from echoarb.codec import load_codecs
-from echoarb.frames import FrameHandler
-from echoarb.ingest import IngestService
-from echoarb.processes import free_port
-from echoarb.recording import read_recording
-from echoarb.services import kafka_kwargs
+from echoarb.ingest.frames import FrameHandler
+from echoarb.ingest.live import IngestService
+from echoarb.kafka import client_config
+from echoarb.kafka.embedded import EmbeddedBroker
+from echoarb.kafka.processes import free_port
 from echoarb.settings import Settings
-from echoarb.simulate.base import parse_scenario
-from echoarb.simulate.kalshi import KalshiSimulator
-from echoarb.simulate.manifold import ManifoldSimulator
-from echoarb.simulate.polymarket import PolymarketSimulator
 from echoarb.venues.kalshi.auth import generate_keypair, load_public_key
+from echoarb.venues.kalshi.simulator import KalshiSimulator
+from echoarb.venues.manifold.simulator import ManifoldSimulator
+from echoarb.venues.polymarket.simulator import PolymarketSimulator
+from echoarb.venues.recording import read_recording
+from echoarb.venues.simulator import parse_scenario
+from echoarb.wire.codec import load_codecs
 from tests.venues.live_helpers import metric, pairs, until
 
 
@@ -47,7 +47,7 @@ async def _read_batches(
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[tuple[str, int], list[dict[str, Any]]]]:
     """Every tick batch decoded, by venue and by (topic, partition) stream."""
     codec = load_codecs().tick_batch
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **kafka_kwargs.consumer(True))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_config.consumer(True))
     await consumer.start()
     out: dict[str, list[dict[str, Any]]] = {}
     streams: dict[tuple[str, int], list[dict[str, Any]]] = {}

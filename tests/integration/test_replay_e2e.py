@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from echoarb.broker.embedded import EmbeddedBroker
+from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
-from echoarb.replay import ReplayReport, run_replay
+from echoarb.services.replay import ReplayReport, run_replay
 from echoarb.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"

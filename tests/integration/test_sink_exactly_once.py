@@ -20,11 +20,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from echoarb.broker import tansu_compat
-from echoarb.broker.embedded import create_topics
-from echoarb.codec import load_codecs
-from echoarb.services.kafka_kwargs import topic_layout
+from echoarb.kafka import tansu_compat
+from echoarb.kafka.client_config import topic_layout
+from echoarb.kafka.embedded import create_topics
 from echoarb.settings import Settings
+from echoarb.wire.codec import load_codecs
 from tests.integration.test_sink_service import produce, spread_event, spread_window
 
 ENTRY = Path(__file__).with_name("sink_crash_entry.py")

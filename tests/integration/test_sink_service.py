@@ -14,11 +14,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from echoarb.broker import tansu_compat
-from echoarb.codec import Codecs, load_codecs
+from echoarb.kafka import tansu_compat
 from echoarb.settings import Settings
 from echoarb.sink.client import SinkError
 from echoarb.sink.service import SinkService
+from echoarb.wire.codec import Codecs, load_codecs
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

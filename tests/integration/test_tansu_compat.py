@@ -1,7 +1,7 @@
 """Each test pins one Tansu gap against the real broker: what a plain client gets, what the workaround gives.
 
 The "raw" assertions document the gap itself: if a Tansu upgrade fixes it they fail, and the
-matching workaround in ``echoarb.broker.tansu_compat`` can go.
+matching workaround in ``echoarb.kafka.tansu_compat`` can go.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from echoarb.broker import tansu_compat
-from echoarb.broker.embedded import EmbeddedBroker, create_topics
-from echoarb.processes import free_port
+from echoarb.kafka import tansu_compat
+from echoarb.kafka.embedded import EmbeddedBroker, create_topics
+from echoarb.kafka.processes import free_port
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ WORKER = """
 import json, os, sys
 from pathlib import Path
 import faust
-from echoarb.broker import tansu_compat
+from echoarb.kafka import tansu_compat
 
 if os.environ["PATCH"] == "1":
     tansu_compat.apply_faust_patches()

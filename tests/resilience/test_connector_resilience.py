@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from echoarb.processes import free_port
-from echoarb.simulate.base import parse_scenario
-from echoarb.simulate.polymarket import PolymarketSimulator
+from echoarb.kafka.processes import free_port
 from echoarb.venues.polymarket.client import PolymarketConnector
+from echoarb.venues.polymarket.simulator import PolymarketSimulator
+from echoarb.venues.simulator import parse_scenario
 from tests.venues.live_helpers import FAST, pairs, pipeline, stop, until
 
 
 def _ids() -> list[str]:
-    from echoarb.normalise import Normaliser
+    from echoarb.ingest.normalise import Normaliser
 
     return Normaliser(pairs()).instruments("polymarket")
 

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiokafka import TopicPartition
 
-from echoarb.codec import load_codecs
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Entry
 from echoarb.sink.container import AvroContainer, read_long, zigzag
 from echoarb.sink.schema import BATCH_COLUMN_NAMES, SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter, Route, RowError, routes, tick_count
+from echoarb.wire.codec import load_codecs
 from tests.integration.test_sink_exactly_once import tick_batch
 from tests.sink.test_writer import MAX_MICROS, spread_event, window
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from echoarb.codec import load_codecs
 from echoarb.settings import Settings
 from echoarb.sink.client import SinkError, connect, connect_url, mask_url
 from echoarb.sink.schema import SPREAD_COLUMNS, WINDOW_COLUMNS, ensure_schema
 from echoarb.sink.writer import ClickHouseWriter, RowError, micros, spread_row, window_row
+from echoarb.wire.codec import load_codecs
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client

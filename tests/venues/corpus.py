@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from echoarb.frames import FrameHandler
+from echoarb.ingest.frames import FrameHandler
 from echoarb.model import InstrumentQuote, Tick
 from echoarb.pairs import parse_pairs
-from echoarb.recording import RecordedFrame, read_recording
 from echoarb.venues.kalshi.protocol import KalshiProtocol
 from echoarb.venues.manifold.protocol import ManifoldProtocol
 from echoarb.venues.polymarket.protocol import PolymarketProtocol
+from echoarb.venues.recording import RecordedFrame, read_recording
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS_PATH = ROOT / "config" / "market_pairs.json"

@@ -10,8 +10,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from echoarb.frames import FrameHandler
-from echoarb.ingest import IngestPipeline
+from echoarb.ingest.frames import FrameHandler
+from echoarb.ingest.live import IngestPipeline
 from echoarb.model import Tick
 from echoarb.pairs import PairsConfig, load_pairs
 from echoarb.settings import PROJECT_ROOT

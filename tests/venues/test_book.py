@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal as D
 
-from echoarb.book import Book
 from echoarb.model import Level
+from echoarb.venues.book import Book
 
 
 def test_set_level_and_removal() -> None:

@@ -12,8 +12,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from echoarb.simulate.base import parse_scenario
-from echoarb.simulate.kalshi import KalshiSimulator
 from echoarb.venues.connector import ConnectorFatalError
 from echoarb.venues.kalshi.auth import (
     KalshiKeyError,
@@ -24,6 +22,8 @@ from echoarb.venues.kalshi.auth import (
     verify,
 )
 from echoarb.venues.kalshi.client import KalshiConnector
+from echoarb.venues.kalshi.simulator import KalshiSimulator
+from echoarb.venues.simulator import parse_scenario
 from tests.venues.live_helpers import FAST, metric, pipeline, stop, until
 
 TICKERS = ["FED-25MAR-T4.75", "KXBTCD-26JUN30-T100000", "KXRECSSNBER-26", "PRES-2028-D"]

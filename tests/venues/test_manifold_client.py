@@ -6,10 +6,10 @@ import asyncio
 import time
 
 from echoarb.resilience.ratelimit import TokenBucket
-from echoarb.simulate.base import parse_scenario
-from echoarb.simulate.manifold import ManifoldSimulator
 from echoarb.venues.connector import ConnectorTiming
 from echoarb.venues.manifold.client import ManifoldConnector
+from echoarb.venues.manifold.simulator import ManifoldSimulator
+from echoarb.venues.simulator import parse_scenario
 from tests.venues.live_helpers import FAST, pipeline, stop, until
 
 SLUGS = ["will-fed-cut-rates-march", "will-the-us-enter-a-recession-in-2026"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from echoarb.book import Book
 from echoarb.model import ONE, ZERO, InstrumentQuote, MarketStatus
+from echoarb.venues.book import Book
 from echoarb.venues.parsing import (
     FrameError,
     ParseResult,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from echoarb.book import Book, BookSide
 from echoarb.model import ONE, ZERO, InstrumentQuote, MarketStatus
+from echoarb.venues.book import Book, BookSide
 from echoarb.venues.parsing import (
     FrameError,
     ParseResult,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from echoarb.edge.fees import fee_model
-from echoarb.edge.walk import PricedLadder, build_opportunity, walk
 from echoarb.model import Opportunity, Tick
+from echoarb.scan.edge.fees import fee_model
+from echoarb.scan.edge.walk import PricedLadder, build_opportunity, walk
 
 
 def evaluate_binary(

@@ -16,12 +16,12 @@ log = logging.getLogger("echoarb")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from echoarb.cli import CliError, _pairs, _settings, kafka
-    from echoarb.ingest import IngestError, IngestService
+    from echoarb.cli.common import CliError, kafka, load_pairs_config, settings_from_args
+    from echoarb.ingest.live import IngestError, IngestService
     from echoarb.venues.kalshi.auth import KalshiKeyError
 
-    settings = _settings(args)
-    pairs = _pairs(settings)
+    settings = settings_from_args(args)
+    pairs = load_pairs_config(settings)
     logging.getLogger("websockets").setLevel(logging.WARNING)
     if args.metrics_port is not None:
         from echoarb import metrics
@@ -64,7 +64,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from echoarb.cli import CliError
+    from echoarb.cli.common import CliError
     from echoarb.venues.kalshi.auth import KalshiKeyError, generate_keypair
 
     try:
@@ -78,8 +78,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from echoarb.cli import CliError
-    from echoarb.simulate.base import parse_scenario
+    from echoarb.cli.common import CliError
+    from echoarb.venues.simulator import parse_scenario
 
     try:
         scenario = parse_scenario(args.scenario)
@@ -88,8 +88,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     common: dict[str, Any] = {"interval": args.interval, "seed": args.seed}
     if args.venue == "kalshi":
-        from echoarb.simulate.kalshi import KalshiSimulator
         from echoarb.venues.kalshi.auth import load_public_key
+        from echoarb.venues.kalshi.simulator import KalshiSimulator
 
         try:
             public_key = load_public_key(args.public_key)
@@ -97,11 +97,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read the Kalshi public key {args.public_key}: {exc}") from None
         sim: Any = KalshiSimulator(public_key, [scenario], **common)
     elif args.venue == "polymarket":
-        from echoarb.simulate.polymarket import PolymarketSimulator
+        from echoarb.venues.polymarket.simulator import PolymarketSimulator
 
         sim = PolymarketSimulator([scenario], **common)
     else:
-        from echoarb.simulate.manifold import ManifoldSimulator
+        from echoarb.venues.manifold.simulator import ManifoldSimulator
 
         sim = ManifoldSimulator([scenario], **common)
 

@@ -1,94 +1,23 @@
-"""``echoarb``: one command, a subcommand per role."""
+"""Pipeline subcommands: ``replay``, ``worker``, ``sink``, ``broker`` and ``check-config``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import logging
-import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from echoarb.pairs import PairsConfig, PairsConfigError, load_pairs
-from echoarb.settings import PROJECT_ROOT, Settings
-
-log = logging.getLogger("echoarb")
-
-SAMPLE_RECORDING = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
-
-EPILOG = """\
-configuration:
-  Settings come from the environment and .env (KAFKA_BOOTSTRAP, CLICKHOUSE_URL,
-  SCHEMA_REGISTRY_URL, KALSHI_API_KEY, KALSHI_PRIVATE_KEY_PATH, PARTITIONS, MIN_EDGE,
-  MAX_QUOTE_AGE_MS, ...). Without KAFKA_BOOTSTRAP EchoArb starts an embedded Kafka-protocol
-  broker (Tansu); without CLICKHOUSE_URL it stores into embedded ClickHouse under DATA_DIR.
-
-examples:
-  echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
-  echoarb check-config config/market_pairs.json
-  KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
-"""
+from echoarb.cli.common import SAMPLE_RECORDING, CliError, kafka, load_pairs_config, settings_from_args
+from echoarb.pairs import PairsConfigError, load_pairs
 
 
-class CliError(Exception):
-    pass
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Hot-path client loggers build DEBUG records per message; keep them quiet.
-    for name in ("aiokafka", "faust", "mode", "kafka"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(args, "pairs", None):
-        overrides["pairs_file"] = Path(args.pairs).resolve()
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        raise CliError(f"invalid settings: {problems}") from None
-
-
-def _pairs(settings: Settings) -> PairsConfig:
-    try:
-        return load_pairs(settings.pairs_file)
-    except PairsConfigError as exc:
-        raise CliError(f"invalid market pairs config: {exc}") from None
-
-
-@contextlib.contextmanager
-def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
-    """The configured cluster, or an embedded broker for the duration of the block."""
-    if settings.kafka_bootstrap:
-        yield settings.kafka_bootstrap, settings.embedded_broker
-        return
-    from echoarb.broker.embedded import EmbeddedBroker
-
-    log_path = settings.data_dir / "logs" / "tansu.log"
-    log.info("KAFKA_BOOTSTRAP is unset: starting the embedded broker (log: %s)", log_path)
-    with EmbeddedBroker(log_path=log_path) as broker:
-        log.info("embedded broker listening on %s", broker.bootstrap)
-        yield broker.bootstrap, True
-
-
-# -- subcommands --------------------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
-    from echoarb.console import SpreadBoard
-    from echoarb.replay import run_replay
+    from echoarb.cli.console import SpreadBoard
+    from echoarb.services.replay import run_replay
 
-    settings = _settings(args)
-    pairs = _pairs(settings)
+    settings = settings_from_args(args)
+    pairs = load_pairs_config(settings)
     recording = Path(args.recording)
     if not recording.is_file():
         raise CliError(f"recording not found: {recording}")
@@ -135,8 +64,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    pairs = _pairs(settings)
+    settings = settings_from_args(args)
+    pairs = load_pairs_config(settings)
     if not settings.kafka_bootstrap:
         raise CliError("the worker needs KAFKA_BOOTSTRAP (use `echoarb replay` for an all-in-one local run)")
     if settings.processing_guarantee == "exactly_once" and settings.embedded_broker:
@@ -155,19 +84,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_sink(args: argparse.Namespace) -> int:
-    from echoarb.codec import load_codecs
-    from echoarb.services import kafka_kwargs
+    from echoarb.kafka import client_config
     from echoarb.sink.service import SinkService
+    from echoarb.wire.codec import load_codecs
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
 
     async def run(bootstrap: str, embedded: bool) -> None:
-        await kafka_kwargs.ensure_topics(bootstrap, settings)
+        await client_config.ensure_topics(bootstrap, settings)
         sink = SinkService(
             settings,
             bootstrap,
             load_codecs(settings.schema_registry_url),
-            consumer_kwargs=kafka_kwargs.consumer(embedded),
+            consumer_kwargs=client_config.consumer(embedded),
             # A server may come up after the sink (compose): wait for it. A local chdb dir that
             # cannot be opened will not heal, so that fails at once.
             wait_for_clickhouse=settings.clickhouse_url is not None,
@@ -185,12 +114,12 @@ def cmd_sink(args: argparse.Namespace) -> int:
 def cmd_broker(args: argparse.Namespace) -> int:
     import time
 
-    from echoarb.broker.embedded import EmbeddedBroker
-    from echoarb.services import kafka_kwargs
+    from echoarb.kafka import client_config
+    from echoarb.kafka.embedded import EmbeddedBroker
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     with EmbeddedBroker(log_path=settings.data_dir / "logs" / "tansu.log", port=args.port) as broker:
-        asyncio.run(kafka_kwargs.ensure_topics(broker.bootstrap, settings))
+        asyncio.run(client_config.ensure_topics(broker.bootstrap, settings))
         print(
             f"embedded broker on {broker.bootstrap}; export KAFKA_BOOTSTRAP={broker.bootstrap} "
             "ECHOARB_EMBEDDED_BROKER=1 (Ctrl-C stops it)",
@@ -203,7 +132,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    path = Path(args.file) if args.file else _settings(args).pairs_file
+    path = Path(args.file) if args.file else settings_from_args(args).pairs_file
     try:
         config = load_pairs(path)
     except PairsConfigError as exc:
@@ -215,17 +144,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="echoarb",
-        description="Real-time arbitrage scanner for prediction markets "
-        "(Kalshi, Polymarket, Manifold) on Kafka.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_pipeline_commands(sub: Any) -> None:
+    """Register the pipeline subcommands on the main parser's subparsers."""
     p = sub.add_parser(
         "replay",
         help="replay a recording through the whole pipeline (broker, worker, ClickHouse)",
@@ -274,39 +194,3 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a market pairs file and list its pairs")
     p.add_argument("file", nargs="?", help="pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.set_defaults(func=cmd_check_config)
-
-    from echoarb.live_cli import add_live_commands
-
-    add_live_commands(sub)  # ingest, keys, simulate
-
-    from echoarb.sink.cli import add_sink_commands
-
-    add_sink_commands(sub)  # db migrate, top
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = args.log_level
-    if level is None:
-        try:
-            level = Settings().log_level
-        except ValidationError:
-            level = "INFO"
-    _setup_logging(level)
-    try:
-        result: int = args.func(args)
-        return result
-    except CliError as exc:
-        print(f"echoarb: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
-        from echoarb.replay import ReplayError
-        from echoarb.services.worker_process import WorkerError
-
-        if isinstance(exc, ReplayError | WorkerError):
-            print(f"echoarb: error: {exc}", file=sys.stderr)
-            return 1
-        raise

@@ -8,36 +8,9 @@ changelog-backed table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from echoarb.model import Opportunity
-
-
-@dataclass(slots=True)
-class WindowAgg:
-    events: int = 0
-    max_net_edge: Decimal | None = None
-    best_size: Decimal = Decimal(0)
-    executable_ms: int = 0
-
-    def to_json(self) -> list[Any]:
-        edge = None if self.max_net_edge is None else str(self.max_net_edge)
-        return [self.events, edge, str(self.best_size), self.executable_ms]
-
-    @classmethod
-    def from_json(cls, raw: list[Any]) -> WindowAgg:
-        return cls(raw[0], None if raw[1] is None else Decimal(raw[1]), Decimal(raw[2]), raw[3])
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedWindow:
-    pair_id: str
-    window: str  # "tumbling" | "hopping"
-    start: int
-    end: int
-    agg: WindowAgg
+from echoarb.model import ClosedWindow, Opportunity, WindowAgg
 
 
 class PairWindows:

@@ -10,7 +10,7 @@ of shared/edge.md, so a replay has one opportunity whose numbers are known by ha
 All prices are integer cents (Manifold probabilities integer basis points) inside the
 generator and are rendered as the venues render them, so no float noise reaches a frame.
 
-Usage: ``python -m echoarb.sample --pairs config/market_pairs.json --frames 3000 --seed 7 --out FILE``
+Usage: ``python -m echoarb.venues.sample --pairs config/market_pairs.json --frames 3000 --seed 7 --out FILE``
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from echoarb.recording import RecordedFrame, RecordingWriter
+from echoarb.venues.recording import RecordedFrame, RecordingWriter
 
 DEFAULT_START_MS = 1767225600000  # 2026-01-01T00:00:00Z
 WORKED_EXAMPLE_PAIR = "fed-rate-march"
@@ -752,7 +752,7 @@ def generate_recording(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m echoarb.sample",
+        prog="python -m echoarb.venues.sample",
         description="Write a deterministic, realistic recording (JSON Lines of venue frames) for the "
         "pairs of a market_pairs.json: snapshots, legacy and current delta formats, keep-alives, a few "
         "malformed frames, and the worked example of shared/edge.md on fed-rate-march at mid-session.",
@@ -775,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         session = _Session(config, frames=args.frames, seed=args.seed, start_ms=args.start_ms)
         frames = session.run()
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"echoarb.sample: error: {exc}", file=sys.stderr)
+        print(f"echoarb.venues.sample: error: {exc}", file=sys.stderr)
         return 2
     with RecordingWriter(args.out) as writer:
         for frame in frames:

@@ -28,7 +28,7 @@ Gap 7 -- the memory engine's fetch cost grows with the number of record batches:
     linger ~5 ms so writes are batched (:func:`aiokafka_producer_kwargs`, ``producer_linger``
     in :func:`faust_settings`).
 Gaps 4 (no CreatePartitions/AlterConfigs: create topics with their final partition count,
-see :func:`echoarb.broker.embedded.create_topics`) and 5 (kcat cannot talk to it) need no code.
+see :func:`echoarb.kafka.embedded.create_topics`) and 5 (kcat cannot talk to it) need no code.
 """
 
 from __future__ import annotations

@@ -21,19 +21,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from echoarb.batching import TickBatcher
-from echoarb.codec import CodecError, Codecs, load_codecs
-from echoarb.frames import FrameHandler
+from echoarb.ingest.batching import TickBatcher
+from echoarb.ingest.frames import FrameHandler
+from echoarb.ingest.publisher import TickPublisher
+from echoarb.kafka import client_config
 from echoarb.model import VENUES
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.publisher import TickPublisher
-from echoarb.recording import read_recording
-from echoarb.records import spread_record_to_json
-from echoarb.services import kafka_kwargs
 from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
 from echoarb.sink.service import SinkService
+from echoarb.venues.recording import read_recording
+from echoarb.wire.codec import CodecError, Codecs, load_codecs
+from echoarb.wire.records import spread_record_to_json
 
 log = logging.getLogger("echoarb.replay")
 
@@ -161,10 +161,10 @@ async def run_replay(
     s = settings
     run_id = f"replay-{uuid.uuid4().hex[:10]}"
     codecs = load_codecs(s.schema_registry_url)
-    consumer_kwargs = kafka_kwargs.consumer(embedded_broker)
+    consumer_kwargs = client_config.consumer(embedded_broker)
     streams = venue_streams(pairs, s.partitions)
 
-    await kafka_kwargs.ensure_topics(bootstrap, s)
+    await client_config.ensure_topics(bootstrap, s)
     pool = [
         WorkerProcess(
             s,
@@ -178,7 +178,7 @@ async def run_replay(
     ]
     for worker in pool:
         worker.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **kafka_kwargs.producer(embedded_broker))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_config.producer(embedded_broker))
     sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
     reader = SpreadReader(bootstrap, s, codecs, run_id, consumer_kwargs, on_event)
     tasks: list[asyncio.Task[Any]] = []
@@ -272,7 +272,7 @@ async def run_replay(
             for topic in (s.topic_spreads, s.topic_spread_windows)
             for p in range(s.partitions)
         ]
-        ends = await kafka_kwargs.end_offsets(bootstrap, output_tps, embedded_broker)
+        ends = await client_config.end_offsets(bootstrap, output_tps, embedded_broker)
         spreads_end = {tp.partition: end for tp, end in ends.items() if tp.topic == s.topic_spreads}
         await reader.wait(
             lambda: all(reader.positions.get(p, -1) >= end - 1 for p, end in spreads_end.items()),

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from echoarb.simulate.base import Scenario, Session, VenueSimulator, dumps
 from echoarb.venues.kalshi.auth import WS_PATH, verify
+from echoarb.venues.simulator import Scenario, Session, VenueSimulator, dumps
 
 
 def _dollars(cents: int) -> str:

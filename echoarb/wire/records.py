@@ -10,8 +10,7 @@ import hashlib
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
-from echoarb.windows import ClosedWindow
+from echoarb.model import ClosedWindow, Leg, Level, Opportunity, SpreadEvent, Tick
 
 _MICRO = Decimal("1e6")
 

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from echoarb.batching import END_OF_TIME
+from echoarb.ingest.batching import END_OF_TIME
 from echoarb.model import VENUES, Tick
 
 VENUE_RANK = {venue: rank for rank, venue in enumerate(VENUES)}

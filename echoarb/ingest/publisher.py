@@ -9,11 +9,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from echoarb.batching import OutBatch, TickBatcher
-from echoarb.codec import AvroCodec
-from echoarb.deadletter import dead_letter_headers
+from echoarb.ingest.batching import OutBatch, TickBatcher
 from echoarb.model import Tick
-from echoarb.records import tick_to_record
+from echoarb.wire.codec import AvroCodec
+from echoarb.wire.deadletter import dead_letter_headers
+from echoarb.wire.records import tick_to_record
 
 log = logging.getLogger("echoarb.publisher")
 

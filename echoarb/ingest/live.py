@@ -29,18 +29,18 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from echoarb import metrics
-from echoarb.batching import TickBatcher
-from echoarb.codec import load_codecs
-from echoarb.frames import FrameHandler, FrameOutcome
+from echoarb.ingest.batching import TickBatcher
+from echoarb.ingest.frames import FrameHandler, FrameOutcome
+from echoarb.ingest.publisher import TickPublisher
+from echoarb.kafka import client_config
 from echoarb.model import VENUES, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.publisher import TickPublisher
-from echoarb.recording import RecordedFrame, RecordingWriter
 from echoarb.resilience.ratelimit import TokenBucket
-from echoarb.services import kafka_kwargs
 from echoarb.settings import Settings
 from echoarb.venues.connector import ConnectorFatalError, ConnectorTiming, VenueConnector, now_ms
+from echoarb.venues.recording import RecordedFrame, RecordingWriter
+from echoarb.wire.codec import load_codecs
 
 log = logging.getLogger("echoarb.ingest")
 
@@ -286,7 +286,7 @@ class IngestService:
         self.record = record
         self.run_id = f"ingest-{'-'.join(self.venues)}-{now_ms()}"
         self.recorder = RecordingWriter(record) if record else None
-        producer_kwargs = kafka_kwargs.producer(embedded_broker)
+        producer_kwargs = client_config.producer(embedded_broker)
         producer_kwargs["request_timeout_ms"] = int(s.ingest_kafka_outage_s * 1000)
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_kwargs)
         self.publisher = TickPublisher(
@@ -316,7 +316,7 @@ class IngestService:
 
     async def run(self) -> IngestStats:
         """Until ``stop()``. One venue failing (even fatally) never stops the others."""
-        await kafka_kwargs.ensure_topics(self.bootstrap, self.settings)
+        await client_config.ensure_topics(self.bootstrap, self.settings)
         if self.recorder is not None:
             self.recorder.__enter__()
         await self.producer.start()

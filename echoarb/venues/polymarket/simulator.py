@@ -12,7 +12,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from echoarb.simulate.base import Session, VenueSimulator, dumps
+from echoarb.venues.simulator import Session, VenueSimulator, dumps
 
 
 def _price(cents: int) -> str:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from echoarb.ingest.normalise import Normaliser
 from echoarb.model import Tick
-from echoarb.normalise import Normaliser
 from echoarb.pairs import PairsConfig
 from echoarb.venues.kalshi.protocol import KalshiProtocol
 from echoarb.venues.manifold.protocol import ManifoldProtocol

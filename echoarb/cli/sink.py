@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 
 def _open(args: argparse.Namespace) -> tuple[Settings, Client]:
-    from echoarb.cli import CliError, _settings
+    from echoarb.cli.common import CliError, settings_from_args
     from echoarb.sink.client import SinkError, connect
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     try:
         return settings, connect(settings)
     except SinkError as exc:
@@ -30,7 +30,7 @@ def _open(args: argparse.Namespace) -> tuple[Settings, Client]:
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> int:
-    from echoarb.cli import CliError
+    from echoarb.cli.common import CliError
     from echoarb.sink.migrate import MigrationError, applied_versions, load_migrations, migrate
 
     settings, client = _open(args)

@@ -9,7 +9,7 @@ from echoarb.settings import Settings
 
 def consumer(embedded_broker: bool) -> dict[str, Any]:
     if embedded_broker:
-        from echoarb.broker import tansu_compat
+        from echoarb.kafka import tansu_compat
 
         return tansu_compat.aiokafka_consumer_kwargs()
     return {"fetch_max_wait_ms": 50}
@@ -17,7 +17,7 @@ def consumer(embedded_broker: bool) -> dict[str, Any]:
 
 def producer(embedded_broker: bool) -> dict[str, Any]:
     if embedded_broker:
-        from echoarb.broker import tansu_compat
+        from echoarb.kafka import tansu_compat
 
         return tansu_compat.aiokafka_producer_kwargs()
     return {"linger_ms": 5, "acks": "all", "max_batch_size": 1 << 20}
@@ -34,7 +34,7 @@ def topic_layout(settings: Settings) -> dict[str, int]:
 
 
 async def ensure_topics(bootstrap: str, settings: Settings) -> None:
-    from echoarb.broker.embedded import create_topics
+    from echoarb.kafka.embedded import create_topics
 
     await create_topics(bootstrap, topic_layout(settings), replication_factor=settings.replication_factor)
 
@@ -47,7 +47,7 @@ async def end_offsets(bootstrap: str, partitions: list[Any], embedded_broker: bo
     await client.start()
     try:
         if embedded_broker:
-            from echoarb.broker import tansu_compat
+            from echoarb.kafka import tansu_compat
 
             return dict(await tansu_compat.end_offsets_via_fetch(client, partitions))
         return dict(await client.end_offsets(partitions))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from echoarb.edge.fees import fee_model
-from echoarb.edge.walk import PricedLadder, build_opportunity, walk
 from echoarb.model import Opportunity, Side, Tick
+from echoarb.scan.edge.fees import fee_model
+from echoarb.scan.edge.walk import PricedLadder, build_opportunity, walk
 
 
 def _cheapest(
@@ -45,7 +45,7 @@ def evaluate_basket(
     ``outcome_ticks`` maps outcome name -> venue -> latest Tick; it must name every outcome
     of the pair (an outcome with no venue quoting YES makes the basket undefined: None).
     Legs are ordered by outcome name; ages are against the newest event time of all ticks.
-    Fee rates as in :func:`~echoarb.edge.binary.evaluate_binary`.
+    Fee rates as in :func:`~echoarb.scan.edge.binary.evaluate_binary`.
     """
     if not exhaustive or not outcome_ticks:
         return None

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from echoarb.edge.binary import evaluate_binary
-from echoarb.edge.categorical import evaluate_basket
-from echoarb.edge.changes import ChangeDetector
-from echoarb.edge.fees import fee_model
-from echoarb.edge.walk import first_unit
-from echoarb.merge import VENUE_RANK
-from echoarb.model import Opportunity, Tick
+from echoarb.model import ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
-from echoarb.records import cached_tick_record, tick_from_record
-from echoarb.windows import ClosedWindow, PairWindows
+from echoarb.scan.edge.binary import evaluate_binary
+from echoarb.scan.edge.categorical import evaluate_basket
+from echoarb.scan.edge.changes import ChangeDetector
+from echoarb.scan.edge.fees import fee_model
+from echoarb.scan.edge.walk import first_unit
+from echoarb.scan.merge import VENUE_RANK
+from echoarb.scan.windows import PairWindows
+from echoarb.wire.records import cached_tick_record, tick_from_record
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from echoarb.simulate.base import Session, VenueSimulator, dumps
+from echoarb.venues.simulator import Session, VenueSimulator, dumps
 
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
 

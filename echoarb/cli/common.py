@@ -1,0 +1,70 @@
+"""What every subcommand shares: the error type, logging, settings, pairs and the Kafka to use.
+
+Subcommand modules import from here and never from each other, so the CLI has no cycle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from echoarb.pairs import PairsConfig, PairsConfigError, load_pairs
+from echoarb.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("echoarb")
+
+SAMPLE_RECORDING = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
+
+
+class CliError(Exception):
+    pass
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Hot-path client loggers build DEBUG records per message; keep them quiet.
+    for name in ("aiokafka", "faust", "mode", "kafka"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "pairs", None):
+        overrides["pairs_file"] = Path(args.pairs).resolve()
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+def load_pairs_config(settings: Settings) -> PairsConfig:
+    try:
+        return load_pairs(settings.pairs_file)
+    except PairsConfigError as exc:
+        raise CliError(f"invalid market pairs config: {exc}") from None
+
+
+@contextlib.contextmanager
+def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """The configured cluster, or an embedded broker for the duration of the block."""
+    if settings.kafka_bootstrap:
+        yield settings.kafka_bootstrap, settings.embedded_broker
+        return
+    from echoarb.kafka.embedded import EmbeddedBroker
+
+    log_path = settings.data_dir / "logs" / "tansu.log"
+    log.info("KAFKA_BOOTSTRAP is unset: starting the embedded broker (log: %s)", log_path)
+    with EmbeddedBroker(log_path=log_path) as broker:
+        log.info("embedded broker listening on %s", broker.bootstrap)
+        yield broker.bootstrap, True

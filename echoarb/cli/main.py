@@ -1,0 +1,71 @@
+"""``echoarb``: one command, a subcommand per role."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from echoarb.cli.common import CliError, setup_logging
+from echoarb.cli.live import add_live_commands
+from echoarb.cli.pipeline import add_pipeline_commands
+from echoarb.cli.sink import add_sink_commands
+from echoarb.settings import Settings
+
+EPILOG = """\
+configuration:
+  Settings come from the environment and .env (KAFKA_BOOTSTRAP, CLICKHOUSE_URL,
+  SCHEMA_REGISTRY_URL, KALSHI_API_KEY, KALSHI_PRIVATE_KEY_PATH, PARTITIONS, MIN_EDGE,
+  MAX_QUOTE_AGE_MS, ...). Without KAFKA_BOOTSTRAP EchoArb starts an embedded Kafka-protocol
+  broker (Tansu); without CLICKHOUSE_URL it stores into embedded ClickHouse under DATA_DIR.
+
+examples:
+  echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
+  echoarb check-config config/market_pairs.json
+  KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="echoarb",
+        description="Real-time arbitrage scanner for prediction markets "
+        "(Kalshi, Polymarket, Manifold) on Kafka.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_pipeline_commands(sub)  # replay, worker, sink, broker, check-config
+    add_live_commands(sub)  # ingest, keys, simulate
+    add_sink_commands(sub)  # db migrate, top
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = args.log_level
+    if level is None:
+        try:
+            level = Settings().log_level
+        except ValidationError:
+            level = "INFO"
+    setup_logging(level)
+    try:
+        result: int = args.func(args)
+        return result
+    except CliError as exc:
+        print(f"echoarb: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
+        from echoarb.services.replay import ReplayError
+        from echoarb.services.worker_process import WorkerError
+
+        if isinstance(exc, ReplayError | WorkerError):
+            print(f"echoarb: error: {exc}", file=sys.stderr)
+            return 1
+        raise
