@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean bench
+.PHONY: demo test setup lint clean bench system-deps
+
+# Debian packages the tests use as real parts (one list; append yours): chromium drives the
+# board's browser test, prometheus scrapes the running services.
+SYSTEM_PACKAGES := chromium prometheus
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +21,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/echoarb replay config/recordings/sample.jsonl --out .echoarb/spreads.jsonl --live
 
-test: $(STAMP)
+# Installs missing SYSTEM_PACKAGES with apt-get as root, else names the command to run.
+system-deps:
+	.ci/system-deps.sh $(SYSTEM_PACKAGES)
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 # Benchmarks (embedded broker + ClickHouse, ~10 min): one table, JSON in bench/results/.
