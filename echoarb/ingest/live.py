@@ -1,8 +1,9 @@
 """``echoarb ingest``: live producer agents for the configured venues, publishing tick batches.
 
-connectors (one task per venue) -> ``IngestPipeline.on_frame`` (record, parse, normalise;
-synchronous, in receive order) -> bounded buffer -> publish loop -> ``TickPublisher``
-(the same batching and Avro records as replay) -> ``ticks.<venue>``.
+connectors (one task per venue) -> ``BufferedIngest.on_frame`` (record, then parse and
+normalise with the shared ``FramePipeline``; synchronous, in receive order) -> bounded
+buffer -> publish loop -> ``TickPublisher`` (the same batching and Avro records as replay)
+-> ``ticks.<venue>``.
 
 The buffer is the only place frames wait. When Kafka is slow or briefly unreachable the
 aiokafka producer retries internally for up to ``ingest_kafka_outage_s``; meanwhile the
@@ -29,13 +30,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from echoarb import metrics
-from echoarb.ingest.batching import TickBatcher
 from echoarb.ingest.frames import FrameHandler, FrameOutcome
+from echoarb.ingest.pipeline import FramePipeline, PipelineStats, TickSink, frame_handler
 from echoarb.ingest.publisher import TickPublisher
 from echoarb.kafka import client_config
 from echoarb.model import VENUES, Tick
 from echoarb.pairs import PairsConfig
-from echoarb.partitioning import venue_streams
 from echoarb.resilience.ratelimit import TokenBucket
 from echoarb.settings import Settings
 from echoarb.venues.connector import ConnectorFatalError, ConnectorTiming, VenueConnector, now_ms
@@ -56,21 +56,22 @@ class _Item:
 
 
 @dataclass
-class IngestStats:
-    frames: int = 0
-    ticks: int = 0
-    parse_errors: int = 0
+class IngestStats(PipelineStats):
     buffer_full_waits: int = 0
     failed_venues: dict[str, str] = field(default_factory=dict)
 
 
-class IngestPipeline:
-    """Frames in (from any connector), tick batches out (to the publisher)."""
+class BufferedIngest:
+    """The shared ``FramePipeline`` with a bounded buffer between parsing and publishing.
+
+    Connectors call ``on_frame`` (record, parse: synchronous, in receive order); ``run`` is
+    the publish loop that drains the buffer into the pipeline's sink.
+    """
 
     def __init__(
         self,
         handler: FrameHandler,
-        publisher: Any,  # TickPublisher or anything with add/advance/flush/dead_letter/wait_delivered
+        publisher: TickSink,
         *,
         buffer_frames: int = 10_000,
         heartbeat_ms: int = 100,
@@ -81,6 +82,7 @@ class IngestPipeline:
         self.heartbeat_s = heartbeat_ms / 1000
         self.recorder = recorder
         self.stats = IngestStats()
+        self.pipeline = FramePipeline(handler, publisher, stats=self.stats, on_ticks=_observe)
         self.buffer: asyncio.Queue[_Item] = asyncio.Queue(maxsize=buffer_frames)
         self._warned_full = False
 
@@ -88,14 +90,7 @@ class IngestPipeline:
         """Record, parse and queue one frame; waits (backpressure) while the buffer is full."""
         if self.recorder is not None:
             self.recorder.write(frame)
-        outcome = self.handler.handle(
-            frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path
-        )
-        self.stats.frames += 1
-        for reason in outcome.errors:
-            self.stats.parse_errors += 1
-            metrics.PARSE_ERRORS.labels(venue=frame.venue, reason=metrics.error_category(reason)).inc()
-            log.warning("%s frame rejected: %s", frame.venue, reason)
+        outcome = self.pipeline.parse(frame)
         if outcome.ticks or outcome.errors:
             if self.buffer.full():
                 self.stats.buffer_full_waits += 1
@@ -131,14 +126,7 @@ class IngestPipeline:
             next_beat = loop.time() + self.heartbeat_s
 
     async def _publish(self, item: _Item) -> None:
-        frame, outcome = item.frame, item.outcome
-        self.publisher.advance(frame.recv_ts - 1)
-        for reason in outcome.errors:
-            await self.publisher.dead_letter(frame.venue, frame.frame, reason, frame.recv_ts)
-        if outcome.ticks:
-            self.stats.ticks += len(outcome.ticks)
-            _observe(outcome.ticks)
-            await self.publisher.add(outcome.ticks)
+        await self.pipeline.publish(item.frame, item.outcome)
 
     async def heartbeat(self) -> None:
         """Watermark to now - 1 when nothing is queued, flush, and surface delivery failures."""
@@ -163,6 +151,7 @@ class IngestPipeline:
 
 
 def _observe(ticks: Iterable[Tick]) -> None:
+    """Live-only metrics: publish latency (meaningless for a recording) and the best asks."""
     now = time.time()
     for tick in ticks:
         metrics.MESSAGE_LATENCY.observe(max(0.0, now - tick.event_ts / 1000))
@@ -204,7 +193,7 @@ def check_kalshi_credentials(settings: Settings) -> None:
 
 
 def build_connectors(
-    settings: Settings, handler: FrameHandler, pipeline: IngestPipeline, venues: Iterable[str]
+    settings: Settings, handler: FrameHandler, pipeline: BufferedIngest, venues: Iterable[str]
 ) -> list[VenueConnector]:
     """One connector per venue. Raises ``KalshiKeyError`` before any connection if the key is unusable."""
     connectors: list[VenueConnector] = []
@@ -272,7 +261,7 @@ class IngestService:
         self.bootstrap = bootstrap
         self.embedded_broker = embedded_broker
         s = settings
-        self.handler = FrameHandler(pairs, depth=s.book_depth, kalshi_fee_rate=s.kalshi_fee_rate)
+        self.handler = frame_handler(s, pairs)
         available = configured_venues(self.handler)
         wanted = list(venues) if venues else available
         unknown = [v for v in wanted if v not in available]
@@ -289,16 +278,10 @@ class IngestService:
         producer_kwargs = client_config.producer(embedded_broker)
         producer_kwargs["request_timeout_ms"] = int(s.ingest_kafka_outage_s * 1000)
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_kwargs)
-        self.publisher = TickPublisher(
-            self.producer,
-            load_codecs(s.schema_registry_url).tick_batch,
-            TickBatcher(s.partitions, venue_streams(pairs, s.partitions), s.batch_max_ticks),
-            {venue: s.tick_topic(venue) for venue in VENUES},
-            producer_id=self.run_id,
-            dead_letter_topic=s.topic_dead_letter,
-            linger_ms=s.batch_linger_ms,
+        self.publisher = TickPublisher.for_settings(
+            self.producer, load_codecs(s.schema_registry_url).tick_batch, s, pairs, producer_id=self.run_id
         )
-        self.pipeline = IngestPipeline(
+        self.pipeline = BufferedIngest(
             self.handler,
             self.publisher,
             buffer_frames=s.ingest_buffer_frames,
@@ -361,4 +344,4 @@ class IngestService:
         return self.pipeline.stats
 
 
-__all__ = ["ConnectorFatalError", "IngestError", "IngestPipeline", "IngestService", "build_connectors"]
+__all__ = ["BufferedIngest", "ConnectorFatalError", "IngestError", "IngestService", "build_connectors"]

@@ -1,4 +1,4 @@
-"""Publishes tick batches to the per-venue topics (the producer side of every feed)."""
+"""Publishes tick batches to the per-venue topics: the thin Kafka layer under ``BatchingSink``."""
 
 from __future__ import annotations
 
@@ -10,16 +10,22 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from echoarb.ingest.batching import OutBatch, TickBatcher
-from echoarb.model import Tick
+from echoarb.ingest.pipeline import BatchingSink, tick_batcher
+from echoarb.model import VENUES
+from echoarb.pairs import PairsConfig
+from echoarb.settings import Settings
 from echoarb.wire.codec import AvroCodec
 from echoarb.wire.deadletter import dead_letter_headers
 from echoarb.wire.records import tick_to_record
 
 log = logging.getLogger("echoarb.publisher")
 
+MAX_INFLIGHT = 1000
+"""Unacknowledged sends before ``send`` waits: backpressure instead of unbounded memory."""
 
-class TickPublisher:
-    """Batches ticks per partition (count or linger bound) and sends them as Avro records."""
+
+class TickPublisher(BatchingSink):
+    """Sends each batch as one Avro ``TickBatch`` record; rejected frames to the dead-letter topic."""
 
     def __init__(
         self,
@@ -32,37 +38,38 @@ class TickPublisher:
         dead_letter_topic: str,
         linger_ms: float = 5.0,
     ) -> None:
+        super().__init__(batcher, linger_ms=linger_ms)
         self.producer = producer
         self.codec = codec
-        self.batcher = batcher
         self.topics = topics
         self.producer_id = producer_id
         self.dead_letter_topic = dead_letter_topic
-        self.linger_s = linger_ms / 1000
-        self.records_sent = 0
-        self.ticks_sent = 0
-        self._first_pending: float | None = None
         self._inflight: list[asyncio.Future[Any]] = []
 
-    async def add(self, ticks: list[Tick]) -> None:
-        loop = asyncio.get_running_loop()
-        full = False
-        for tick in ticks:
-            full = self.batcher.add(tick) or full
-        if self.batcher.pending_ticks and self._first_pending is None:
-            self._first_pending = loop.time()
-        if full or (self._first_pending is not None and loop.time() - self._first_pending >= self.linger_s):
-            await self.flush()
-
-    def advance(self, watermark: int) -> None:
-        self.batcher.advance(watermark)
+    @classmethod
+    def for_settings(
+        cls,
+        producer: AIOKafkaProducer,
+        codec: AvroCodec,
+        settings: Settings,
+        pairs: PairsConfig,
+        *,
+        producer_id: str,
+    ) -> TickPublisher:
+        """The publisher the settings describe: topics, batch bounds, dead-letter topic."""
+        return cls(
+            producer,
+            codec,
+            tick_batcher(settings, pairs),
+            {venue: settings.tick_topic(venue) for venue in VENUES},
+            producer_id=producer_id,
+            dead_letter_topic=settings.topic_dead_letter,
+            linger_ms=settings.batch_linger_ms,
+        )
 
     async def flush(self, *, end_of_stream: bool = False) -> None:
-        self._first_pending = None
-        for batch in self.batcher.drain(end_of_stream=end_of_stream):
-            await self._send(batch)
-        # Bound the number of unacknowledged sends: backpressure instead of unbounded memory.
-        if len(self._inflight) > 1000 or end_of_stream:
+        await super().flush(end_of_stream=end_of_stream)
+        if len(self._inflight) > MAX_INFLIGHT:
             await self.wait_delivered()
 
     async def wait_delivered(self) -> None:
@@ -70,7 +77,7 @@ class TickPublisher:
         if inflight:
             await asyncio.gather(*inflight)
 
-    async def _send(self, batch: OutBatch) -> None:
+    async def send(self, batch: OutBatch) -> None:
         record = {
             "venue": batch.venue,
             "producer_id": self.producer_id,
@@ -82,8 +89,6 @@ class TickPublisher:
         key = batch.key.encode() if batch.key else None
         fut = await self.producer.send(self.topics[batch.venue], value, key=key, partition=batch.partition)
         self._inflight.append(fut)
-        self.records_sent += 1
-        self.ticks_sent += len(batch.ticks)
 
     async def dead_letter(self, venue: str, frame: str, reason: str, recv_ts: int) -> None:
         """A frame the parser rejected: keep it, with the reason, for inspection and replay."""

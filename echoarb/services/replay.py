@@ -14,18 +14,16 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from echoarb.ingest.batching import TickBatcher
-from echoarb.ingest.frames import FrameHandler
+from echoarb.ingest.pipeline import FramePipeline, frame_handler
 from echoarb.ingest.publisher import TickPublisher
 from echoarb.kafka import client_config
-from echoarb.model import VENUES
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
 from echoarb.services.worker_process import WorkerProcess
@@ -55,7 +53,6 @@ class ReplayReport:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     worker_id: str = ""
-    workers_killed: int = 0
 
 
 class SpreadReader:
@@ -134,6 +131,30 @@ class SpreadReader:
             raise ReplayError(f"timed out after {timeout:.0f}s waiting for {what}") from None
 
 
+@dataclass
+class ReplayRun:
+    """What a hook sees of a running replay."""
+
+    pool: list[WorkerProcess]
+    publisher: TickPublisher
+    reader: SpreadReader
+    timeout: float
+
+
+class ReplayHooks:
+    """Extension points of a replay; the defaults do nothing.
+
+    Tests subclass it (killing a worker mid-stream, probing the workers' web views): the
+    chaos lives in the tests, so nothing in the product can make a replay kill its workers.
+    """
+
+    async def after_frame(self, run: ReplayRun, frames: int) -> None:
+        """After the ``frames``-th frame went into the pipeline (maybe not yet flushed)."""
+
+    async def before_shutdown(self, run: ReplayRun) -> None:
+        """Everything is processed and stored; the workers are still up."""
+
+
 async def run_replay(
     settings: Settings,
     pairs: PairsConfig,
@@ -146,15 +167,12 @@ async def run_replay(
     timeout: float = 300.0,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     workers: int = 1,
-    kill_at_frame: int | None = None,
-    restart_killed: bool = False,
-    before_shutdown: Callable[[list[WorkerProcess]], Awaitable[None]] | None = None,
+    hooks: ReplayHooks | None = None,
 ) -> ReplayReport:
     """Run the whole pipeline over ``recording``; returns counts and timings.
 
-    ``workers`` Faust workers share the partitions. ``kill_at_frame`` SIGKILLs the first worker
-    after that many frames were published (and ``restart_killed`` starts it again): the chaos
-    hooks the cluster tests use.
+    ``workers`` Faust workers share the partitions; ``hooks`` run after each frame and
+    before shutdown.
     """
     started = time.monotonic()
     report = ReplayReport()
@@ -189,16 +207,9 @@ async def run_replay(
             asyncio.create_task(sink.run(), name="sink"),
             asyncio.create_task(reader.run(), name="reader"),
         ]
-        publisher = TickPublisher(
-            producer,
-            codecs.tick_batch,
-            TickBatcher(s.partitions, streams, s.batch_max_ticks),
-            {venue: s.tick_topic(venue) for venue in VENUES},
-            producer_id=run_id,
-            dead_letter_topic=s.topic_dead_letter,
-            linger_ms=s.batch_linger_ms,
-        )
-        handler = FrameHandler(pairs, depth=s.book_depth, kalshi_fee_rate=s.kalshi_fee_rate)
+        publisher = TickPublisher.for_settings(producer, codecs.tick_batch, s, pairs, producer_id=run_id)
+        pipeline = FramePipeline(frame_handler(s, pairs), publisher)
+        run = ReplayRun(pool, publisher, reader, timeout)
 
         # 1. Feed the recording (paced by receive time when speed > 0).
         first_recv: int | None = None
@@ -212,30 +223,13 @@ async def run_replay(
                 if ahead > 0.002:
                     await publisher.flush()
                     await asyncio.sleep(ahead)
-            publisher.advance(frame.recv_ts - 1)
-            outcome = handler.handle(
-                frame.venue, frame.frame, frame.recv_ts, source=frame.source, path=frame.path
-            )
-            for reason in outcome.errors:
-                report.parse_errors += 1
-                log.warning("%s frame at recv_ts %d rejected: %s", frame.venue, frame.recv_ts, reason)
-                await publisher.dead_letter(frame.venue, frame.frame, reason, frame.recv_ts)
-            report.frames += 1
-            if outcome.ticks:
-                await publisher.add(outcome.ticks)
-            if report.frames == kill_at_frame:
-                await publisher.flush()
-                await publisher.wait_delivered()
-                # Kill it mid-stream: once spread events show the workers are processing.
-                await reader.wait(lambda: len(reader.events) > 0, timeout, "first spread event")
-                log.info("chaos: SIGKILL worker pid %s at frame %d", pool[0].pid, report.frames)
-                pool[0].kill()
-                report.workers_killed += 1
-                if restart_killed:
-                    pool[0].start()
+            await pipeline.feed(frame)
+            if hooks is not None:
+                await hooks.after_frame(run, pipeline.stats.frames)
             for worker in pool:
                 worker.check_alive()
         await publisher.flush(end_of_stream=True)
+        report.frames, report.parse_errors = pipeline.stats.frames, pipeline.stats.parse_errors
         report.ticks, report.tick_records = publisher.ticks_sent, publisher.records_sent
         report.phases["publish"] = time.monotonic() - started
         log.info(
@@ -286,8 +280,8 @@ async def run_replay(
             raise ReplayError(f"ClickHouse sink did not commit {targets} within {timeout:.0f}s") from None
         report.phases["sink"] = time.monotonic() - started
         report.worker_id = f"echoarb-{run_id}"
-        if before_shutdown is not None:
-            await before_shutdown(pool)
+        if hooks is not None:
+            await hooks.before_shutdown(run)
         report.spreads = len(reader.events)
         report.windows = sum(end for tp, end in ends.items() if tp.topic == s.topic_spread_windows)
         report.spreads_in_clickhouse = sink.spreads_inserted

@@ -21,22 +21,32 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from echoarb import metrics
-from echoarb.ingest.frames import FrameOutcome
 from echoarb.resilience.backoff import Backoff
 from echoarb.resilience.circuit import CircuitBreaker
 from echoarb.venues.recording import RecordedFrame
 
 log = logging.getLogger("echoarb.connector")
 
-FrameSink = Callable[[RecordedFrame], Awaitable[FrameOutcome]]
+
+class Delivered(Protocol):
+    """What a connector needs back from its sink (the ingest pipeline's ``FrameOutcome``)."""
+
+    @property
+    def resync(self) -> Sequence[str]:
+        """Instruments whose book lost sync: the connector resubscribes for fresh snapshots."""
+        ...
+
+
+FrameSink = Callable[[RecordedFrame], Awaitable[Delivered]]
 
 
 class ConnectorFatalError(RuntimeError):
@@ -216,7 +226,7 @@ class VenueConnector(ABC):
         self.breaker.record_success()
         self.backoff.reset()
 
-    async def deliver(self, text: str, *, source: str = "ws", path: str | None = None) -> FrameOutcome:
+    async def deliver(self, text: str, *, source: str = "ws", path: str | None = None) -> Delivered:
         """Hand one received frame to the sink and act on a resync request."""
         self.frames += 1
         metrics.MESSAGES_RECEIVED.labels(source=self.venue).inc()
@@ -226,7 +236,7 @@ class VenueConnector(ABC):
         if outcome.resync and self._ws is not None and source == "ws":
             self.resubscribes += 1
             log.warning("%s: lost sync on %s; resubscribing for a fresh snapshot", self.venue, outcome.resync)
-            await self.on_resync(self._ws, outcome.resync)
+            await self.on_resync(self._ws, list(outcome.resync))
         return outcome
 
     async def close(self) -> None:

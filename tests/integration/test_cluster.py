@@ -24,6 +24,7 @@ from echoarb.services.replay import ReplayReport, run_replay
 from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
 from echoarb.venues.recording import RecordedFrame, RecordingWriter
+from tests.integration.replay_chaos import BeforeShutdown, KillWorker
 
 PAIRS = 60
 FRAMES = 2400
@@ -197,10 +198,11 @@ async def test_worker_killed_mid_stream_survivor_gives_same_result(
 ):
     """SIGKILL one of two workers a third of the way in: the survivor takes its partitions over."""
     events, state = baseline
-    report, events2, state2, _ = await _run(
-        broker, chdb_data_dir, recording, tmp_path, workers=2, kill_at_frame=FRAMES // 3, speed=40
+    chaos = KillWorker(FRAMES // 3)
+    _, events2, state2, _ = await _run(
+        broker, chdb_data_dir, recording, tmp_path, workers=2, hooks=chaos, speed=40
     )
-    assert report.workers_killed == 1
+    assert chaos.killed == 1
     _assert_same(events2, events)  # same set of events; duplicates only identical ones
     assert _state_diff(state2, state) == []
 
@@ -210,16 +212,9 @@ async def test_worker_restarted_mid_stream_resumes_from_changelog(
 ):
     """SIGKILL the only worker halfway and start it again: tables recover, offsets resume."""
     events, state = baseline
-    report, events3, state3, _ = await _run(
-        broker,
-        chdb_data_dir,
-        recording,
-        tmp_path,
-        kill_at_frame=FRAMES // 2,
-        restart_killed=True,
-        speed=40,
-    )
-    assert report.workers_killed == 1
+    chaos = KillWorker(FRAMES // 2, restart=True)
+    _, events3, state3, _ = await _run(broker, chdb_data_dir, recording, tmp_path, hooks=chaos, speed=40)
+    assert chaos.killed == 1
     _assert_same(events3, events)
     assert _state_diff(state3, state) == []
 
@@ -245,7 +240,7 @@ async def test_web_views_route_any_pair_from_any_worker(broker, chdb_data_dir, r
                 async with http.get(f"{base}/metrics") as r:
                     seen.setdefault("metrics", []).append((r.status, await r.text()))
 
-    await _run(broker, chdb_data_dir, recording, tmp_path, workers=2, before_shutdown=probe)
+    await _run(broker, chdb_data_dir, recording, tmp_path, workers=2, hooks=BeforeShutdown(probe))
     # Both workers healthy and holding some of the 8 partitions, together all of them.
     assert [status for status, _ in seen["health"]] == [200, 200]
     held = [set(body["assigned_partitions"]) for _, body in seen["health"]]

@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from echoarb.ingest.frames import FrameHandler
-from echoarb.ingest.live import IngestPipeline
+from echoarb.ingest.live import BufferedIngest
 from echoarb.model import Tick
 from echoarb.pairs import PairsConfig, load_pairs
 from echoarb.settings import PROJECT_ROOT
@@ -64,9 +64,9 @@ def pairs() -> PairsConfig:
     return load_pairs(PAIRS_FILE)
 
 
-def pipeline(buffer_frames: int = 10_000, heartbeat_ms: int = 20) -> tuple[IngestPipeline, FakePublisher]:
+def pipeline(buffer_frames: int = 10_000, heartbeat_ms: int = 20) -> tuple[BufferedIngest, FakePublisher]:
     publisher = FakePublisher()
-    return IngestPipeline(
+    return BufferedIngest(
         FrameHandler(pairs()), publisher, buffer_frames=buffer_frames, heartbeat_ms=heartbeat_ms
     ), publisher
 
