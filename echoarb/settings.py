@@ -5,11 +5,16 @@ Only the CLI builds it; everything below receives it (or the values it needs) as
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import types
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +23,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """EchoArb configuration. Every field maps to the upper-case environment variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # populate_by_name: Settings(embedded_broker=True) works like the alias (it was silently ignored).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
     # Kafka. Unset bootstrap means: start the embedded Tansu broker.
     kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
@@ -105,10 +113,92 @@ class Settings(BaseSettings):
     worker_id: str = "echoarb"
     log_level: str = "INFO"
 
-    @field_validator("kafka_bootstrap", "schema_registry_url", "clickhouse_url", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        """A blank value of an optional setting means unset (``FOO=`` in compose or a child env)."""
+        if isinstance(value, str) and not value.strip() and info.field_name in _optional_fields(cls):
+            return None
+        return value
 
     def tick_topic(self, venue: str) -> str:
         return f"{self.topic_ticks_prefix}{venue}"
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable a field is read from."""
+        alias = cls.model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else field.upper()
+
+    def child_env(self, base: Mapping[str, str] | None = None, **overrides: Any) -> ChildEnv:
+        """The environment for a child process (a worker) that rebuilds exactly these settings.
+
+        Every field goes in, so a new setting reaches child processes without anyone listing
+        it; ``overrides`` replace fields (by field name) for this child only. ``base``
+        (default: this process's environment) supplies everything else, minus any variable
+        that names a setting in another spelling. Unset optional fields are passed blank
+        (read back as unset), secrets in clear text: the result masks them in its repr, and
+        goes to ``subprocess`` only.
+        """
+        unknown = set(overrides) - set(type(self).model_fields)
+        if unknown:
+            raise TypeError(f"not settings: {sorted(unknown)}")
+        names = {field: self.env_name(field) for field in type(self).model_fields}
+        taken = {name.lower() for name in names.values()}
+        env = ChildEnv(
+            {k: v for k, v in (os.environ if base is None else base).items() if k.lower() not in taken}
+        )
+        settings = self.model_copy(update=overrides)
+        dumped = settings.model_dump(mode="json")
+        secrets = _secret_fields(type(self))
+        for field, name in names.items():
+            value = getattr(settings, field)
+            if field in secrets:
+                env[name] = value.get_secret_value() if isinstance(value, SecretStr) else _env_text(value)
+                env.secret_names.add(name)
+            else:
+                env[name] = _env_text(dumped[field])
+        return env
+
+
+class ChildEnv(dict[str, str]):
+    """A child's environment; ``repr`` (and so any log line) masks the secret settings."""
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        super().__init__(items)
+        self.secret_names: set[str] = set()
+
+    def __repr__(self) -> str:
+        return repr({k: ("**********" if k in self.secret_names and v else v) for k, v in self.items()})
+
+    __str__ = __repr__
+
+
+def _env_text(value: object) -> str:
+    """A JSON-mode field value as pydantic-settings parses it back from the environment."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)  # bool -> true/false, numbers, lists and dicts as JSON
+
+
+@functools.cache
+def _optional_fields(cls: type[BaseSettings]) -> frozenset[str]:
+    return frozenset(
+        name for name, field in cls.model_fields.items() if type(None) in _members(field.annotation)
+    )
+
+
+@functools.cache
+def _secret_fields(cls: type[BaseSettings]) -> frozenset[str]:
+    return frozenset(
+        name for name, field in cls.model_fields.items() if SecretStr in _members(field.annotation)
+    )
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of a union annotation (``X | None``), or the annotation itself."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,25 +30,16 @@ class WorkerProcess:
         self.worker_id = worker_id
         self.web_port = web_port or free_port()
         self.log_path = log_path or settings.data_dir / "logs" / f"{worker_id}.log"
-        env = dict(os.environ)
-        env.update(
-            KAFKA_BOOTSTRAP=bootstrap,
-            ECHOARB_EMBEDDED_BROKER="1" if embedded_broker else "0",
-            WORKER_ID=worker_id,
-            WORKER_WEB_PORT=str(self.web_port),
-            PAIRS_FILE=str(settings.pairs_file),
-            DATA_DIR=str(settings.data_dir),
-            PARTITIONS=str(settings.partitions),
-            TOPIC_TICKS_PREFIX=settings.topic_ticks_prefix,
-            TOPIC_SPREADS=settings.topic_spreads,
-            TOPIC_SPREAD_WINDOWS=settings.topic_spread_windows,
-            TOPIC_DEAD_LETTER=settings.topic_dead_letter,
-            TOPIC_CONTROL=settings.topic_control,
-            MIN_EDGE=str(settings.min_edge),
-            MAX_QUOTE_AGE_MS=str(settings.max_quote_age_ms),
-        )
+        # Every setting goes to the child (Settings.child_env); these few are the child's own.
+        overrides: dict[str, object] = {
+            "kafka_bootstrap": bootstrap,
+            "embedded_broker": embedded_broker,
+            "worker_id": worker_id,
+            "worker_web_port": self.web_port,
+        }
         if merge_max_wait_ms is not None:
-            env["MERGE_MAX_WAIT_MS"] = str(merge_max_wait_ms)
+            overrides["merge_max_wait_ms"] = merge_max_wait_ms
+        env = settings.child_env(**overrides)
         self._env = env
         self._proc: subprocess.Popen[bytes] | None = None
         self.killed = 0
