@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from echoarb.kafka.processes import free_port, terminate
 from echoarb.settings import Settings
@@ -31,7 +32,7 @@ class WorkerProcess:
         self.web_port = web_port or free_port()
         self.log_path = log_path or settings.data_dir / "logs" / f"{worker_id}.log"
         # Every setting goes to the child (Settings.child_env); these few are the child's own.
-        overrides: dict[str, object] = {
+        overrides: dict[str, Any] = {
             "kafka_bootstrap": bootstrap,
             "embedded_broker": embedded_broker,
             "worker_id": worker_id,
