@@ -32,9 +32,12 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
+# The same checks as .pre-commit-config.yaml and CI: ruff (lint + format) and mypy --strict.
+LINT_PATHS := echoarb streams bench tests
 lint: $(STAMP)
-	$(BIN)/ruff check echoarb streams tests
-	$(BIN)/ruff format --check echoarb streams tests
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy $(LINT_PATHS)
 
 clean:
 	rm -rf .echoarb .pytest_cache

@@ -215,8 +215,8 @@ def main() -> None:
         print(f"  last run stored {stored:,} spreads rows, pair_minute_stats counted {minutes:,}")
         print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
         print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
-        sink = rates["sink"]
-        print(f"  sink/before = {sink / rates['before']:.1f}x, sink/floor = {sink / rates['floor']:.2f}")
+        sink_rate, before_rate, floor_rate = rates["sink"], rates["before"], rates["floor"]
+        print(f"  sink/before = {sink_rate / before_rate:.1f}x, sink/floor = {sink_rate / floor_rate:.2f}")
         client.close()
 
 

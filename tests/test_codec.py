@@ -1,3 +1,4 @@
+import io
 import json
 import struct
 from decimal import Decimal
@@ -22,7 +23,7 @@ TICK = Tick(
 )
 
 
-def test_tick_batch_round_trip_is_exact_and_confluent_framed():
+def test_tick_batch_round_trip_is_exact_and_confluent_framed() -> None:
     codecs = load_codecs()
     record = {
         "venue": "kalshi",
@@ -38,7 +39,7 @@ def test_tick_batch_round_trip_is_exact_and_confluent_framed():
     assert tick_from_record(codecs.tick_batch.decode(data)["ticks"][0]) == TICK
 
 
-def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema():
+def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema() -> None:
     """What a Confluent consumer does: strip 5 bytes, read with the (self-contained) schema."""
     codecs = load_codecs()
     opp = Opportunity(
@@ -60,10 +61,9 @@ def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema():
     )
     event = SpreadEvent("abc", opp, 1767225600999)
     data = codecs.spread_event.encode(spread_to_record(event))
-    import io
-
     schema = fastavro.parse_schema(load_schema_json("io.echoarb.SpreadEvent"))
     body = fastavro.schemaless_reader(io.BytesIO(data[5:]), schema, None)
+    assert isinstance(body, dict)
     assert body["net_profit_micros"] == 1_904_300
     assert spread_from_record(codecs.spread_event.decode(data)).opportunity == opp
 
@@ -71,6 +71,6 @@ def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema():
 @pytest.mark.parametrize(
     "data", [b"", b"\x01\x00\x00\x03\xe9abc", b"\x00\x00\x00\x03\xe9\xff\xff", b"\x00\x00\x00\x00\x01x"]
 )
-def test_garbage_raises_codec_error(data):
+def test_garbage_raises_codec_error(data: bytes) -> None:
     with pytest.raises(CodecError):
         load_codecs().tick_batch.decode(data)

@@ -1,17 +1,17 @@
 import random
 from decimal import Decimal
 
-from echoarb.ingest.batching import END_OF_TIME, TickBatcher
-from echoarb.model import Tick
+from echoarb.ingest.batching import END_OF_TIME, OutBatch, TickBatcher
+from echoarb.model import Tick, Venue
 from echoarb.partitioning import partition_for
 from echoarb.scan.merge import PartitionMerger
 
 
-def tick(venue, pair, recv):
+def tick(venue: Venue, pair: str, recv: int) -> Tick:
     return Tick(pair, venue, (), (), recv, recv, Decimal(0))
 
 
-def test_partition_matches_java_default_partitioner():
+def test_partition_matches_java_default_partitioner() -> None:
     # Values computed by Kafka's Java client (Utils.murmur2 & 0x7fffffff) % n.
     from aiokafka.partitioner import DefaultPartitioner
 
@@ -19,7 +19,7 @@ def test_partition_matches_java_default_partitioner():
         assert partition_for(key, 8) == DefaultPartitioner()(key.encode(), list(range(8)), list(range(8)))
 
 
-def test_batcher_groups_by_stream_assigns_seq_and_heartbeats():
+def test_batcher_groups_by_stream_assigns_seq_and_heartbeats() -> None:
     pairs = ["a", "b", "c", "d"]
     parts = {p: partition_for(p, 2) for p in pairs}
     streams = {part: {"kalshi", "polymarket"} for part in set(parts.values())}
@@ -40,11 +40,11 @@ def test_batcher_groups_by_stream_assigns_seq_and_heartbeats():
     assert all(b.watermark == END_OF_TIME and b.end_of_stream for b in final)
 
 
-def _replay(frames, seed, max_ticks):
+def _replay(frames: list[Tick], seed: int, max_ticks: int) -> list[tuple[str, str, int]]:
     """Send a fixed tick sequence through batcher + merger with random delivery interleaving."""
     rng = random.Random(seed)
     batcher = TickBatcher(1, {0: {"kalshi", "polymarket"}}, max_ticks=max_ticks)
-    queues = {"kalshi": [], "polymarket": []}
+    queues: dict[str, list[OutBatch]] = {"kalshi": [], "polymarket": []}
     for t in frames:
         batcher.advance(t.recv_ts - 1)
         batcher.add(t)
@@ -63,9 +63,10 @@ def _replay(frames, seed, max_ticks):
     return [(t.venue, t.pair_id, t.recv_ts) for t in out]
 
 
-def test_merge_order_is_independent_of_batching_and_delivery():
+def test_merge_order_is_independent_of_batching_and_delivery() -> None:
     rng = random.Random(1)
-    frames, ts = [], 1000
+    frames: list[Tick] = []
+    ts = 1000
     for i in range(300):
         ts += rng.choice([0, 0, 1, 5])
         frames.append(tick(rng.choice(["kalshi", "polymarket"]), f"p{i % 3}", ts))
@@ -75,7 +76,7 @@ def test_merge_order_is_independent_of_batching_and_delivery():
         assert _replay(frames, seed, rng.choice([1, 3, 50])) == expected
 
 
-def test_stalled_stream_is_released_after_max_wait():
+def test_stalled_stream_is_released_after_max_wait() -> None:
     merger = PartitionMerger({"kalshi", "polymarket"})
     assert merger.push("kalshi", 100, [tick("kalshi", "a", 50)], now=0.0) == []
     assert merger.release_stalled(now=1.0, max_wait_s=2.0) == []

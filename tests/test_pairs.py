@@ -1,5 +1,8 @@
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +22,7 @@ SEED = {
 }
 
 
-def test_seed_format_loads_unchanged():
+def test_seed_format_loads_unchanged() -> None:
     config = parse_pairs(SEED)
     pair = config.pairs[0]
     assert pair.id == "fed-rate-march" and pair.type == "binary"
@@ -42,14 +45,14 @@ def test_seed_format_loads_unchanged():
         (lambda p: p["manifold"].update(invert="yes"), "manifold.invert must be true or false"),
     ],
 )
-def test_bad_config_names_pair_and_key(mutate, message):
+def test_bad_config_names_pair_and_key(mutate: Callable[[dict[str, Any]], object], message: str) -> None:
     raw = json.loads(json.dumps(SEED))
     mutate(raw["pairs"][0])
     with pytest.raises(PairsConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         parse_pairs(raw)
 
 
-def test_categorical_pair():
+def test_categorical_pair() -> None:
     raw = {
         "pairs": [
             {
@@ -68,7 +71,9 @@ def test_categorical_pair():
     assert sorted(pair.venue_names) == ["kalshi", "polymarket"]
 
 
-def test_check_config_cli_exits_non_zero_with_pair_and_key(tmp_path, capsys):
+def test_check_config_cli_exits_non_zero_with_pair_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = json.loads(json.dumps(SEED))
     bad["pairs"][0]["polymarket"]["token"] = "x"
     path = tmp_path / "pairs.json"
@@ -78,6 +83,6 @@ def test_check_config_cli_exits_non_zero_with_pair_and_key(tmp_path, capsys):
     assert "fed-rate-march" in err and "polymarket.token" in err
 
 
-def test_bundled_pairs_file_is_valid():
+def test_bundled_pairs_file_is_valid() -> None:
     config = load_pairs("config/market_pairs.json")
     assert {v for p in config.pairs for v in p.venue_names} == {"kalshi", "polymarket", "manifold"}

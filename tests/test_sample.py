@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from echoarb.ingest.frames import VenueParser
 from echoarb.venues.kalshi.protocol import KalshiProtocol
 from echoarb.venues.manifold.protocol import ManifoldProtocol
 from echoarb.venues.polymarket.protocol import PolymarketProtocol
@@ -31,7 +32,8 @@ D = Decimal
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    return json.loads(PAIRS_PATH.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(PAIRS_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +139,7 @@ class Books:
         return (
             kalshi == {"yes": {D("0.41"): 50, D("0.40"): 100}, "no": {D("0.52"): 80, D("0.50"): 200}}
             and self.poly[poly["token_id"]]["asks"] == {D("0.55"): 300}
-            and self.poly[poly["token_id"]]["bids"]
+            and bool(self.poly[poly["token_id"]]["bids"])
             and self.poly[poly["no_token_id"]]["asks"] == {D("0.47"): 120, D("0.49"): 500}
         )
 
@@ -299,7 +301,11 @@ def test_sample_books_sane_and_only_one_known_edge(
 
 def test_sample_parses_with_the_venue_parsers(sample: list[RecordedFrame]) -> None:
     """Only the deliberate malformed frames are rejected, and no book ever needs a resync."""
-    parsers = {"kalshi": KalshiProtocol(), "polymarket": PolymarketProtocol(), "manifold": ManifoldProtocol()}
+    parsers: dict[str, VenueParser] = {
+        "kalshi": KalshiProtocol(),
+        "polymarket": PolymarketProtocol(),
+        "manifold": ManifoldProtocol(),
+    }
     errors: list[str] = []
     quotes = 0
     for frame in sample:

@@ -1,11 +1,17 @@
 """Frames -> parsers -> normaliser -> scanner, with no broker: the worked example of edge.md."""
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from echoarb.ingest.frames import FrameHandler
-from echoarb.pairs import parse_pairs
+from echoarb.model import Opportunity
+from echoarb.pairs import PairsConfig, parse_pairs
 from echoarb.scan.scanner import PartitionScanner, ScanParams
+
+Frame = tuple[str, str, int]
+Book = list[tuple[str, str]]
 
 PAIRS = parse_pairs(
     {
@@ -20,7 +26,7 @@ PAIRS = parse_pairs(
 )
 
 
-def kalshi_snapshot(seq, yes, no, ticker="FED-25MAR-T4.75"):
+def kalshi_snapshot(seq: int, yes: Book, no: Book, ticker: str = "FED-25MAR-T4.75") -> str:
     return json.dumps(
         {
             "type": "orderbook_snapshot",
@@ -36,7 +42,7 @@ def kalshi_snapshot(seq, yes, no, ticker="FED-25MAR-T4.75"):
     )
 
 
-def poly_book(asset, bids, asks, ts):
+def poly_book(asset: str, bids: Book, asks: Book, ts: int) -> str:
     return json.dumps(
         {
             "event_type": "book",
@@ -50,10 +56,12 @@ def poly_book(asset, bids, asks, ts):
     )
 
 
-def run(frames, pairs=PAIRS, **params):
+def run(
+    frames: Iterable[Frame], pairs: PairsConfig = PAIRS, **params: Any
+) -> tuple[list[Opportunity], PartitionScanner]:
     handler = FrameHandler(pairs)
     scanner = PartitionScanner(pairs.by_id(), ScanParams(**params))
-    emitted = []
+    emitted: list[Opportunity] = []
     for venue, frame, ts in frames:
         outcome = handler.handle(venue, frame, ts)
         assert not outcome.errors
@@ -63,14 +71,14 @@ def run(frames, pairs=PAIRS, **params):
 
 
 T = 1_767_225_600_000  # venue timestamps are epoch ms
-WORKED = [
+WORKED: list[Frame] = [
     ("kalshi", kalshi_snapshot(1, [("0.41", "50"), ("0.40", "100")], [("0.52", "80"), ("0.50", "200")]), T),
     ("polymarket", poly_book("111", [("0.44", "100")], [("0.55", "300")], T + 1), T + 1),
     ("polymarket", poly_book("222", [], [("0.47", "120"), ("0.49", "500")], T + 2), T + 2),
 ]
 
 
-def test_worked_example_from_frames():
+def test_worked_example_from_frames() -> None:
     emitted, _ = run(WORKED)
     assert len(emitted) == 1  # only the direction with an edge; "no opportunity" is not emitted
     opp = emitted[0]
@@ -84,7 +92,7 @@ def test_worked_example_from_frames():
     assert opp.gross_edge == Decimal("0.05") and opp.executable
 
 
-def test_unchanged_result_not_re_emitted_and_disappearance_is():
+def test_unchanged_result_not_re_emitted_and_disappearance_is() -> None:
     frames = [*WORKED, ("polymarket", poly_book("111", [("0.44", "100")], [("0.56", "300")], T + 3), T + 3)]
     emitted, _ = run(frames)
     assert len(emitted) == 1  # YES-token change does not affect kalshi:yes + polymarket:no
@@ -94,13 +102,13 @@ def test_unchanged_result_not_re_emitted_and_disappearance_is():
     assert not emitted[-1].executable and not scanner.states["fed"].executable
 
 
-def test_stale_leg_is_not_executable():
+def test_stale_leg_is_not_executable() -> None:
     frames = [*WORKED[:2], ("polymarket", poly_book("222", [], [("0.47", "120")], T + 40_000), T + 40_000)]
     emitted, _ = run(frames, max_quote_age_ms=30_000)
     assert emitted and not emitted[-1].executable and emitted[-1].quote_age_ms == 40_000
 
 
-def test_inverted_venue_swaps_yes_and_no():
+def test_inverted_venue_swaps_yes_and_no() -> None:
     pairs = parse_pairs(
         {
             "pairs": [
@@ -122,7 +130,7 @@ def test_inverted_venue_swaps_yes_and_no():
     assert [(o.size, o.net_profit) for o in emitted] == [(Decimal(120), Decimal("1.9043"))]
 
 
-def test_state_round_trips_through_json():
+def test_state_round_trips_through_json() -> None:
     _, scanner = run(WORKED)
     state = scanner.states["fed"]
     raw = json.loads(json.dumps(state.to_json()))
@@ -132,7 +140,7 @@ def test_state_round_trips_through_json():
     assert restored.apply(state.quotes["polymarket"]) == []
 
 
-def test_late_tick_still_updates_quote_and_late_event_is_counted():
+def test_late_tick_still_updates_quote_and_late_event_is_counted() -> None:
     """A tick whose event time is older than closed windows: quote updated, window event counted late."""
     pairs = PAIRS
     handler = FrameHandler(pairs)

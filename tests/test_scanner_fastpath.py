@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from echoarb.ingest.frames import FrameHandler
-from echoarb.pairs import parse_pairs
+from echoarb.model import Tick
+from echoarb.pairs import PairsConfig, parse_pairs
 from echoarb.scan.scanner import PartitionScanner, ScanParams
 from echoarb.venues.sample import generate_recording
 from echoarb.wire.records import spread_id
 
 
-def _config(n: int) -> dict:
+def _config(n: int) -> dict[str, Any]:
     pairs = []
     for i in range(n):
         base = str(10**40 + i)
@@ -28,11 +30,14 @@ def _config(n: int) -> dict:
     return {"pairs": pairs}
 
 
-def _run(ticks, pairs, params, *, fast: bool):
+def _run(
+    ticks: list[Tick], pairs: PairsConfig, params: ScanParams, *, fast: bool
+) -> tuple[list[str], list[str], PartitionScanner]:
     scanner = PartitionScanner(pairs.by_id(), params)
     if not fast:
         scanner._uncrossed = lambda *a: False  # type: ignore[method-assign]
-    events, snapshots = [], []
+    events: list[str] = []
+    snapshots: list[str] = []
     for i, tick in enumerate(ticks):
         events.extend(spread_id(o) for o in scanner.apply(tick))
         if i % 50 == 0:
@@ -47,7 +52,7 @@ def test_fast_path_is_invisible() -> None:
     raw = _config(6)
     pairs = parse_pairs(raw)
     handler = FrameHandler(pairs)
-    ticks = []
+    ticks: list[Tick] = []
     for f in generate_recording(raw, frames=3000, seed=3):
         ticks.extend(handler.handle(f.venue, f.frame, f.recv_ts, source=f.source, path=f.path).ticks)
     # Cross some books on purpose so both paths get exercised.

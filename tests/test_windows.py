@@ -4,7 +4,7 @@ from echoarb.model import Opportunity
 from echoarb.scan.windows import PairWindows
 
 
-def opp(ts, size, edge, executable):
+def opp(ts: int, size: int, edge: str, executable: bool) -> Opportunity:
     return Opportunity(
         "p",
         "binary",
@@ -21,7 +21,7 @@ def opp(ts, size, edge, executable):
     )
 
 
-def test_tumbling_counts_max_edge_and_executable_time():
+def test_tumbling_counts_max_edge_and_executable_time() -> None:
     w = PairWindows("tumbling", 60_000, 60_000)
     w.on_opportunity(10_000, opp(10_000, 120, "0.015", True))
     w.set_executable(10_000, True)
@@ -39,7 +39,7 @@ def test_tumbling_counts_max_edge_and_executable_time():
     assert w.on_opportunity(5_000, opp(5_000, 1, "0.1", True)) == 1
 
 
-def test_hopping_windows_overlap_and_close_all_credits_open_stretch():
+def test_hopping_windows_overlap_and_close_all_credits_open_stretch() -> None:
     w = PairWindows("hopping", 300_000, 60_000)
     w.set_executable(250_000, True)
     closed = w.close_all(310_000, "p")

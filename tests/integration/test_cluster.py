@@ -166,8 +166,17 @@ def _assert_same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
     assert a.keys() == b.keys(), (sorted(a.keys() - b.keys())[:5], sorted(b.keys() - a.keys())[:5])
 
 
+Recording = tuple[Path, Path]
+Baseline = tuple[list[dict[str, Any]], dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-async def baseline(broker: EmbeddedBroker, chdb_data_dir: Path, recording, tmp_path_factory):
+async def baseline(
+    broker: EmbeddedBroker,
+    chdb_data_dir: Path,
+    recording: Recording,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Baseline:
     _, events, state, _ = await _run(broker, chdb_data_dir, recording, tmp_path_factory.mktemp("b"))
     assert len(events) > 200  # the recording really produces lots of opportunities
     assert sum(e["executable"] for e in events) > 50
@@ -175,7 +184,9 @@ async def baseline(broker: EmbeddedBroker, chdb_data_dir: Path, recording, tmp_p
     return events, state
 
 
-async def test_two_workers_share_partitions_same_result(baseline, broker, chdb_data_dir, recording, tmp_path):
+async def test_two_workers_share_partitions_same_result(
+    baseline: Baseline, broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
+) -> None:
     """Two workers (a rebalance as the second joins mid-stream) give the single worker's result."""
     events, state = baseline
     _, events2, state2, _ = await _run(broker, chdb_data_dir, recording, tmp_path, workers=2, speed=40)
@@ -194,8 +205,8 @@ def _state_diff(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[str, st
 
 
 async def test_worker_killed_mid_stream_survivor_gives_same_result(
-    baseline, broker, chdb_data_dir, recording, tmp_path
-):
+    baseline: Baseline, broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
+) -> None:
     """SIGKILL one of two workers a third of the way in: the survivor takes its partitions over."""
     events, state = baseline
     chaos = KillWorker(FRAMES // 3)
@@ -208,8 +219,8 @@ async def test_worker_killed_mid_stream_survivor_gives_same_result(
 
 
 async def test_worker_restarted_mid_stream_resumes_from_changelog(
-    baseline, broker, chdb_data_dir, recording, tmp_path
-):
+    baseline: Baseline, broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
+) -> None:
     """SIGKILL the only worker halfway and start it again: tables recover, offsets resume."""
     events, state = baseline
     chaos = KillWorker(FRAMES // 2, restart=True)
@@ -219,7 +230,9 @@ async def test_worker_restarted_mid_stream_resumes_from_changelog(
     assert _state_diff(state3, state) == []
 
 
-async def test_web_views_route_any_pair_from_any_worker(broker, chdb_data_dir, recording, tmp_path):
+async def test_web_views_route_any_pair_from_any_worker(
+    broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
+) -> None:
     seen: dict[str, Any] = {}
 
     async def probe(pool: list[WorkerProcess]) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +19,9 @@ from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
 from echoarb.services.replay import ReplayReport, run_replay
 from echoarb.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
 PAIRS = PROJECT_ROOT / "config" / "market_pairs.json"
@@ -61,15 +64,20 @@ def _without_wall_clock(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in e.items() if k != "computed_at"} for e in events]
 
 
+FirstRun = tuple[Settings, ReplayReport, list[dict[str, Any]]]
+
+
 @pytest.fixture(scope="module")
-async def first_run(broker: EmbeddedBroker, chdb_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+async def first_run(
+    broker: EmbeddedBroker, chdb_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> FirstRun:
     settings = _settings(chdb_data_dir)
     out = tmp_path_factory.mktemp("replay") / "spreads.jsonl"
     report = await _replay(settings, broker, out)
     return settings, report, _read(out)
 
 
-async def test_known_opportunity_found_in_output(first_run) -> None:
+async def test_known_opportunity_found_in_output(first_run: FirstRun) -> None:
     _, report, events = first_run
     assert report.frames == 3000 and report.parse_errors == 5
     executable = [e for e in events if e["executable"]]
@@ -97,7 +105,7 @@ async def test_known_opportunity_found_in_output(first_run) -> None:
     assert [e["size"] for e in same_legs] == ["120", "0"]
 
 
-async def test_rows_in_clickhouse(first_run, chdb_client) -> None:
+async def test_rows_in_clickhouse(first_run: FirstRun, chdb_client: Client) -> None:
     settings, report, events = first_run
     db = settings.clickhouse_database
     assert report.spreads == len(events) == report.spreads_in_clickhouse
@@ -135,7 +143,7 @@ def same_pair(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_same_events_whatever_the_batching(
-    first_run, broker: EmbeddedBroker, chdb_data_dir: Path, tmp_path: Path
+    first_run: FirstRun, broker: EmbeddedBroker, chdb_data_dir: Path, tmp_path: Path
 ) -> None:
     """One tick per Kafka record instead of up to 200: a different interleaving on the broker."""
     _, _, events = first_run

@@ -7,6 +7,7 @@ matching workaround in ``echoarb.kafka.tansu_compat`` can go.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import faust
 import pytest
@@ -97,7 +99,7 @@ async def test_faust_recovery_highwaters_come_from_fetch(broker: EmbeddedBroker,
     """Faust reads table-recovery highwaters only through ``AIOKafkaConsumerThread._highwaters``."""
     tp, _ = await _topic_with_batches(broker)
     app = faust.App(f"hw-{uuid.uuid4().hex[:6]}", broker=f"kafka://{broker.bootstrap}", web_enabled=False)
-    thread = app.consumer._thread
+    thread: Any = cast(Any, app.consumer)._thread  # Faust's private consumer thread
     consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap)
     await consumer.start()
     thread._consumer = consumer
@@ -114,12 +116,12 @@ async def test_faust_recovery_highwaters_come_from_fetch(broker: EmbeddedBroker,
 @pytest.mark.asyncio
 async def test_faust_consumers_fetch_with_short_max_wait(broker: EmbeddedBroker, unpatched: None) -> None:
     app = faust.App(f"fw-{uuid.uuid4().hex[:6]}", broker=f"kafka://{broker.bootstrap}", web_enabled=False)
-    thread = app.consumer._thread
+    thread: Any = cast(Any, app.consumer)._thread  # Faust's private consumer thread
     assert thread._create_worker_consumer(app.transport)._fetch_max_wait_ms == 1500  # the raw gap
     tansu_compat.apply_faust_patches()
     tansu_compat.apply_faust_patches()  # idempotent
     assert tansu_compat.patched()
-    assert thread._create_worker_consumer.__wrapped__ is not None  # type: ignore[attr-defined]
+    assert thread._create_worker_consumer.__wrapped__ is not None
     worker = thread._create_worker_consumer(app.transport)
     client = thread._create_client_consumer(app.transport)
     assert worker._fetch_max_wait_ms == client._fetch_max_wait_ms == tansu_compat.FETCH_MAX_WAIT_MS
@@ -202,6 +204,14 @@ class _Worker:
         return self.proc.returncode
 
 
+def _holds(path: Path, expected: str | None) -> bool:
+    """Whether ``path`` exists and holds ``expected`` (any non-empty text when ``expected`` is None)."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    return bool(text) if expected is None else text == expected
+
+
 @pytest.mark.asyncio
 async def test_faust_table_recovers_latest_values_after_restart(
     broker: EmbeddedBroker, tmp_path: Path
@@ -225,7 +235,7 @@ async def test_faust_table_recovers_latest_values_after_restart(
     try:
         for value in ("r1", "r2", "r3"):  # three rounds: the changelog gets three batches of 5 records
             await producer.send_and_wait(topic, value.encode(), partition=0)
-            await asyncio.to_thread(writer.wait_for, lambda v=value: out.exists() and out.read_text() == v)
+            await asyncio.to_thread(writer.wait_for, functools.partial(_holds, out, value))
     finally:
         await producer.stop()
         assert await asyncio.to_thread(writer.stop) == 0
@@ -242,7 +252,7 @@ async def test_faust_table_recovers_latest_values_after_restart(
     for patch in ("0", "1"):  # the same restart without, then with, the workaround
         worker, out = run("recover", patch)
         try:
-            await asyncio.to_thread(worker.wait_for, lambda o=out: o.exists() and bool(o.read_text()))
+            await asyncio.to_thread(worker.wait_for, functools.partial(_holds, out, None))
             results[patch] = json.loads(out.read_text())
         finally:
             await asyncio.to_thread(worker.stop)

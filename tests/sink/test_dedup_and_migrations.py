@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def count(client: Client, sql: str) -> int:
-    return int(client.command(sql))
+    result = client.command(sql)
+    assert isinstance(result, int | str), result
+    return int(result)
 
 
 def test_chdb_drops_a_repeated_insert_token_only_with_a_deduplication_window(

@@ -162,8 +162,8 @@ def test_a_batch_of_only_dead_records_inserts_nothing(chdb_client: Client, ch_da
 
 
 def test_container_framing_and_tick_count() -> None:
-    for value in (0, 1, -1, 63, 64, -65, 2**62, -(2**63), 2**63 - 1):
-        assert read_long(zigzag(value), 0) == (value, len(zigzag(value)))
+    for n in (0, 1, -1, 63, 64, -65, 2**62, -(2**63), 2**63 - 1):
+        assert read_long(zigzag(n), 0) == (n, len(zigzag(n)))
     container = AvroContainer(CODECS.spread_event)
     value = CODECS.spread_event.encode(spread_event())
     assert container.framed(value)
