@@ -52,7 +52,7 @@ def _other(name: str, annotation: Any, default: Any) -> Any:
 def _every_field_changed() -> Settings:
     fields = Settings.model_fields
     values = {name: _other(name, f.annotation, f.default) for name, f in fields.items()}
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **values)
     for name, field in fields.items():
         assert getattr(settings, name) != field.default, name
     return settings
@@ -84,7 +84,7 @@ def test_every_field_reaches_a_child(tmp_path: Path) -> None:
 def test_unset_optional_settings_stay_unset_in_the_child(tmp_path: Path) -> None:
     """The parent's environment and .env must not leak a value the parent's settings do not have."""
     (tmp_path / ".env").write_text("KALSHI_API_KEY=from-dotenv\nWORKER_CANONICAL_URL=http://x\n")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path), "KAFKA_BOOTSTRAP": "stale:1"}
     child = _child(settings.child_env(base), tmp_path)
     assert child == _plain(settings)
@@ -92,7 +92,7 @@ def test_unset_optional_settings_stay_unset_in_the_child(tmp_path: Path) -> None
 
 
 def test_overrides_apply_to_the_child_only() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     env = settings.child_env({}, worker_id="w-7", merge_max_wait_ms=5, kafka_bootstrap="h:9092")
     assert (env["WORKER_ID"], env["MERGE_MAX_WAIT_MS"], env["KAFKA_BOOTSTRAP"]) == ("w-7", "5", "h:9092")
     assert settings.worker_id == "echoarb"
@@ -101,7 +101,7 @@ def test_overrides_apply_to_the_child_only() -> None:
 
 
 def test_secrets_are_masked_when_the_env_is_printed() -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, kalshi_api_key=SecretStr("key-id-123"), clickhouse_url=SecretStr("http://u:pw@h/db")
     )
     env = settings.child_env({})
