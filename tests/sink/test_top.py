@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from echoarb.sink.client import holder_of
 from echoarb.sink.top import best_opportunities, render
 from echoarb.sink.writer import ClickHouseWriter, spread_row
@@ -57,6 +59,7 @@ def test_best_opportunity_per_pair_and_direction(chdb_client: Client, ch_databas
     assert everything[0].pair_id == "eth"
 
 
+@pytest.mark.integration  # starts embedded ClickHouse in a child process
 def test_top_fails_clearly_while_another_process_holds_the_data_dir(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(tmp_path / "clickhouse")],

@@ -23,7 +23,7 @@ from echoarb.venues.polymarket.protocol import PolymarketProtocol
 from echoarb.venues.recording import RecordedFrame, read_recording
 from echoarb.venues.sample import MALFORMED_TEXTS, generate_recording, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAIRS_PATH = ROOT / "config" / "market_pairs.json"
 SAMPLE_PATH = ROOT / "config" / "recordings" / "sample.jsonl"
 ONE = Decimal(1)
