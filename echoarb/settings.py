@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     topic_control: str = "echoarb.control"
     partitions: int = Field(8, ge=1, le=1024, description="partitions of every tick and spread topic")
     replication_factor: int = Field(1, ge=1)
+    kafka_connect_timeout_s: float = Field(
+        60.0, gt=0, description="how long a role waits for KAFKA_BOOTSTRAP to answer before giving up"
+    )
 
     # ClickHouse. Unset URL means: embedded chdb in data_dir.
     clickhouse_url: SecretStr | None = Field(None, description="http://user:pass@host:8123/db")

@@ -55,10 +55,24 @@ def load_pairs_config(settings: Settings) -> PairsConfig:
         raise CliError(f"invalid market pairs config: {exc}") from None
 
 
+def wait_for_cluster(settings: Settings) -> None:
+    """Block until KAFKA_BOOTSTRAP answers (retrying with backoff), or fail with one line."""
+    import asyncio
+
+    from echoarb.kafka.readiness import KafkaUnreachable, wait_for_kafka
+
+    assert settings.kafka_bootstrap
+    try:
+        asyncio.run(wait_for_kafka(settings.kafka_bootstrap, timeout_s=settings.kafka_connect_timeout_s))
+    except KafkaUnreachable as exc:
+        raise CliError(str(exc)) from None
+
+
 @contextlib.contextmanager
 def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
     """The configured cluster, or an embedded broker for the duration of the block."""
     if settings.kafka_bootstrap:
+        wait_for_cluster(settings)
         yield settings.kafka_bootstrap, settings.embedded_broker
         return
     from echoarb.kafka.embedded import EmbeddedBroker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -44,8 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM's default action ends the process at once, skipping every `with` and `finally`:
+    # the embedded broker (a child) would be left running. Unwind like Ctrl-C instead.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     level = args.log_level
     if level is None:
         try:
@@ -64,7 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
         from echoarb.services.replay import ReplayError
         from echoarb.services.worker_process import WorkerError
+        from echoarb.venues.recording import RecordingError
 
+        if isinstance(exc, RecordingError):
+            print(f"echoarb: error: bad recording line: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, ReplayError | WorkerError):
             print(f"echoarb: error: {exc}", file=sys.stderr)
             return 1

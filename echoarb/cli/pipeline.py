@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
-from echoarb.cli.common import SAMPLE_RECORDING, CliError, kafka, load_pairs_config, settings_from_args
+from echoarb.cli.common import (
+    SAMPLE_RECORDING,
+    CliError,
+    kafka,
+    load_pairs_config,
+    settings_from_args,
+    wait_for_cluster,
+)
 from echoarb.pairs import PairsConfigError, load_pairs
+
+log = logging.getLogger("echoarb")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -21,6 +31,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     recording = Path(args.recording)
     if not recording.is_file():
         raise CliError(f"recording not found: {recording}")
+    from echoarb.venues.recording import check_recording
+
+    _, bad = check_recording(recording)
+    if bad and not args.skip_bad_lines:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise CliError(
+            f"bad recording line: {bad[0]}{more}; fix it, or pass --skip-bad-lines to count and skip"
+        )
+    if bad:
+        log.warning("skipping %d bad recording lines (first: %s)", len(bad), bad[0])
     if args.data_dir:
         settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
     board = SpreadBoard()
@@ -47,13 +67,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 speed=args.speed,
                 timeout=args.timeout,
                 on_event=on_event,
+                skip_bad_lines=bool(bad),
             )
         )
     print()
     board.render(best=True, title="Best opportunity per pair and direction (net profit > 0):")
     print()
     print(
-        f"replayed {report.frames} frames ({report.parse_errors} rejected) -> {report.ticks} ticks in "
+        f"replayed {report.frames} frames ({report.parse_errors} rejected"
+        + (f", {report.bad_lines} bad lines skipped" if report.bad_lines else "")
+        + f") -> {report.ticks} ticks in "
         f"{report.tick_records} records -> {report.spreads} spread events, {report.windows} window records; "
         f"ClickHouse: {report.spreads_in_clickhouse} spreads, {report.windows_in_clickhouse} windows; "
         f"{report.seconds:.1f}s"
@@ -73,6 +96,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "PROCESSING_GUARANTEE=exactly_once needs transactional producers, which the embedded "
             "Tansu broker refuses (InitProducerId v0); use at_least_once (the default)"
         )
+    wait_for_cluster(settings)
     import faust
 
     from streams.app import Topology
@@ -168,6 +192,11 @@ def add_pipeline_commands(sub: Any) -> None:
         "--timeout", type=float, default=300.0, help="give up waiting for the pipeline after N seconds"
     )
     p.add_argument("--live", action="store_true", help="print executable spread events as they arrive")
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip and count unreadable recording lines instead of refusing the recording",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser(

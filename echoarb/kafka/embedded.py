@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from echoarb.kafka.processes import free_port, terminate
+from echoarb.kafka.processes import free_port, spawn, terminate
 
 log = logging.getLogger("echoarb.broker")
 
@@ -96,7 +96,7 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log_file:
-            self._proc = subprocess.Popen(
+            self._proc = spawn(
                 [
                     str(binary),
                     "broker",
@@ -109,7 +109,6 @@ class EmbeddedBroker:
                 ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
                 env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
             )
         atexit.register(self.stop)
@@ -154,7 +153,7 @@ class EmbeddedBroker:
         except OSError:
             return "(no log)"
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 0.5) -> None:
         """SIGTERM, then SIGKILL: Tansu does not exit when its parent dies, so always stop it."""
         proc, self._proc = self._proc, None
         if proc is None:

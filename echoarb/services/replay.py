@@ -29,7 +29,7 @@ from echoarb.partitioning import venue_streams
 from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
 from echoarb.sink.service import SinkService
-from echoarb.venues.recording import read_recording
+from echoarb.venues.recording import RecordingError, read_recording
 from echoarb.wire.codec import CodecError, Codecs, load_codecs
 from echoarb.wire.records import spread_record_to_json
 
@@ -46,6 +46,7 @@ class ReplayReport:
     ticks: int = 0
     tick_records: int = 0
     parse_errors: int = 0
+    bad_lines: int = 0
     spreads: int = 0
     windows: int = 0
     spreads_in_clickhouse: int = 0
@@ -168,6 +169,7 @@ async def run_replay(
     on_event: Callable[[dict[str, Any]], None] | None = None,
     workers: int = 1,
     hooks: ReplayHooks | None = None,
+    skip_bad_lines: bool = False,
 ) -> ReplayReport:
     """Run the whole pipeline over ``recording``; returns counts and timings.
 
@@ -212,9 +214,13 @@ async def run_replay(
         run = ReplayRun(pool, publisher, reader, timeout)
 
         # 1. Feed the recording (paced by receive time when speed > 0).
+        def on_bad(error: RecordingError) -> None:
+            report.bad_lines += 1
+            log.warning("skipped: %s", error)
+
         first_recv: int | None = None
         wall0 = time.monotonic()
-        for frame in read_recording(recording):
+        for frame in read_recording(recording, on_bad=on_bad if skip_bad_lines else None):
             if first_recv is None:
                 first_recv = frame.recv_ts
             if speed > 0:

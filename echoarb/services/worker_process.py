@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from echoarb.kafka.processes import free_port, terminate
+from echoarb.kafka.processes import free_port, spawn, terminate
 from echoarb.settings import Settings
 
 
@@ -48,12 +48,8 @@ class WorkerProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "echoarb", "worker"],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+        self._proc = spawn(
+            [sys.executable, "-m", "echoarb", "worker"], env=self._env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
 

@@ -12,9 +12,12 @@ import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
+
+from echoarb.redact import mask_url as mask_url
+from echoarb.redact import scrub
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -35,27 +38,6 @@ def check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise SinkError(f"invalid ClickHouse database name {name!r}: use letters, digits and _")
     return name
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def scrub(exc: BaseException, secret: str | None) -> str:
-    """The exception text with the password removed, in case a driver ever echoes it."""
-    text = str(exc)
-    if secret:
-        text = text.replace(secret, "***").replace(unquote(secret), "***")
-    return text
 
 
 def _create_database(client: Client, database: str, where: str) -> Client:

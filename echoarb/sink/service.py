@@ -37,9 +37,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 
 from echoarb.model import VENUES
+from echoarb.redact import scrub
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Buffers, Entry, Plan
-from echoarb.sink.client import connect, scrub
+from echoarb.sink.client import connect
 from echoarb.sink.container import HEADER_SIZE
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter, Route, framing_error, routes

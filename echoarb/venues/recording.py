@@ -9,7 +9,7 @@ frames they must reject. Lines are in receive order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -68,20 +68,38 @@ def parse_line(text: str) -> RecordedFrame:
     return RecordedFrame(venue, recv_ts, frame, source, path)
 
 
-def read_recording(path: Path | str) -> Iterator[RecordedFrame]:
+def read_recording(
+    path: Path | str, on_bad: Callable[[RecordingError], None] | None = None
+) -> Iterator[RecordedFrame]:
     """Yield the frames of a recording lazily (recordings can be large); blank lines are skipped.
 
-    Raises :class:`RecordingError` naming the file and line of the first bad line, so a
-    hand-edited fixture is easy to fix.
+    A bad line raises :class:`RecordingError` naming the file and line, so a hand-edited
+    fixture is easy to fix; with ``on_bad`` the error is handed to it and the line skipped.
     """
-    with open(path, encoding="utf-8") as fp:
-        for lineno, line in enumerate(fp, start=1):
-            if not line.strip():
+    with open(path, "rb") as fp:
+        for lineno, raw in enumerate(fp, start=1):
+            if not raw.strip():
                 continue
             try:
-                yield parse_line(line)
+                frame = parse_line(raw.decode("utf-8"))  # UnicodeDecodeError is a ValueError
             except ValueError as exc:
-                raise RecordingError(f"{path}:{lineno}: {exc}") from None
+                error = RecordingError(f"{path}:{lineno}: {exc}")
+                if on_bad is None:
+                    raise error from None
+                on_bad(error)
+                continue
+            yield frame
+
+
+def check_recording(path: Path | str) -> tuple[int, list[RecordingError]]:
+    """Read the whole recording once: the number of good frames and every bad line.
+
+    Run before a replay starts anything, so that a bad line costs one message, not a
+    half-started pipeline.
+    """
+    bad: list[RecordingError] = []
+    good = sum(1 for _ in read_recording(path, on_bad=bad.append))
+    return good, bad
 
 
 def write_frame(fp: IO[str], frame: RecordedFrame) -> None:
