@@ -22,6 +22,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     pairs = load_pairs_config(settings)
+    wanted = set(args.venue or VENUES)
+    if "kalshi" in wanted and any("kalshi" in pair.venue_names for pair in pairs.pairs):
+        from echoarb.ingest.live import check_kalshi_credentials
+
+        try:  # before waiting on Kafka: a bad key is the user's to fix, not something to retry
+            check_kalshi_credentials(settings)
+        except KalshiKeyError as exc:
+            raise CliError(f"refusing to start the Kalshi connector: {exc}") from None
     logging.getLogger("websockets").setLevel(logging.WARNING)
     if args.metrics_port is not None:
         from echoarb import metrics
