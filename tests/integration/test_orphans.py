@@ -109,6 +109,7 @@ def test_replay_killed_with_sigkill_leaves_no_broker_or_worker(tmp_path: Path) -
         stderr=subprocess.DEVNULL,
         cwd=tmp_path,
     )
+    children: set[int] = set()
     try:
         # Wait for the broker and the worker (a Python child) to be up.
         def both_up() -> bool:
@@ -121,5 +122,5 @@ def test_replay_killed_with_sigkill_leaves_no_broker_or_worker(tmp_path: Path) -
         assert wait_for(lambda: not alive(children), 5.0), f"orphans left running: {alive(children)}"
     finally:
         proc.kill()
-        for pid in alive(descendants(proc.pid)):
+        for pid in alive(children | descendants(proc.pid)):  # never leave the orphans we found
             os.kill(pid, signal.SIGKILL)
