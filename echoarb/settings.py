@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Venues.
     kalshi_api_key: SecretStr | None = None
     kalshi_private_key_path: Path | None = None
-    kalshi_fee_rate: Decimal = Decimal("0.07")
+    kalshi_fee_rate: Decimal = Field(Decimal("0.07"), ge=0, lt=1)
 
     # Live ingest (producer agents). URLs default to the real venues; tests point them at simulators.
     kalshi_ws_url: str = "wss://api.elections.kalshi.com/trade-api/ws/v2"
@@ -108,13 +108,18 @@ class Settings(BaseSettings):
     )
 
     # Faust worker.
-    worker_web_port: int = 6066
+    worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_web_host: str = "127.0.0.1"
     worker_canonical_url: str | None = Field(
         None, description="URL other workers use to reach this one's web views (table routing)"
     )
     worker_id: str = "echoarb"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("*", mode="before")
     @classmethod
