@@ -89,7 +89,7 @@ class Leg:
 
 @dataclass(frozen=True, slots=True)
 class Opportunity:
-    """The result of the edge engine for one (pair, kind, legs) key, see shared/edge.md."""
+    """The result of the edge engine for one (pair, kind, legs) key, see docs/edge.md."""
 
     pair_id: str
     kind: SpreadKind

@@ -1,4 +1,4 @@
-"""Loading and validating ``config/market_pairs.json`` (format: shared/edge.md).
+"""Loading and validating ``config/market_pairs.json`` (format: docs/edge.md).
 
 Errors name the pair and the key that is wrong, because a user editing a list of fifty
 pairs needs to know which one to fix.

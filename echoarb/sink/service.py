@@ -235,7 +235,7 @@ class SinkService:
         else:
             await self._open_clickhouse()
         if self._producer is None:
-            # No idempotence: Tansu rejects InitProducerId v0 (see shared/infra.md).
+            # No idempotence: Tansu rejects InitProducerId v0 (see echoarb/kafka/tansu_compat.py).
             self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
             await self._producer.start()
         kwargs: dict[str, Any] = {

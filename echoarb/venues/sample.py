@@ -5,7 +5,7 @@ replies and snapshots first, then a random walk of book deltas in both the legac
 current wire formats, batched events, keep-alives and a few malformed frames a parser must
 survive. Books are kept free of cross-venue arbitrage (YES ask + NO ask >= ~1.02) except in
 one known window at mid-session, where ``fed-rate-march`` shows exactly the worked example
-of shared/edge.md, so a replay has one opportunity whose numbers are known by hand.
+of docs/edge.md, so a replay has one opportunity whose numbers are known by hand.
 
 All prices are integer cents (Manifold probabilities integer basis points) inside the
 generator and are rendered as the venues render them, so no float noise reaches a frame.
@@ -38,7 +38,7 @@ EVENT_GAP_MS = 90  # mean gap between events: about 100 ms per frame overall
 PING_EVERY_MS = 10_000  # Polymarket client PING period (the server's PONG is recorded)
 MANIFOLD_PING_EVERY_MS = 45_000
 
-# The worked example of shared/edge.md, as venue books (prices in cents, sizes in contracts).
+# The worked example of docs/edge.md, as venue books (prices in cents, sizes in contracts).
 WORKED_KALSHI_YES = {41: 50, 40: 100}
 WORKED_KALSHI_NO = {52: 80, 50: 200}
 WORKED_POLY_YES_BIDS = {44: 100}
@@ -755,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m echoarb.venues.sample",
         description="Write a deterministic, realistic recording (JSON Lines of venue frames) for the "
         "pairs of a market_pairs.json: snapshots, legacy and current delta formats, keep-alives, a few "
-        "malformed frames, and the worked example of shared/edge.md on fed-rate-march at mid-session.",
+        "malformed frames, and the worked example of docs/edge.md on fed-rate-march at mid-session.",
     )
     parser.add_argument(
         "--pairs", default="config/market_pairs.json", help="pairs config (default: %(default)s)"

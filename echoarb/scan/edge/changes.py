@@ -1,4 +1,4 @@
-"""Emit a result only when it differs from the last one emitted for its key (shared/edge.md).
+"""Emit a result only when it differs from the last one emitted for its key (docs/edge.md).
 
 Every key starts as "no opportunity". All results with size 0 are that same state, so a
 book that is merely moving without ever crossing produces no events, and an opportunity

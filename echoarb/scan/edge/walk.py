@@ -1,4 +1,4 @@
-"""The depth walk of shared/edge.md over N ask ladders, and turning its result into an Opportunity.
+"""The depth walk of docs/edge.md over N ask ladders, and turning its result into an Opportunity.
 
 Binary pairs walk two ladders (YES on A, NO on B); categorical baskets walk one YES ladder
 per outcome. Each step buys the same quantity on every ladder, so every leg ends with the
@@ -175,7 +175,7 @@ def build_opportunity(
     newest_ts: int,
     max_quote_age_ms: int,
 ) -> Opportunity:
-    """Assemble the Opportunity fields of shared/edge.md from a walk over ``legs`` (same order).
+    """Assemble the Opportunity fields of docs/edge.md from a walk over ``legs`` (same order).
 
     Each leg is (quote, side bought, the ladder walked, outcome name or "" for binary pairs).
     """

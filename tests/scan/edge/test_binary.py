@@ -1,6 +1,6 @@
 # mypy: disable-error-code="comparison-overlap"
 # (int literals compare equal to Decimals; keeps expectations readable)
-"""Binary cross-venue opportunities, pinned by hand-computed cases (shared/edge.md)."""
+"""Binary cross-venue opportunities, pinned by hand-computed cases (docs/edge.md)."""
 
 from __future__ import annotations
 
