@@ -114,6 +114,9 @@ class Settings(BaseSettings):
         None, description="URL other workers use to reach this one's web views (table routing)"
     )
     worker_id: str = "echoarb"
+    worker_stop_timeout_s: float = Field(
+        10.0, gt=0, description="worker: a stop (SIGTERM) that takes longer ends the process"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("log_level", mode="before")

@@ -97,12 +97,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "Tansu broker refuses (InitProducerId v0); use at_least_once (the default)"
         )
     wait_for_cluster(settings)
-    import faust
-
     from streams.app import Topology
+    from streams.bounded_stop import BoundedStopWorker
 
     topology = Topology(settings, pairs, embedded_broker=settings.embedded_broker)
-    worker = faust.Worker(topology.app, loglevel=settings.log_level.lower(), quiet=True)
+    worker = BoundedStopWorker(
+        topology.app,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+        stop_grace_s=settings.worker_stop_timeout_s,
+    )
     worker.execute_from_commandline()
     return 0
 
