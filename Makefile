@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean bench system-deps
+.PHONY: demo test setup lint clean bench system-deps chaos
 
 # Debian packages the tests use as real parts (one list; append yours): chromium drives the
 # board's browser test, prometheus scrapes the running services.
@@ -27,6 +27,10 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
+
+# The fault-injection tests alone (they run in `make test` too), with a table of each fault.
+chaos: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m chaos -p tests.chaos_report
 
 # Benchmarks (embedded broker + ClickHouse, ~10 min): one table, JSON in bench/results/.
 bench: $(STAMP)

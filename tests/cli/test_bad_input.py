@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "recordings" / "sample.jsonl"
 
 
@@ -33,6 +35,7 @@ def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str)
         assert needle in errors[0], errors[0]
 
 
+@pytest.mark.chaos("bad recording lines (JSON, recv_ts, UTF-8)", "one line naming file:line, exit 2")
 def test_recording_line_that_is_not_json(tmp_path: Path) -> None:
     rec = tmp_path / "bad.jsonl"
     lines = SAMPLE.read_text().splitlines()[:5]
@@ -41,6 +44,7 @@ def test_recording_line_that_is_not_json(tmp_path: Path) -> None:
     assert_one_clear_line(proc, f"{rec}:4:", "not valid JSON", "--skip-bad-lines")
 
 
+@pytest.mark.chaos("bad recording lines (JSON, recv_ts, UTF-8)", "one line naming file:line, exit 2")
 def test_recording_with_a_bad_recv_ts(tmp_path: Path) -> None:
     rec = tmp_path / "bad.jsonl"
     rec.write_text('{"venue":"kalshi","recv_ts":"x","frame":"{}"}\n')
@@ -48,6 +52,7 @@ def test_recording_with_a_bad_recv_ts(tmp_path: Path) -> None:
     assert_one_clear_line(proc, f"{rec}:1:", "recv_ts")
 
 
+@pytest.mark.chaos("bad recording lines (JSON, recv_ts, UTF-8)", "one line naming file:line, exit 2")
 def test_recording_that_is_not_utf8(tmp_path: Path) -> None:
     rec = tmp_path / "bad.jsonl"
     rec.write_bytes(b'{"venue":"kalshi","recv_ts":1,"frame":"\xff\xfe"}\n')
@@ -55,6 +60,7 @@ def test_recording_that_is_not_utf8(tmp_path: Path) -> None:
     assert_one_clear_line(proc, f"{rec}:1:")
 
 
+@pytest.mark.chaos("unreachable Kafka at start", "retries with backoff, then one line, exit 2")
 def test_unreachable_kafka_retries_then_gives_up_in_one_line(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = run(["worker"], tmp_path, KAFKA_BOOTSTRAP="127.0.0.1:1", KAFKA_CONNECT_TIMEOUT_S="2")
@@ -70,6 +76,9 @@ def test_bad_cli_flag_gives_usage_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.chaos(
+    "unreachable ClickHouse with a password in the URL", "one line, password masked as a value"
+)
 def test_top_with_unreachable_clickhouse_masks_only_the_password(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "echoarb", "top"],

@@ -59,6 +59,7 @@ def env_name(name: str) -> str:
     return alias if isinstance(alias, str) else name.upper()
 
 
+@pytest.mark.chaos("every bad setting", "one line naming the variable, exit 2")
 @pytest.mark.parametrize(("name", "value"), CASES, ids=[f"{n}={v}" for n, v in CASES])
 def test_bad_setting_is_one_line_and_exit_2(
     name: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -146,6 +147,7 @@ def _mutations() -> list[tuple[str, Any, str]]:
 MUTATIONS = _mutations()
 
 
+@pytest.mark.chaos("every bad pairs-file rule", "one line naming the pair and key, exit 2")
 @pytest.mark.parametrize(
     ("config", "needle"), [(c, n) for _, c, n in MUTATIONS], ids=[i for i, _, _ in MUTATIONS]
 )

@@ -191,6 +191,9 @@ def feed(frames: list[tuple[str, str | bytes]]) -> None:
                     assert opp.size > 0 and Decimal(0) < opp.cost
 
 
+@pytest.mark.chaos(
+    "hostile frame runs (Hypothesis, 150 x up to 25 frames)", "no exception, no absurd value in a spread"
+)
 @BUDGET
 @given(st.lists(hostile_frames(), min_size=1, max_size=25))
 def test_hostile_frames_after_real_ones_never_raise(frames: list[tuple[str, str | bytes]]) -> None:
@@ -199,6 +202,7 @@ def test_hostile_frames_after_real_ones_never_raise(frames: list[tuple[str, str 
     feed(real + frames + real)
 
 
+@pytest.mark.chaos("pathological frames (deep, 5 MB, non-UTF-8)", "no exception")
 @pytest.mark.parametrize("venue", ["kalshi", "polymarket", "manifold"])
 @pytest.mark.parametrize(
     "frame",
@@ -227,6 +231,7 @@ def test_unknown_venue_is_a_counted_rejection() -> None:
     assert outcome.errors and handler.errors["nyse"] == 1
 
 
+@pytest.mark.chaos("random bytes into the Avro decoders (150 x 3)", "CodecError only")
 @BUDGET
 @given(st.binary(max_size=2_000))
 def test_avro_decoders_raise_only_codec_errors(data: bytes) -> None:
@@ -236,6 +241,7 @@ def test_avro_decoders_raise_only_codec_errors(data: bytes) -> None:
             codec.decode(data)
 
 
+@pytest.mark.chaos("corrupted Avro records (150)", "a clean decode or CodecError")
 @BUDGET
 @given(st.data())
 def test_avro_decoders_on_corrupted_real_records(data: st.DataObject) -> None:

@@ -204,6 +204,7 @@ def _state_diff(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[str, st
     ]
 
 
+@pytest.mark.chaos("SIGKILL one of two workers mid-stream", "survivor gives the same events and table")
 async def test_worker_killed_mid_stream_survivor_gives_same_result(
     baseline: Baseline, broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
 ) -> None:
@@ -218,6 +219,7 @@ async def test_worker_killed_mid_stream_survivor_gives_same_result(
     assert _state_diff(state2, state) == []
 
 
+@pytest.mark.chaos("SIGKILL the only worker, restart", "resumes from changelog, same events")
 async def test_worker_restarted_mid_stream_resumes_from_changelog(
     baseline: Baseline, broker: EmbeddedBroker, chdb_data_dir: Path, recording: Recording, tmp_path: Path
 ) -> None:

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "recordings" / "sample.jsonl"
 
 
@@ -68,6 +70,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.chaos("SIGTERM to `echoarb broker`", "Tansu child gone within 3 s")
 def test_broker_stopped_with_sigterm_takes_its_tansu_along(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "echoarb", "broker"],
@@ -91,6 +94,7 @@ def test_broker_stopped_with_sigterm_takes_its_tansu_along(tmp_path: Path) -> No
         proc.kill()
 
 
+@pytest.mark.chaos("SIGKILL to `echoarb replay` mid-run", "its broker and worker die with it")
 def test_replay_killed_with_sigkill_leaves_no_broker_or_worker(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [

@@ -85,6 +85,9 @@ async def _all_records(bootstrap: str) -> list[bytes]:
     return out
 
 
+@pytest.mark.chaos(
+    "known secrets through ingest, worker, sink, replay", "no secret in logs, files, metrics or Kafka"
+)
 def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
     tmp: Path = workspace["tmp"]  # type: ignore[assignment]
     env: dict[str, str] = workspace["env"]  # type: ignore[assignment]

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from echoarb.kafka import tansu_compat
@@ -93,6 +94,7 @@ async def committed(bootstrap: str, group: str, tps: list[TopicPartition]) -> di
 FAST = tansu_compat.aiokafka_consumer_kwargs()
 
 
+@pytest.mark.chaos("SIGKILL the sink between insert and commit", "every event stored exactly once")
 async def test_sigkill_between_insert_and_commit_stores_every_event_exactly_once(
     broker: Any, tmp_path: Path
 ) -> None:

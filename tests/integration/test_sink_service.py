@@ -287,6 +287,7 @@ async def test_records_refused_at_insert_are_dead_lettered_and_the_rest_stored(
     assert any(b"does not decode" in r for r in reasons), reasons
 
 
+@pytest.mark.chaos("ClickHouse refuses inserts", "retried without commit, then resumes")
 async def test_sink_retries_failed_inserts_without_committing_then_resumes(
     broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
 ) -> None:
@@ -378,6 +379,7 @@ async def test_sink_waits_for_clickhouse_at_start_then_catches_up(
     assert got == [(300, 300)]
 
 
+@pytest.mark.chaos("ClickHouse outage mid-run", "fetching paused, memory bounded, caught up, nothing lost")
 async def test_outage_mid_run_stops_fetching_holds_bounded_memory_and_catches_up(
     broker: Any, topics: Settings, producer: AIOKafkaProducer, chdb_client: Client, ch_database: str
 ) -> None:
