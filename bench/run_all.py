@@ -143,7 +143,7 @@ def table(r: dict[str, Any]) -> str:
                 f"{s['sink_rows_per_s']:,} rows/s",
                 f"bare insert {s.get('baseline_rows_per_s', 0):,}/s, "
                 f"ratio {s['sink_rows_per_s'] / max(1, s.get('baseline_rows_per_s', 0)):.2f}; "
-                f"previous Decimal path {s.get('before_rows_per_s', 0):,}/s",
+                f"ClickHouse-alone floor {s.get('floor_rows_per_s', 0):,}/s",
             )
         )
     elif s:

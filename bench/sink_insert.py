@@ -6,9 +6,6 @@ Measures, in one run and on the same engine (median of ``--repeat`` runs each):
                 (Avro container into ``spreads_staging``, the view converts into ``spreads`` and
                 ``pair_minute_stats``), one insert per ``--batch`` records, with its token;
   * python   -- the sink's fallback for a refused batch: decode + integer staging rows, same table;
-  * before   -- the path before issue #6: decode + ``spread_row`` (Python Decimals) + insert
-                straight into ``spreads`` (still used to replay batches recorded by old versions);
-  * insert   -- ``spread_row`` rows, pre-built, through that old insert (no conversion cost);
   * floor    -- the finished ``spreads`` rows as pre-encoded Native blocks, inserted raw with a
                 token (view included): ClickHouse's own cost of storing these rows, no Python;
   * baseline -- the same number of rows as plain Int64/String columns via ``client.insert``
@@ -35,9 +32,9 @@ from aiokafka.structs import ConsumerRecord
 from echoarb.sink import ledger
 from echoarb.sink.batches import Buffers
 from echoarb.sink.client import connect_embedded
+from echoarb.sink.routes import entries_for, routes
 from echoarb.sink.schema import SPREADS_TABLE
-from echoarb.sink.service import entries_for
-from echoarb.sink.writer import ClickHouseWriter, Row, routes, spread_row
+from echoarb.sink.writer import ClickHouseWriter
 from echoarb.wire.codec import load_codecs
 
 TOPIC = "spreads"
@@ -124,7 +121,6 @@ def main() -> None:
         )
         plain = [(e["id"], e["pair_id"], i, i, i, i, i, i, i, i) for i, e in enumerate(events)]
         names = ["id", "pair_id", "a", "b", "c", "d", "e", "f", "g", "ts"]
-        prebuilt: list[Row] = [spread_row(e, TOPIC, 0, i) for i, e in enumerate(events)]
 
         # The inputs (millions of objects) stand in for records that arrive from Kafka a batch at
         # a time: keep the collector from re-scanning them on every collection during the runs.
@@ -147,7 +143,7 @@ def main() -> None:
                 batches = buffers.cut(0.0, force=start == n)
                 ledger.record(client, "bench", group, batches)
                 for batch in batches:
-                    writer.store(route, TOPIC, 0, batch.entries, f"{batch.token}/{attempt}", batch.via)
+                    writer.store(route, TOPIC, 0, batch.entries, f"{batch.token}/{attempt}")
 
         def python(attempt: int) -> None:
             decode = codecs.spread_event.decode
@@ -158,22 +154,8 @@ def main() -> None:
                 ]
                 writer.insert(route.staging, rows, f"bench-python-{start}/{attempt}", route.staging_columns)
 
-        def before(attempt: int) -> None:
-            decode = codecs.spread_event.decode
-            for start in chunks(size):
-                rows = [
-                    spread_row(decode(r.value), TOPIC, 0, r.offset) for r in records[start : start + size]
-                ]
-                writer.insert(SPREADS_TABLE, rows, token=f"bench-before-{start}/{attempt}")
-
-        def insert_only(attempt: int) -> None:
-            for start in chunks(size):
-                writer.insert(
-                    SPREADS_TABLE, prebuilt[start : start + size], token=f"bench-insert-{start}/{attempt}"
-                )
-
         # Native blocks of the finished rows, exported once: what ClickHouse alone spends storing them.
-        writer.insert(SPREADS_TABLE, prebuilt)
+        sink(-1)
         native = [
             client.raw_query(
                 f"SELECT * FROM bench.spreads WHERE offset >= {start} AND offset < {start + size} "
@@ -206,7 +188,7 @@ def main() -> None:
         base = timed("baseline", n, baseline, repeat, reset)
         rates: dict[str, float] = {}
         paths: list[tuple[str, Callable[[int], None]]] = [
-            ("floor", floor), ("insert", insert_only), ("before", before), ("python", python), ("sink", sink),
+            ("floor", floor), ("python", python), ("sink", sink),
         ]  # fmt: skip
         for label, run in paths:
             rates[label] = timed(label, n, run, repeat, reset)
@@ -215,8 +197,8 @@ def main() -> None:
         print(f"  last run stored {stored:,} spreads rows, pair_minute_stats counted {minutes:,}")
         print(f"  Avro inserts refused (converted in Python): {writer.avro_failures}")
         print("  ratios to baseline: " + ", ".join(f"{k}={v / base:.2f}" for k, v in rates.items()))
-        sink_rate, before_rate, floor_rate = rates["sink"], rates["before"], rates["floor"]
-        print(f"  sink/before = {sink_rate / before_rate:.1f}x, sink/floor = {sink_rate / floor_rate:.2f}")
+        rate = rates["sink"]
+        print(f"  sink/python = {rate / rates['python']:.1f}x, sink/floor = {rate / rates['floor']:.2f}")
         client.close()
 
 

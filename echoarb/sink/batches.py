@@ -51,7 +51,6 @@ class Plan:
     first_offset: int
     last_offset: int
     first_ts: int
-    via: str = ""  # the insert path recorded with it ('' = rows straight into the table)
 
 
 @dataclass
@@ -62,7 +61,6 @@ class Batch:
     table: str
     entries: list[Entry]
     replayed: bool = False  # cut from a ledger plan: the ledger row exists already
-    via: str | None = None  # the plan's insert path when replayed; None = the current path
 
     @property
     def first_offset(self) -> int:
@@ -179,7 +177,7 @@ class Buffers:
                 if buffer.entries[-1].offset < last:
                     continue  # the planned batch is not complete: never cut it differently
                 n = next(i for i, e in enumerate(buffer.entries) if e.offset >= last) + 1
-                batches.append(Batch(tp, buffer.table, buffer.entries[:n], True, buffer.plan.via))
+                batches.append(Batch(tp, buffer.table, buffer.entries[:n], True))
                 self._take(buffer, n)
                 # The crashed run may have planned (and inserted) further batches of this
                 # partition in the same flush: the next head is looked up before any new cut.

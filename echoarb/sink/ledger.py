@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def record(client: Client, database: str, group_id: str, batches: Sequence[Batch]) -> None:
     """One insert for all ``batches`` of a flush (before any of them is inserted).
 
-    Fresh batches are always inserted through the staging tables; ``via`` records that.
+    ``via`` records the staging table each batch goes through, for operators reading the ledger.
     """
     if not batches:
         return
@@ -60,7 +60,7 @@ def lookup(
     keys = [(tp.topic, tp.partition, offset) for tp, offset, _ in heads]
     result = client.query(
         f"SELECT topic, partition, first_offset, toUnixTimestamp64Milli(first_ts), "
-        f"argMax(last_offset, planned_at), argMax(via, planned_at) "
+        f"argMax(last_offset, planned_at) "
         f"FROM `{check_identifier(database)}`.`{BATCHES_TABLE}` "
         "WHERE group_id = {group:String} "
         "AND (topic, partition, first_offset) IN {keys:Array(Tuple(String, UInt16, UInt64))} "
@@ -69,8 +69,8 @@ def lookup(
     )
     wanted = {(tp.topic, tp.partition, offset): (tp, ts) for tp, offset, ts in heads}
     plans: dict[TopicPartition, Plan] = {}
-    for topic, partition, first_offset, first_ts, last_offset, via in result.result_rows:
+    for topic, partition, first_offset, first_ts, last_offset in result.result_rows:
         tp, ts = wanted[(topic, int(partition), int(first_offset))]
         if int(first_ts) == ts:
-            plans[tp] = Plan(int(first_offset), int(last_offset), ts, str(via))
+            plans[tp] = Plan(int(first_offset), int(last_offset), ts)
     return plans

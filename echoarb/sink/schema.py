@@ -2,9 +2,9 @@
 
 Money and sizes are ``Decimal(18, 6)``: the Avro ``*_micros`` integers scaled by 1e-6, exact.
 Each row keeps its Kafka coordinates so any row can be traced to the record it came from.
-The column tuples here are the insert order of the writer's rows; a test checks that they
-match what the migrations create, so the two cannot drift apart. The sink itself inserts into
-the ``*_staging`` tables (Avro field names, integers), whose views fill the tables above.
+The column tuples here are the tables' columns in order; a test checks that they match what the
+migrations create, so the two cannot drift apart. The sink itself inserts into the
+``*_staging`` tables (Avro field names, integers), whose views fill the tables above.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ SPREADS_TABLE = "spreads"
 WINDOWS_TABLE = "spread_windows"
 TICKS_TABLE = "ticks"
 BATCHES_TABLE = "sink_batches"
-MINUTE_STATS_TABLE = "pair_minute_stats"
 
 MONEY = "Decimal(18, 6)"
 TS = "DateTime64(3, 'UTC')"
 
-# (name, type) in insert order; writer.spread_row / window_row build tuples in this order.
+# (name, type) of the tables as the staging views fill them; a test checks them against the migrations.
 SPREAD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "String"),
     ("pair_id", "LowCardinality(String)"),
@@ -64,7 +63,7 @@ WINDOW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("offset", "UInt64"),
 )
 
-# ``inserted_at`` (server default, drives the TTL) is not sent by the writer.
+# ``inserted_at`` (server default, drives the TTL) is not filled by the view.
 TICK_COLUMNS: tuple[tuple[str, str], ...] = (
     ("venue", "LowCardinality(String)"),
     ("pair_id", "LowCardinality(String)"),

@@ -16,10 +16,14 @@ ledger row for the first uncommitted record, cuts exactly the same batch again a
 with the same token: ClickHouse drops the copy, in the materialized views too. Rows are never
 lost (offsets move only after the insert) and never doubled. Dead letters stay at-least-once.
 
-Outages: while ClickHouse fails, the same step is retried with capped exponential backoff; the
-sink pauses its partitions (so it keeps its group membership but fetches nothing), commits
-nothing and holds at most ``SINK_MAX_BUFFERED_ROWS`` rows, and catches up when ClickHouse is
-back. With ``wait_for_clickhouse`` it also waits for ClickHouse at start.
+Outages: while ClickHouse fails, the same step is retried with capped exponential backoff and
+fetching paused (``retry``); the sink commits nothing, holds at most ``SINK_MAX_BUFFERED_ROWS``
+rows, and catches up when ClickHouse is back. With ``wait_for_clickhouse`` it also waits for
+ClickHouse at start.
+
+This module is the consume loop, the lifecycle and the rebalance handling; the steps it drives
+live beside it: ``routes`` (records -> buffer entries), ``batches`` (cutting), ``ledger``,
+``writer`` (the inserts), ``deadletters``, ``commits`` and ``retry``.
 """
 
 from __future__ import annotations
@@ -28,65 +32,36 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
 
 from echoarb.model import VENUES
-from echoarb.redact import scrub
-from echoarb.sink import ledger
-from echoarb.sink.batches import Batch, Buffers, Entry, Plan
+from echoarb.sink import deadletters, ledger
+from echoarb.sink.batches import Batch, Buffers, Plan
 from echoarb.sink.client import connect
-from echoarb.sink.container import HEADER_SIZE
+from echoarb.sink.commits import Commits
+from echoarb.sink.retry import Abandoned, Dropped, Retrier
+from echoarb.sink.routes import Record, Route, entries_for, routes
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
-from echoarb.sink.writer import ClickHouseWriter, Route, framing_error, routes
+from echoarb.sink.writer import ClickHouseWriter
 from echoarb.wire.codec import Codecs
 
 if TYPE_CHECKING:
-    from aiokafka.structs import ConsumerRecord
     from clickhouse_connect.driver.client import Client
 
     from echoarb.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "echoarb-sink"
-STAGE = "sink"
-_MAX_REASON = 1_000
-
-T = TypeVar("T")
 ClientFactory = Callable[[], "Client"]
-Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-
-
-def entries_for(route: Route, records: Iterable[Record], now: float) -> list[Entry]:
-    """Buffer entries for fetched records: only the Confluent header is checked here.
-
-    Decoding and conversion happen in ClickHouse when the batch is inserted; a record whose
-    framing is wrong is dead on arrival (the codec says why).
-    """
-    prefix, count = route.container.prefix, route.count
-    entries: list[Entry] = []
-    append = entries.append
-    for record in records:
-        value = record.value
-        # container.framed, inlined: this loop runs once per record
-        if value is not None and value.startswith(prefix) and len(value) > HEADER_SIZE:
-            append(Entry(record.offset, record.timestamp, 1 if count is None else count(value), now, record))
-        else:
-            append(Entry(record.offset, record.timestamp, 0, now, record, framing_error(route, value)))
-    return entries
 
 
 def _insert_call(writer: ClickHouseWriter, route: Route, batch: Batch) -> Callable[[], Awaitable[int]]:
     tp = batch.tp
-    return lambda: asyncio.to_thread(
-        writer.store, route, tp.topic, tp.partition, batch.entries, batch.token, batch.via
-    )
+    return lambda: asyncio.to_thread(writer.store, route, tp.topic, tp.partition, batch.entries, batch.token)
 
 
 def _lookup_call(
@@ -104,14 +79,6 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         await self._service._on_assigned(list(assigned))
-
-
-class _Abandoned(Exception):
-    """The sink stopped while a step was still failing; nothing of it was committed."""
-
-
-class _Dropped(Exception):
-    """Every partition of the failing step was revoked: its next owner takes over."""
 
 
 class SinkService:
@@ -155,11 +122,8 @@ class SinkService:
         self.flush_interval_s = flush_interval_s or settings.sink_flush_interval_s
         self.max_buffered_rows = max_buffered_rows or settings.sink_max_buffered_rows
         self.poll_timeout_ms = poll_timeout_ms
-        self.backoff_initial_s = backoff_initial_s
-        self.backoff_max_s = backoff_max_s
         self.wait_for_clickhouse = wait_for_clickhouse
         url = settings.clickhouse_url.get_secret_value() if settings.clickhouse_url else None
-        self._secret = urlsplit(url).password if url else None
         self._by_table = routes(codecs)
         self._routes: dict[str, Route] = {
             settings.topic_spreads: self._by_table[SPREADS_TABLE],
@@ -173,10 +137,16 @@ class SinkService:
         self._client: Client | None = None
         self.writer: ClickHouseWriter | None = None
         self._owned: set[TopicPartition] = set()
-        self._io_lock = asyncio.Lock()  # one ClickHouse/dead-letter attempt at a time; revocation waits
-        self._committed: dict[TopicPartition, int] = {}
-        self._committed_changed = asyncio.Condition()
         self._stopping = asyncio.Event()
+        self._retry = Retrier(
+            owned=self._owned,
+            stopping=self._stopping,
+            buffer=self._add,
+            initial_s=backoff_initial_s,
+            max_s=backoff_max_s,
+            secret=urlsplit(url).password if url else None,
+        )
+        self._commits = Commits()
         self._idle = asyncio.Event()
         self._idle.set()
         self._started = False
@@ -186,8 +156,6 @@ class SinkService:
         self.inserts = 0
         self.batches_replayed = 0  # batches cut again from the ledger after a restart/rebalance
         self.dead_letters = 0
-        self.store_failures = 0  # failed attempts (ledger, insert or dead-letter), each retried
-        self.commit_failures = 0
 
     @property
     def spreads_inserted(self) -> int:
@@ -202,13 +170,22 @@ class SinkService:
         return self.inserted[TICKS_TABLE]
 
     @property
+    def store_failures(self) -> int:
+        """Failed attempts (ledger, insert or dead-letter), each retried."""
+        return self._retry.failures
+
+    @property
+    def commit_failures(self) -> int:
+        return self._commits.failures
+
+    @property
     def topics(self) -> list[str]:
         return list(self._routes)
 
     @property
     def committed(self) -> Mapping[TopicPartition, int]:
         """Next offset committed per partition (by this sink, or found in the group on assignment)."""
-        return MappingProxyType(self._committed)
+        return self._commits.view
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -222,7 +199,7 @@ class SinkService:
             return
         try:
             await self._start()
-        except _Abandoned:
+        except Abandoned:
             await self._close()  # stop() was called while waiting for ClickHouse
         except BaseException:
             await self._close()  # release what was opened before the failure
@@ -245,6 +222,7 @@ class SinkService:
             **self._consumer_kwargs,
         }
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, **kwargs)
+        self._retry.consumer = self._consumer
         await self._consumer.start()
         self._consumer.subscribe(topics=list(self._routes), listener=_Listener(self))
         self._started = True
@@ -274,7 +252,7 @@ class SinkService:
     async def _close(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
-            self._consumer = None
+            self._consumer = self._retry.consumer = None
         if self._producer is not None and self._own_producer:
             await self._producer.stop()
             self._producer = None
@@ -295,19 +273,14 @@ class SinkService:
             batches = self._buffers.cut(time.monotonic(), force=True)
             if batches:
                 await self._store(batches)
-        except _Abandoned:
+        except Abandoned:
             pass
         finally:
             self._idle.set()
 
     async def wait_committed(self, targets: Mapping[TopicPartition, int], timeout: float) -> None:
         """Return once every partition's committed offset reached its target; ``TimeoutError`` if not."""
-
-        def reached() -> bool:
-            return all(self._committed.get(tp, 0) >= end for tp, end in targets.items())
-
-        async with asyncio.timeout(timeout), self._committed_changed:
-            await self._committed_changed.wait_for(reached)
+        await self._commits.wait(targets, timeout)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -348,7 +321,7 @@ class SinkService:
                     _lookup_call(client, database, self.group_id, heads),
                     tps=[tp for tp, _, _ in heads],
                 )
-            except _Dropped:
+            except Dropped:
                 continue  # all revoked: their buffers are gone
             for tp, _, _ in heads:
                 if tp not in self._owned or tp not in self._buffers:
@@ -367,6 +340,7 @@ class SinkService:
         return self.writer.client, self.writer.database
 
     async def _store(self, batches: Sequence[Batch]) -> None:
+        """Ledger, inserts, dead letters, commit: in this order, each step retried until done."""
         writer = self.writer
         assert writer is not None
         with_rows = [b for b in batches if b.row_count]
@@ -378,7 +352,7 @@ class SinkService:
                 owned = [b for b in fresh if b.tp in self._owned]  # never a plan for a revoked one
                 return asyncio.to_thread(ledger.record, client, database, self.group_id, owned)
 
-            with contextlib.suppress(_Dropped):
+            with contextlib.suppress(Dropped):
                 await self._retry("record batch boundaries", plan, tps=[b.tp for b in fresh])
         for batch in with_rows:
             if batch.tp not in self._owned:
@@ -389,7 +363,7 @@ class SinkService:
                     _insert_call(writer, self._by_table[batch.table], batch),
                     tps=[batch.tp],
                 )
-            except _Dropped:
+            except Dropped:
                 continue
             self.inserted[batch.table] += stored
             self.inserts += 1
@@ -397,143 +371,37 @@ class SinkService:
             self._after_insert(batch)
         dead = [d for b in batches if b.tp in self._owned for d in b.dead]
         if dead:
-            with contextlib.suppress(_Dropped):
-                await self._retry("dead-letter", lambda: self._dead_letter(dead), tps={b.tp for b in batches})
+            producer, topic = self._producer, self.settings.topic_dead_letter
+            assert producer is not None
+            with contextlib.suppress(Dropped):
+                await self._retry(
+                    "dead-letter",
+                    lambda: deadletters.send(producer, topic, dead),
+                    tps={b.tp for b in batches},
+                )
                 self.dead_letters += len(dead)
         ends: dict[TopicPartition, int] = {}
         for batch in batches:
             if batch.tp in self._owned:
                 ends[batch.tp] = max(ends.get(batch.tp, 0), batch.last_offset + 1)
         if ends:
-            await self._commit(ends)
+            assert self._consumer is not None
+            await self._commits.commit(self._consumer, ends)
 
     def _after_insert(self, batch: Batch) -> None:
         """Called after each successful insert, before the commit (a seam for crash tests)."""
-
-    async def _retry(
-        self,
-        what: str,
-        attempt: Callable[[], Awaitable[T]],
-        *,
-        tps: Iterable[TopicPartition] = (),
-        kafka: bool = True,
-    ) -> T:
-        """Repeat ``attempt`` with capped exponential backoff until it succeeds.
-
-        Raises ``_Abandoned`` when the sink stops meanwhile and ``_Dropped`` when every partition
-        in ``tps`` was revoked (its next owner redoes the step from the ledger).
-        """
-        wanted = set(tps)
-        delay = self.backoff_initial_s
-        failures = 0
-        try:
-            while True:
-                if wanted and not wanted & self._owned:
-                    log.info("sink: %s dropped: its partitions were revoked", what)
-                    raise _Dropped
-                try:
-                    async with self._io_lock:
-                        result = await attempt()
-                except Exception as exc:
-                    failures += 1
-                    self.store_failures += 1
-                    log.error(
-                        "sink: %s failed (attempt %d): %s; offsets not committed, fetching paused, "
-                        "retrying in %.1f s",
-                        what, failures, scrub(exc, self._secret), delay,
-                    )  # fmt: skip
-                    await self._pause_for(delay, kafka)
-                    if self._stopping.is_set():
-                        log.warning("sink: stopping with an unstored batch; it is re-read on restart")
-                        raise _Abandoned from exc
-                    delay = min(delay * 2, self.backoff_max_s)
-                else:
-                    if failures:
-                        log.info("sink: %s succeeded after %d failed attempts", what, failures)
-                    return result
-        finally:
-            if failures and kafka and self._consumer is not None:
-                self._consumer.resume(*self._consumer.assignment())
-
-    async def _pause_for(self, delay: float, kafka: bool) -> None:
-        """Wait ``delay`` s (or until stop) without fetching; keep polling to stay in the group."""
-        consumer = self._consumer if kafka else None
-        deadline = time.monotonic() + delay
-        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-            if consumer is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), left)
-                continue
-            # A partition assigned meanwhile is paused before the next poll, so this returns at
-            # most what one poll of a fresh assignment holds; that is buffered, not dropped.
-            consumer.pause(*consumer.assignment())
-            self._add(await consumer.getmany(timeout_ms=int(min(left, 0.5) * 1000)))
-
-    async def _dead_letter(self, dead: list[tuple[Any, str]]) -> None:
-        assert self._producer is not None
-        futures = []
-        for record, reason in dead:
-            headers = [
-                *(record.headers or ()),
-                ("echoarb.error.reason", reason[:_MAX_REASON].encode()),
-                ("echoarb.error.topic", record.topic.encode()),
-                ("echoarb.error.partition", str(record.partition).encode()),
-                ("echoarb.error.offset", str(record.offset).encode()),
-                ("echoarb.error.stage", STAGE.encode()),
-            ]
-            log.warning(
-                "sink: %s[%d]@%d to dead-letter: %s", record.topic, record.partition, record.offset, reason
-            )
-            futures.append(
-                await self._producer.send(
-                    self.settings.topic_dead_letter, value=record.value, key=record.key, headers=headers
-                )
-            )
-        await asyncio.gather(*futures)
-
-    async def _commit(self, ends: dict[TopicPartition, int]) -> None:
-        assert self._consumer is not None
-        try:
-            await self._consumer.commit(ends)
-        except KafkaError as exc:
-            # Typically a rebalance: the rows are stored and the ledger lets the next owner
-            # re-cut the same batches, so the re-read inserts are deduplicated.
-            self.commit_failures += 1
-            log.warning("sink: commit failed after insert (records will be re-read): %s", exc)
-            return
-        await self._advance(ends)
-
-    async def _advance(self, offsets: Mapping[TopicPartition, int]) -> None:
-        async with self._committed_changed:
-            for tp, offset in offsets.items():
-                if offset > self._committed.get(tp, -1):
-                    self._committed[tp] = offset
-            self._committed_changed.notify_all()
 
     # -- rebalancing ----------------------------------------------------------------------------
 
     async def _on_revoked(self, revoked: list[TopicPartition]) -> None:
         # Wait for an attempt in flight: once this returns, this sink never writes a ledger
         # row or a block for these partitions again, so the next owner sees every plan.
-        async with self._io_lock:
+        async with self._retry.lock:
             self._owned.difference_update(revoked)
             self._buffers.drop(revoked)
 
     async def _on_assigned(self, assigned: list[TopicPartition]) -> None:
         self._buffers.drop(assigned)  # fetched again from the committed offset, then resolved
         self._owned.update(assigned)
-        await self._seed_committed(assigned)
-
-    async def _seed_committed(self, assigned: list[TopicPartition]) -> None:
-        if self._consumer is None:
-            return
-        found: dict[TopicPartition, int] = {}
-        for tp in assigned:
-            try:
-                offset = await self._consumer.committed(tp)
-            except KafkaError as exc:
-                log.warning("sink: cannot read committed offset of %s: %s", tp, exc)
-                continue
-            if offset is not None and offset >= 0:
-                found[tp] = offset
-        await self._advance(found)
+        if self._consumer is not None:
+            await self._commits.seed(self._consumer, assigned)

@@ -41,6 +41,13 @@ def test_backoff_is_exponential_full_jitter_and_capped() -> None:
         Backoff(2, 1)
 
 
+def test_backoff_without_jitter_doubles_up_to_the_cap() -> None:
+    backoff = Backoff(0.05, 0.2, jitter=False)
+    assert [backoff.next_delay() for _ in range(5)] == [0.05, 0.1, 0.2, 0.2, 0.2]
+    backoff.reset()
+    assert backoff.next_delay() == 0.05
+
+
 def test_circuit_opens_after_n_failures_and_half_opens_for_one_probe() -> None:
     clock = Clock()
     breaker = CircuitBreaker(threshold=3, reset_after=10, clock=clock)

@@ -20,11 +20,11 @@ from echoarb.settings import PROJECT_ROOT
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Entry
 from echoarb.sink.client import connect_embedded
-from echoarb.sink.schema import TICKS_TABLE
-from echoarb.sink.writer import ClickHouseWriter, spread_row, tick_rows, window_row
+from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
+from echoarb.sink.writer import ClickHouseWriter
 from tests.integration.test_sink_exactly_once import tick_batch
 from tests.sink.grafana_macros import MacroError, TimeRange, expand
-from tests.sink.test_writer import spread_event, window
+from tests.sink.helpers import spread_event, store, window
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -64,31 +64,15 @@ def dashboard_db(chdb_data_dir: Path) -> Iterator[tuple[Client, str]]:
     writer = ClickHouseWriter(client, database)
     writer.ensure_schema()
     spreads = [
-        spread_row(
-            spread_event(
-                id=f"e{i}", pair_id=f"pair-{i % 3}", event_ts=T0 + i * 7_000, computed_at=T0 + i * 7_000 + 40
-            ),
-            "spreads",
-            0,
-            i,
+        spread_event(
+            id=f"e{i}", pair_id=f"pair-{i % 3}", event_ts=T0 + i * 7_000, computed_at=T0 + i * 7_000 + 40
         )
         for i in range(60)
     ]
-    writer.insert_spreads(spreads)
-    writer.insert_windows(
-        [
-            window_row(
-                window(window="tumbling", pair_id=f"pair-{i}", window_start=T0), "spread-windows", 0, i
-            )
-            for i in range(3)
-        ]
-    )
-    ticks = [
-        row
-        for i in range(20)
-        for row in tick_rows(tick_batch("kalshi", i * 5_000, 2, t0=T0), "ticks.kalshi", 0, i)
-    ]
-    writer.insert(TICKS_TABLE, ticks)
+    store(writer, SPREADS_TABLE, spreads, "spreads")
+    windows = [window(window="tumbling", pair_id=f"pair-{i}", window_start=T0) for i in range(3)]
+    store(writer, WINDOWS_TABLE, windows, "spread-windows")
+    store(writer, TICKS_TABLE, [tick_batch("kalshi", i * 5_000, 2, t0=T0) for i in range(20)], "ticks.kalshi")
     batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, T0 + o, 1, 0.0) for o in range(10)])
     ledger.record(client, database, "echoarb-sink", [batch])
     yield client, database

@@ -10,13 +10,14 @@ from echoarb.sink.migrate import LEDGER, Migration, MigrationError, load_migrati
 from echoarb.sink.schema import (
     BATCH_COLUMNS,
     SPREAD_COLUMNS,
+    SPREADS_TABLE,
     STAGING_BY_TABLE,
     STAGING_COLUMNS,
     TICK_COLUMNS,
     WINDOW_COLUMNS,
 )
-from echoarb.sink.writer import ClickHouseWriter, spread_row
-from tests.sink.test_writer import spread_event
+from echoarb.sink.writer import ClickHouseWriter
+from tests.sink.helpers import spread_event, store
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -51,10 +52,10 @@ def test_migrated_tables_deduplicate_retries_in_the_table_and_its_materialized_v
 ) -> None:
     writer = ClickHouseWriter(chdb_client, ch_database)
     writer.ensure_schema()
-    rows = [spread_row(spread_event(id=f"e{i}", size_micros=1_000_000), "spreads", 0, i) for i in range(3)]
+    events = [spread_event(id=f"e{i}", size_micros=1_000_000) for i in range(3)]
     for _ in range(3):  # the original insert and two retries after "crashes"
-        writer.insert_spreads(rows, token="spreads-0-0-2@1")
-    writer.insert_spreads(rows[:1], token="spreads-0-3-3@1")  # a different batch is stored
+        store(writer, SPREADS_TABLE, events, "spreads", token="spreads-0-0-2@1")
+    store(writer, SPREADS_TABLE, events[:1], "spreads", first=3, token="spreads-0-3-3@1")  # another batch
     db = ch_database
     assert count(chdb_client, f"SELECT count() FROM `{db}`.spreads") == 4
     assert count(chdb_client, f"SELECT sum(events) FROM `{db}`.pair_minute_stats") == 4
@@ -79,9 +80,7 @@ def test_migrations_create_the_declared_columns_and_record_versions(
             "ORDER BY position",
             parameters={"db": ch_database, "t": table},
         ).result_rows
-        assert [tuple(c) for c in found] == [
-            (n, t.replace("Decimal(18, 6)", "Decimal(18, 6)")) for n, t in columns
-        ]
+        assert [tuple(c) for c in found] == list(columns)
     settings = chdb_client.query(
         "SELECT name, engine, engine_full FROM system.tables WHERE database = {db:String}",
         parameters={"db": ch_database},

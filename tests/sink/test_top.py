@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from echoarb.sink.client import holder_of
+from echoarb.sink.schema import SPREADS_TABLE
 from echoarb.sink.top import best_opportunities, render
-from echoarb.sink.writer import ClickHouseWriter, spread_row
-from tests.sink.test_writer import spread_event
+from echoarb.sink.writer import ClickHouseWriter
+from tests.sink.helpers import spread_event, store
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -45,7 +46,7 @@ def test_best_opportunity_per_pair_and_direction(chdb_client: Client, ch_databas
             id="old", pair_id="old", net_profit_micros=1, executable=True, event_ts=1_732_000_000_000
         ),
     ]
-    writer.insert_spreads([spread_row(e, "spreads", 0, i) for i, e in enumerate(events)])
+    store(writer, SPREADS_TABLE, events, "spreads")
     rows = best_opportunities(chdb_client, ch_database, minutes=60)
     assert [(r.pair_id, r.net_profit, r.events) for r in rows] == [
         ("fed", Decimal("9"), 2),
