@@ -31,14 +31,15 @@ if TYPE_CHECKING:
 
 GRAFANA = PROJECT_ROOT / "docker" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
-# Rows are placed a few minutes before the test run: the ledger's planned_at is the wall clock
-# and its 30-day TTL would drop older rows at insert.
-T0 = (int(time.time()) // 60 - 3) * 60_000
-RANGE = TimeRange(
-    datetime.fromtimestamp(T0 / 1000, UTC) - timedelta(minutes=5),
-    datetime.fromtimestamp(T0 / 1000, UTC) + timedelta(minutes=10),
-    interval_s=30,
-)
+
+
+def time_range(t0: int) -> TimeRange:
+    """The dashboards' range around rows placed at ``t0`` (epoch ms)."""
+    return TimeRange(
+        datetime.fromtimestamp(t0 / 1000, UTC) - timedelta(minutes=5),
+        datetime.fromtimestamp(t0 / 1000, UTC) + timedelta(minutes=10),
+        interval_s=30,
+    )
 
 
 def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -57,25 +58,31 @@ def queries() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def dashboard_db(chdb_data_dir: Path) -> Iterator[tuple[Client, str]]:
-    """A migrated database with spreads, windows, ticks and ledger rows inside ``RANGE``."""
+def dashboard_db(chdb_data_dir: Path) -> Iterator[tuple[Client, TimeRange]]:
+    """A migrated database with spreads, windows, ticks and ledger rows inside the range returned.
+
+    Rows are placed a few minutes before the fixture runs (not at import: a long suite would
+    leave the range behind): the ledger's planned_at is the wall clock, and its 30-day TTL
+    would drop older rows at insert.
+    """
+    t0 = (int(time.time()) // 60 - 3) * 60_000
     database = "grafana_check"
     client = connect_embedded(chdb_data_dir / "clickhouse", database)  # default database = it
     writer = ClickHouseWriter(client, database)
     writer.ensure_schema()
     spreads = [
         spread_event(
-            id=f"e{i}", pair_id=f"pair-{i % 3}", event_ts=T0 + i * 7_000, computed_at=T0 + i * 7_000 + 40
+            id=f"e{i}", pair_id=f"pair-{i % 3}", event_ts=t0 + i * 7_000, computed_at=t0 + i * 7_000 + 40
         )
         for i in range(60)
     ]
     store(writer, SPREADS_TABLE, spreads, "spreads")
-    windows = [window(window="tumbling", pair_id=f"pair-{i}", window_start=T0) for i in range(3)]
+    windows = [window(window="tumbling", pair_id=f"pair-{i}", window_start=t0) for i in range(3)]
     store(writer, WINDOWS_TABLE, windows, "spread-windows")
-    store(writer, TICKS_TABLE, [tick_batch("kalshi", i * 5_000, 2, t0=T0) for i in range(20)], "ticks.kalshi")
-    batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, T0 + o, 1, 0.0) for o in range(10)])
+    store(writer, TICKS_TABLE, [tick_batch("kalshi", i * 5_000, 2, t0=t0) for i in range(20)], "ticks.kalshi")
+    batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, t0 + o, 1, 0.0) for o in range(10)])
     ledger.record(client, database, "echoarb-sink", [batch])
-    yield client, database
+    yield client, time_range(t0)
     client.command(f"DROP DATABASE IF EXISTS `{database}`")
     client.close()
 
@@ -109,7 +116,7 @@ def test_expander_follows_the_plugin_docs() -> None:
 
 
 @pytest.mark.parametrize("sql", queries())
-def test_panel_query_runs_and_returns_rows(sql: str, dashboard_db: tuple[Client, str]) -> None:
-    client, _ = dashboard_db
-    result = client.query(expand(sql, RANGE))
-    assert result.result_rows, f"no rows for:\n{expand(sql, RANGE)}"
+def test_panel_query_runs_and_returns_rows(sql: str, dashboard_db: tuple[Client, TimeRange]) -> None:
+    client, window_range = dashboard_db
+    result = client.query(expand(sql, window_range))
+    assert result.result_rows, f"no rows for:\n{expand(sql, window_range)}"
