@@ -53,7 +53,8 @@ def _line(proc: subprocess.Popen[str], pattern: str) -> re.Match[str]:
 
 
 def _metrics(port: int) -> str:
-    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    body: bytes = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    return body.decode()
 
 
 @pytest.mark.chaos(
@@ -109,7 +110,8 @@ def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
             for m in re.finditer(r"^echoarb_message_latency_seconds_count\S* (\S+)$", text, re.M)
         )
         print(
-            f"flood: {received:.0f} frames in ~15 s; ingest RSS {start_rss:.0f} MB at start, peak {peak:.0f} MB; "
+            f"flood: {received:.0f} frames in ~15 s; ingest RSS {start_rss:.0f} MB at start, "
+            f"peak {peak:.0f} MB; "
             f"{latency_count:.0f} latency observations"
         )
         assert received > 2_000, "the flood reached ingest"
