@@ -18,6 +18,7 @@ log = logging.getLogger("echoarb")
 def cmd_ingest(args: argparse.Namespace) -> int:
     from echoarb.cli.common import CliError, kafka, load_pairs_config, settings_from_args
     from echoarb.ingest.live import IngestError, IngestService
+    from echoarb.ingest.publisher import PublishError
     from echoarb.venues.kalshi.auth import KalshiKeyError
 
     settings = settings_from_args(args)
@@ -66,7 +67,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             asyncio.run(run(bootstrap, embedded))
     except KalshiKeyError as exc:
         raise CliError(f"refusing to start the Kalshi connector: {exc}") from None
-    except IngestError as exc:
+    except (IngestError, PublishError) as exc:
         raise CliError(str(exc)) from None
     return 0
 

@@ -281,6 +281,7 @@ class IngestService:
         self.publisher = TickPublisher.for_settings(
             self.producer, load_codecs(s.schema_registry_url).tick_batch, s, pairs, producer_id=self.run_id
         )
+        self.publisher.recreate_topics = lambda: client_config.ensure_topics(bootstrap, s)
         self.pipeline = BufferedIngest(
             self.handler,
             self.publisher,

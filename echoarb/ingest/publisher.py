@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -22,6 +22,13 @@ log = logging.getLogger("echoarb.publisher")
 
 MAX_INFLIGHT = 1000
 """Unacknowledged sends before ``send`` waits: backpressure instead of unbounded memory."""
+
+
+_RECREATE_ATTEMPTS = 8
+
+
+class PublishError(RuntimeError):
+    """Tick batches cannot be published (and retrying will not help); the message says why."""
 
 
 class TickPublisher(BatchingSink):
@@ -45,6 +52,10 @@ class TickPublisher(BatchingSink):
         self.producer_id = producer_id
         self.dead_letter_topic = dead_letter_topic
         self._inflight: list[asyncio.Future[Any]] = []
+        # Called when the cluster no longer has a partition we publish to (an empty cluster
+        # after a memory-only broker restart): recreate the topics, then send again.
+        self.recreate_topics: Callable[[], Awaitable[None]] | None = None
+        self.topics_recreated = 0
 
     @classmethod
     def for_settings(
@@ -87,7 +98,22 @@ class TickPublisher(BatchingSink):
         }
         value = self.codec.encode(record)
         key = batch.key.encode() if batch.key else None
-        fut = await self.producer.send(self.topics[batch.venue], value, key=key, partition=batch.partition)
+        topic = self.topics[batch.venue]
+        for attempt in range(_RECREATE_ATTEMPTS):
+            try:
+                fut = await self.producer.send(topic, value, key=key, partition=batch.partition)
+                break
+            except AssertionError:  # aiokafka: "Unrecognized partition" (its metadata lacks it)
+                if self.recreate_topics is None or attempt == _RECREATE_ATTEMPTS - 1:
+                    raise PublishError(
+                        f"topic {topic} has no partition {batch.partition} on the cluster; "
+                        "create the topics with the configured PARTITIONS"
+                    ) from None
+                log.warning("topic %s lost partition %s: recreating the topics", topic, batch.partition)
+                await self.recreate_topics()
+                self.topics_recreated += 1
+                await self.producer.client.force_metadata_update()
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
         self._inflight.append(fut)
 
     async def dead_letter(self, venue: str, frame: str, reason: str, recv_ts: int) -> None:
