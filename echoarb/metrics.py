@@ -25,6 +25,21 @@ RECONNECT_ATTEMPTS = Counter(
 )
 PRICE_VALUE = Gauge("echoarb_price_value", "Best ask of a pair on a venue", ["pair", "venue", "side"])
 PARSE_ERRORS = Counter("echoarb_parse_errors", "Frames or events rejected by a parser", ["venue", "reason"])
+FRAMES_IGNORED = Counter(
+    "echoarb_frames_ignored",
+    "Events understood and deliberately not quoted (ticker, trade, acks, unknown types ...)",
+    ["venue", "kind"],
+)
+BOOK_DESYNCS = Counter(
+    "echoarb_book_desyncs",
+    "Books marked out of sync (seq gap, unknown level, best bid/ask mismatch ...), each asks a resync",
+    ["venue", "reason"],
+)
+EVENT_TIME_FALLBACKS = Counter(
+    "echoarb_event_time_fallbacks",
+    "Quotes stamped with the receive time because the frame had no usable venue timestamp",
+    ["venue"],
+)
 
 _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invalid_json", re.compile(r"not valid JSON")),

@@ -40,6 +40,8 @@ class InstrumentQuote:
     Manifold contract (keyed by slug). ``buy_yes`` are the asks to buy the instrument,
     ``buy_no`` the asks to buy its complement (for a Kalshi ticker ``1 - YES bid``, for
     a Polymarket token ``1 - token bid``, for Manifold ``1 - probability``).
+    ``close_ts`` is when the market stops accepting orders (epoch ms, 0 = not known): Kalshi
+    sends nothing at that moment, so the scanner must compare it with the time itself.
     """
 
     venue: Venue
@@ -50,6 +52,7 @@ class InstrumentQuote:
     recv_ts: int
     status: MarketStatus = "open"
     in_sync: bool = True
+    close_ts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Tick:
     ``yes_asks``/``no_asks`` are in the pair's orientation (``invert`` already applied).
     ``outcome`` names the outcome of a categorical pair, ``""`` for a binary pair.
     ``seq`` orders ticks within one venue's stream (assigned by the producer).
+    ``close_ts``: when the market stops accepting orders (epoch ms, 0 = not known).
     """
 
     pair_id: str
@@ -73,6 +77,7 @@ class Tick:
     in_sync: bool = True
     real_money: bool = True
     seq: int = 0
+    close_ts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from echoarb import metrics
 from echoarb.ingest.normalise import Normaliser
 from echoarb.model import Tick
 from echoarb.pairs import PairsConfig
@@ -29,6 +30,7 @@ class FrameOutcome:
     ticks: list[Tick] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     resync: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
 
 class FrameHandler:
@@ -43,6 +45,10 @@ class FrameHandler:
         }
         self.frames = 0
         self.errors: dict[str, int] = {}
+        # Outcomes that produce no tick, counted here and in Prometheus (see ParseResult).
+        self.ignored: dict[tuple[str, str], int] = {}
+        self.desyncs: dict[tuple[str, str], int] = {}
+        self.fallback_ts: dict[str, int] = {}
 
     def handle(
         self, venue: str, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
@@ -55,10 +61,25 @@ class FrameHandler:
         result = parser.receive(frame, recv_ts, source=source, path=path)
         if result.errors:
             self.errors[venue] = self.errors.get(venue, 0) + len(result.errors)
+        if result.ignored or result.desyncs or result.fallback_ts:
+            self._count(venue, result)
         quotes = result.quotes
         if len(quotes) == 1:  # most frames: the normaliser's fresh list is the outcome's
-            return FrameOutcome(self.normaliser.update(quotes[0]), result.errors, result.resync)
+            return FrameOutcome(self.normaliser.update(quotes[0]), result.errors, result.resync, result.ignored)
         ticks: list[Tick] = []
         for quote in quotes:
             ticks.extend(self.normaliser.update(quote))
-        return FrameOutcome(ticks, result.errors, result.resync)
+        return FrameOutcome(ticks, result.errors, result.resync, result.ignored)
+
+    def _count(self, venue: str, result: ParseResult) -> None:
+        for kind in result.ignored:
+            key = (venue, kind)
+            self.ignored[key] = self.ignored.get(key, 0) + 1
+            metrics.FRAMES_IGNORED.labels(venue=venue, kind=kind).inc()
+        for reason in result.desyncs:
+            key = (venue, reason)
+            self.desyncs[key] = self.desyncs.get(key, 0) + 1
+            metrics.BOOK_DESYNCS.labels(venue=venue, reason=reason).inc()
+        if result.fallback_ts:
+            self.fallback_ts[venue] = self.fallback_ts.get(venue, 0) + result.fallback_ts
+            metrics.EVENT_TIME_FALLBACKS.labels(venue=venue).inc(result.fallback_ts)

@@ -27,11 +27,25 @@ class ParseResult:
 
     ``errors``: one reason per rejected frame or rejected event inside a frame.
     ``resync``: instruments whose local book is known to be wrong and need a fresh snapshot.
+    ``ignored``: events understood and deliberately not turned into quotes, each named by a
+    short bounded kind (``"ticker"``, ``"subscribed"``, ``"unknown"`` ...), so "accepted but
+    produced nothing" is always a counted outcome, never a silent fall-through.
+    ``desyncs``: why books were marked out of sync (``"seq_gap"``, ``"unknown_level"`` ...).
+    ``fallback_ts``: quotes stamped with the receive time because the frame had no usable
+    venue timestamp.
     """
 
     quotes: list[InstrumentQuote] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     resync: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    desyncs: list[str] = field(default_factory=list)
+    fallback_ts: int = 0
+
+    @property
+    def silent(self) -> bool:
+        """True when the frame produced no outcome at all (a parser bug by definition)."""
+        return not (self.quotes or self.errors or self.resync or self.ignored or self.desyncs)
 
 
 class FrameError(ValueError):
@@ -199,6 +213,16 @@ def event_ms(value: Any, default: int) -> int:
     return default if ms is None else ms
 
 
+def first_ms(*values: Any) -> int | None:
+    """The first usable timestamp among ``values`` (venues' preferred field first)."""
+    for value in values:
+        if value is not None:
+            ms = to_epoch_ms(value)
+            if ms is not None:
+                return ms
+    return None
+
+
 def book_quote(
     venue: Venue,
     instrument: str,
@@ -208,6 +232,7 @@ def book_quote(
     recv_ts: int,
     status: MarketStatus,
     in_sync: bool,
+    close_ts: int = 0,
 ) -> InstrumentQuote:
     """Quote of a book whose asks are the YES asks and whose bids are YES bids (NO ask = 1 - bid)."""
     return InstrumentQuote(
@@ -219,4 +244,5 @@ def book_quote(
         recv_ts=recv_ts,
         status=status,
         in_sync=in_sync,
+        close_ts=close_ts,
     )

@@ -132,7 +132,9 @@ async def test_stale_timestamp_and_unknown_key_id_are_refused(keys: tuple[Path, 
     assert sim.rejected == ["stale or invalid timestamp", "unknown key id"]
 
 
-async def test_subscribes_every_ticker_in_one_command_and_streams_ticks(keys: tuple[Path, Path]) -> None:
+async def test_subscribes_the_book_per_ticker_and_the_lifecycle_and_streams_ticks(
+    keys: tuple[Path, Path],
+) -> None:
     pipe, publisher = pipeline()
     async with _sim(keys, "stream") as sim:
         connector = _connector(sim, keys[0], pipe.on_frame)
@@ -141,14 +143,14 @@ async def test_subscribes_every_ticker_in_one_command_and_streams_ticks(keys: tu
             await until(lambda: len(publisher.ticks) >= 30, what="30 ticks")
         finally:
             await stop(*tasks)
-    first = sim.commands[0]
-    assert first["cmd"] == "subscribe"
-    assert first["params"] == {
-        "channels": ["orderbook_delta", "ticker", "market_lifecycle_v2"],
-        "market_tickers": TICKERS,
-    }
+    assert [(c["cmd"], c["params"]) for c in sim.commands[:2]] == [
+        ("subscribe", {"channels": ["orderbook_delta"], "market_tickers": TICKERS}),
+        ("subscribe", {"channels": ["market_lifecycle_v2"]}),  # the venue takes no ticker filter
+    ]
     assert {t.pair_id for t in publisher.ticks} >= {"fed-rate-march", "pres-2028-dem", "btc-100k-june"}
     assert all(t.venue == "kalshi" and t.in_sync for t in publisher.ticks)
+    # The lifecycle's close time reached the ticks; deltas carry ts_ms (no receive-time fallback).
+    assert all(t.close_ts > t.event_ts for t in publisher.ticks[-10:])
     assert pipe.stats.parse_errors == 0
     assert publisher.watermark > 0  # heartbeats advanced the watermark
 
@@ -173,10 +175,11 @@ async def test_seq_gap_resubscribes_for_a_fresh_snapshot(keys: tuple[Path, Path]
             await stop(*tasks)
     cmds = [(c["cmd"], c["params"].get("channels"), c["params"].get("sids")) for c in sim.commands]
     assert cmds[:3] == [
-        ("subscribe", ["orderbook_delta", "ticker", "market_lifecycle_v2"], None),
-        ("unsubscribe", None, [1]),  # the order book sid of the first subscribe
         ("subscribe", ["orderbook_delta"], None),
+        ("subscribe", ["market_lifecycle_v2"], None),
+        ("unsubscribe", None, [1]),  # the order book sid of the first subscribe
     ]
+    assert cmds[3] == ("subscribe", ["orderbook_delta"], None)
     assert sim.connections == 1  # healed on the same connection
     assert connector.resubscribes == 1
 
@@ -200,7 +203,7 @@ async def test_disconnect_reconnects_and_resubscribes(keys: tuple[Path, Path]) -
     full = [
         c
         for c in sim.commands
-        if c["params"].get("channels") == ["orderbook_delta", "ticker", "market_lifecycle_v2"]
+        if c["params"].get("channels") == ["market_lifecycle_v2"]
     ]
     assert len(full) == 2  # subscribed again on the new connection
     assert metric("echoarb_reconnect_attempts_total", source="kalshi") == before + 1

@@ -111,9 +111,11 @@ def test_seq_gap_marks_sid_out_of_sync_until_snapshot() -> None:
     b = next(q for q in result.quotes if q.instrument == "KX-B")
     assert b.buy_no == (L("0.60", "5"),)  # the delta after the gap was not applied
 
-    # Further deltas for an out-of-sync book are dropped silently; resync is not repeated.
+    assert result.desyncs == ["seq_gap", "seq_gap"]
+
+    # Further deltas for an out-of-sync book are dropped (counted); resync is not repeated.
     later = '{"type":"orderbook_delta","sid":2,"seq":6,"msg":{"market_ticker":"KX-B","price":40,"delta":1,"side":"yes"}}'
-    assert proto.receive(later, RECV) == ParseResult([], [], [])
+    assert proto.receive(later, RECV) == ParseResult(ignored=["awaiting_snapshot"], fallback_ts=1)
 
     heal = (
         '{"type":"orderbook_snapshot","sid":2,"seq":7,"msg":{"market_ticker":"FED-25MAR-T4.75",'
@@ -154,7 +156,9 @@ def test_snapshot_revealing_gap_heals_itself() -> None:
 def test_delta_without_snapshot_requests_resync() -> None:
     proto = KalshiProtocol()
     frame = '{"type":"orderbook_delta","sid":3,"seq":1,"msg":{"market_ticker":"KX-NEW","price":40,"delta":1,"side":"yes"}}'
-    assert proto.receive(frame, RECV) == ParseResult([], [], ["KX-NEW"])
+    assert proto.receive(frame, RECV) == ParseResult(
+        resync=["KX-NEW"], desyncs=["no_snapshot"], fallback_ts=1
+    )
 
 
 def test_lifecycle_updates_status() -> None:
@@ -170,8 +174,10 @@ def test_lifecycle_updates_status() -> None:
         assert q.status == status and q.in_sync is True
         assert q.buy_yes == (L("0.44", "146"), L("0.46", "20"))
     assert proto.market_status(T) == "settled"
-    created = '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"KX-Z","event_type":"created"}}'
-    assert proto.receive(created, RECV) == ParseResult([], [], [])
+    # created: the market is known (no book yet), its times are kept.
+    created = '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"KX-Z","event_type":"created","open_ts":1757900000,"close_ts":1757990000}}'
+    q = only_quote(proto.receive(created, RECV))
+    assert (q.status, q.in_sync, q.close_ts) == ("open", False, 1_757_990_000_000)
     # A status for a market without a book: empty ladders, not in sync (no snapshot yet).
     q = only_quote(
         proto.receive(
@@ -182,18 +188,18 @@ def test_lifecycle_updates_status() -> None:
 
 
 @pytest.mark.parametrize(
-    "frame",
+    ("frame", "kind"),
     [
-        '{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}',
-        '{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}',
-        '{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":2}}',
-        '{"id":3,"type":"ok","sid":2,"seq":4,"msg":{"market_tickers":["A"]}}',
-        '{"type":"brand_new_type","msg":{}}',
-        '{"type":"market_lifecycle_v2","msg":{"market_ticker":"X","event_type":"close_date_updated"}}',
+        ('{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}', "ticker"),
+        ('{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}', "trade"),
+        ('{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":2}}', "subscribed"),
+        ('{"id":3,"type":"ok","sid":2,"seq":4,"msg":{"market_tickers":["A"]}}', "ok"),
+        ('{"type":"brand_new_type","msg":{}}', "unknown"),
+        ('{"type":"market_lifecycle_v2","msg":{"market_ticker":"X","event_type":"metadata_updated"}}', "lifecycle metadata_updated"),
     ],
 )
-def test_ignored_types(frame: str) -> None:
-    assert KalshiProtocol().receive(frame, RECV) == ParseResult([], [], [])
+def test_ignored_types(frame: str, kind: str) -> None:
+    assert KalshiProtocol().receive(frame, RECV) == ParseResult(ignored=[kind])
 
 
 def test_error_reply_is_reported() -> None:
@@ -264,7 +270,7 @@ def test_malformed_delta_on_live_book_desyncs_it() -> None:
     assert [(q.instrument, q.in_sync) for q in result.quotes] == [(T, False)]
     # the next in-order frame is not a gap, but the book stays untrusted until a snapshot
     ok = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price":30,"delta":1,"side":"yes"}}'
-    assert proto.receive(ok, RECV) == ParseResult([], [], [])
+    assert proto.receive(ok, RECV) == ParseResult(ignored=["awaiting_snapshot"], fallback_ts=1)
 
 
 @pytest.mark.parametrize(
@@ -310,3 +316,117 @@ def test_parsers_never_raise_on_truncated_or_mangled_frames() -> None:
         for parser in parsers:
             result = parser.receive(frame, RECV)
             assert isinstance(result, ParseResult)
+
+
+def test_ts_ms_wins_over_the_deprecated_ts() -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    both = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.0800","delta_fp":"5.00","side":"yes","ts":"2022-11-22T20:44:01Z","ts_ms":1757908892351}}'
+    result = proto.receive(both, RECV)
+    assert only_quote(result).event_ts == 1_757_908_892_351 and result.fallback_ts == 0
+    neither = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.0800","delta_fp":"5.00","side":"yes"}}'
+    result = proto.receive(neither, RECV)
+    assert only_quote(result).event_ts == RECV and result.fallback_ts == 1
+
+
+@pytest.mark.parametrize(
+    ("delta", "reason"),
+    [
+        ('"price_dollars":"0.9600","delta_fp":"-54.00","side":"yes"', "unknown_level"),  # 0.96 not held
+        ('"price_dollars":"0.0800","delta_fp":"-300.01","side":"yes"', "over_removal"),  # 300 held
+        ('"price_dollars":"0.5600","delta_fp":"-147.00","side":"no"', "over_removal"),  # 146.50 held
+    ],
+)
+def test_a_delta_the_book_cannot_hold_marks_it_out_of_sync(delta: str, reason: str) -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    frame = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75",' + delta + ',"ts_ms":1757908892351}}'
+    result = proto.receive(frame, RECV)
+    assert result.errors == [] and result.resync == [T] and result.desyncs == [reason]
+    q = only_quote(result)
+    assert q.in_sync is False and q.buy_no == (L("0.7800", "333.00"), L("0.9200", "300.00"))  # not applied
+    exact = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.0800","delta_fp":"-300.00","side":"yes"}}'
+    assert proto.receive(exact, RECV).ignored == ["awaiting_snapshot"]
+
+
+def test_removing_exactly_a_level_is_fine() -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    frame = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.0800","delta_fp":"-300.00","side":"yes","ts_ms":1757908892351}}'
+    q = only_quote(proto.receive(frame, RECV))
+    assert q.in_sync is True and q.buy_no == (L("0.7800", "333.00"),)
+
+
+def test_close_time_from_lifecycle_closes_the_market_without_a_message() -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    close_s = RECV // 1000 + 60
+    update = f'{{"type":"market_lifecycle_v2","sid":13,"msg":{{"market_ticker":"{T}","close_ts":{close_s},"event_type":"close_date_updated"}}}}'
+    q = only_quote(proto.receive(update, RECV))
+    assert (q.status, q.close_ts, q.in_sync) == ("open", close_s * 1000, True)
+    before = f'{{"type":"orderbook_delta","sid":2,"seq":2,"msg":{{"market_ticker":"{T}","price_dollars":"0.0800","delta_fp":"1.00","side":"yes","ts_ms":{close_s * 1000 - 1}}}}}'
+    assert only_quote(proto.receive(before, RECV)).status == "open"
+    after = f'{{"type":"orderbook_delta","sid":2,"seq":3,"msg":{{"market_ticker":"{T}","price_dollars":"0.0800","delta_fp":"1.00","side":"yes","ts_ms":{close_s * 1000}}}}}'
+    assert only_quote(proto.receive(after, RECV)).status == "closed"
+    assert proto.market_status(T, close_s * 1000) == "closed" and proto.close_ms(T) == close_s * 1000
+
+
+def test_not_yet_open_is_not_tradable() -> None:
+    proto = KalshiProtocol()
+    created = f'{{"type":"market_lifecycle_v2","msg":{{"market_ticker":"KX-N","event_type":"created","open_ts":{RECV // 1000 + 10},"close_ts":{RECV // 1000 + 99}}}}}'
+    assert only_quote(proto.receive(created, RECV)).status == "halted"
+
+
+def test_lifecycle_event_times_are_the_times_they_name() -> None:
+    proto = KalshiProtocol()
+    determined = '{"type":"market_lifecycle_v2","msg":{"market_ticker":"KX-D","event_type":"determined","result":"yes","determination_ts":1757908000}}'
+    assert only_quote(proto.receive(determined, RECV)).event_ts == 1_757_908_000_000
+    settled = '{"type":"market_lifecycle_v2","msg":{"market_ticker":"KX-D","event_type":"settled","settled_ts":1757909000}}'
+    q = only_quote(proto.receive(settled, RECV))
+    assert (q.event_ts, q.status) == (1_757_909_000_000, "settled")
+
+
+def test_price_level_structure_sets_the_tick_and_off_tick_prices_are_rejected() -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    structure = '{"type":"market_lifecycle_v2","sid":13,"msg":{"market_ticker":"FED-25MAR-T4.75","event_type":"price_level_structure_updated","price_level_structure":"tapered_deci_cent"}}'
+    assert proto.receive(structure, RECV) == ParseResult(ignored=["lifecycle price_level_structure_updated"])
+    rule = proto.tick_rule(T)
+    assert rule is not None and rule.name == "tapered_deci_cent"
+    fine = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.0450","delta_fp":"1.00","side":"yes","ts_ms":1}}'
+    assert only_quote(proto.receive(fine, RECV)).in_sync is True  # 0.001 ticks below 0.10
+    off = '{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-25MAR-T4.75","price_dollars":"0.4550","delta_fp":"1.00","side":"yes","ts_ms":1}}'
+    result = proto.receive(off, RECV)
+    assert result.errors == [
+        "kalshi orderbook_delta: price 0.4550 is off the tick (tick 0.01 of tapered_deci_cent)"
+    ]
+    assert result.desyncs == ["off_tick"] and result.resync == [T]
+
+
+def test_price_ranges_give_the_exact_bands() -> None:
+    proto = KalshiProtocol()
+    created = '{"type":"market_lifecycle_v2","msg":{"market_ticker":"KX-R","event_type":"created","price_level_structure":"center_half_edge_quint_cent","price_ranges":[{"start":"0.0000","end":"0.1000","step":"0.0005"},{"start":"0.1000","end":"0.9000","step":"0.0050"},{"start":"0.9000","end":"1.0000","step":"0.0005"}]}}'
+    proto.receive(created, RECV)
+    rule = proto.tick_rule("KX-R")
+    assert rule is not None
+    assert [rule.allows(D(p)) for p in ("0.0505", "0.1050", "0.1030", "0.9995")] == [True, True, False, True]
+    bad = '{"type":"orderbook_snapshot","sid":4,"seq":1,"msg":{"market_ticker":"KX-R","yes_dollars_fp":[["0.1030","1.00"]]}}'
+    result = proto.receive(bad, RECV)
+    assert result.errors == [
+        "kalshi orderbook_snapshot: price 0.1030 is off the tick (tick 0.0050 of center_half_edge_quint_cent)"
+    ]
+    assert result.desyncs == ["off_tick"]
+
+
+def test_rest_market_bodies_set_close_time_status_and_tick() -> None:
+    proto = KalshiProtocol()
+    body = '{"market":{"ticker":"FED-25MAR-T4.75","status":"active","open_time":"2025-09-01T00:00:00Z","close_time":"2099-01-01T00:00:00Z","price_level_structure":"linear_cent"}}'
+    assert proto.receive(body, RECV, source="rest", path="/trade-api/v2/markets/FED-25MAR-T4.75") == ParseResult(
+        ignored=["rest market"], fallback_ts=1
+    )
+    q = only_quote(proto.receive(FP_SNAPSHOT, RECV))
+    assert (q.status, q.close_ts) == ("open", 4_070_908_800_000)
+    rule = proto.tick_rule(T)
+    assert rule is not None and rule.name == "linear_cent"
+    closed = '{"market":{"ticker":"FED-25MAR-T4.75","status":"closed"}}'
+    assert only_quote(proto.receive(closed, RECV, source="rest")).status == "closed"

@@ -172,5 +172,5 @@ def test_other_parsers_accept_the_same_keywords() -> None:
     from echoarb.venues.kalshi.protocol import KalshiProtocol
     from echoarb.venues.polymarket.protocol import PolymarketProtocol
 
-    assert KalshiProtocol().receive("{}", RECV, source="ws", path=None) == ParseResult([], [], [])
+    assert KalshiProtocol().receive("{}", RECV, source="ws", path=None) == ParseResult(ignored=["unknown"])
     assert PolymarketProtocol().receive("{}", RECV, source="rest", path="/x") == ParseResult([], [], [])

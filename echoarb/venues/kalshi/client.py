@@ -1,8 +1,15 @@
-"""Kalshi WebSocket v2 producer agent: signed upgrade, one subscribe for every ticker.
+"""Kalshi WebSocket v2 producer agent: signed upgrade, one subscription per channel.
 
-Subscribes ``orderbook_delta``, ``ticker`` and ``market_lifecycle_v2`` for all configured
-tickers in one command. When the parser sees a ``seq`` gap the local books are wrong; the
-only cure is a fresh snapshot, so the order book subscription is dropped and made again
+A pair needs its market's book and its lifecycle (open, close, halts, settlement, tick
+changes), nothing else, so the agent subscribes exactly two channels:
+
+* ``orderbook_delta`` (needs the authenticated upgrade) for the configured tickers;
+* ``market_lifecycle_v2`` (public), which takes no ticker filter: the venue sends every
+  market's lifecycle and the normaliser keeps the configured ones.
+
+``ticker`` and ``trade`` would only duplicate what the book says and are not subscribed.
+When the parser finds a book out of sync (``seq`` gap, a delta on a level it does not hold)
+the only cure is a fresh snapshot, so the order book subscription is dropped and made again
 (the venue answers a new subscription with snapshots and a new ``sid``).
 """
 
@@ -22,7 +29,8 @@ from echoarb.venues.kalshi.auth import auth_headers
 
 log = logging.getLogger("echoarb.kalshi")
 
-CHANNELS = ("orderbook_delta", "ticker", "market_lifecycle_v2")
+CHANNELS = ("orderbook_delta", "market_lifecycle_v2")
+BOOK_CHANNELS = frozenset({"orderbook_delta"})  # per market, authenticated
 DEFAULT_URL = "wss://api.elections.kalshi.com/trade-api/ws/v2"
 
 
@@ -60,7 +68,11 @@ class KalshiConnector(VenueConnector):
 
     async def on_open(self, ws: ClientConnection) -> None:
         self.sids = {}
-        await self._command(ws, "subscribe", {"channels": list(CHANNELS), "market_tickers": self.tickers})
+        for channel in CHANNELS:
+            params: dict[str, object] = {"channels": [channel]}
+            if channel in BOOK_CHANNELS:
+                params["market_tickers"] = self.tickers
+            await self._command(ws, "subscribe", params)
 
     async def send_ping(self, ws: ClientConnection) -> None:
         pong = asyncio.ensure_future(await ws.ping())  # resolves when the pong arrives

@@ -1,10 +1,20 @@
-"""Sans-I/O parser for the Kalshi v2 WebSocket: frames in, normalised quotes out.
+"""Sans-I/O parser for the Kalshi v2 WebSocket (and REST market bodies): frames in, quotes out.
 
 Kalshi books hold bids only. A NO bid at p is an offer to sell YES at 1 - p, so each
 market is kept in one :class:`Book` whose bids are the YES bids and whose asks are
 ``1 - NO bid``: ``buy_yes`` is then the ask ladder and ``buy_no`` the complemented bids.
 Both the legacy integer-cent fields and the fixed-point ``*_dollars``/``*_fp`` fields are
 read (fixed-point wins when both are present) because Kalshi is migrating between them.
+
+Event time is ``ts_ms``, else the deprecated ``ts`` (seconds or ISO text), else the time a
+lifecycle event names (``determination_ts``, ``settled_ts``); without any, the receive time,
+counted in ``ParseResult.fallback_ts``. Each market's open and close times are tracked from
+the lifecycle channel and REST market bodies, because Kalshi sends nothing when trading
+closes: quotes carry ``close_ts`` and a status that is ``closed`` from then on.
+
+A book is out of sync (and a fresh snapshot is requested) on a ``seq`` gap, on a delta that
+reduces a level the book does not hold or removes more than the level holds, and on a
+level off the market's tick (``price_level_structure`` / ``price_ranges``).
 """
 
 from __future__ import annotations
@@ -20,22 +30,54 @@ from echoarb.venues.parsing import (
     ParseResult,
     book_quote,
     decimal_cache,
-    event_ms,
+    first_ms,
     loads,
     optional_list,
     require,
     require_dict,
     require_str,
     to_decimal,
+    to_epoch_ms,
 )
+from echoarb.venues.ticks import KALSHI_STRUCTURES, TickRule, from_bands
 
 _CENT = Decimal(100)
+# Lifecycle event -> the market's own status (before the open/close times are applied).
 _LIFECYCLE: dict[str, MarketStatus] = {
     "activated": "open",
     "deactivated": "halted",
     "determined": "closed",
     "settled": "settled",
 }
+# REST ``status`` values (docs.kalshi.com market lifecycle) -> status.
+_REST_STATUS: dict[str, MarketStatus] = {
+    "active": "open",
+    "open": "open",
+    "initialized": "halted",
+    "unopened": "halted",
+    "inactive": "halted",
+    "paused": "halted",
+    "closed": "closed",
+    "determined": "closed",
+    "disputed": "closed",
+    "amended": "closed",
+    "finalized": "settled",
+    "settled": "settled",
+}
+# Frames understood and deliberately not turned into quotes, by type.
+_IGNORED = frozenset(
+    {
+        "ticker",  # top of book and volume: the order book is the source of truth
+        "ticker_v2",
+        "trade",
+        "event_lifecycle",  # an event (group of markets) was created: no market state
+        "subscribed",
+        "unsubscribed",
+        "ok",
+        "list_subscriptions",
+    }
+)
+_LIFECYCLE_TYPES = frozenset({"market_lifecycle_v2", "multivariate_market_lifecycle"})
 
 
 @dataclass(slots=True)
@@ -46,7 +88,19 @@ class _Market:
     sid: int | None = None
     in_sync: bool = False  # True only after a snapshot and no seq gap since
     resync_requested: bool = False
-    status: MarketStatus = "open"
+    status: MarketStatus = "open"  # as the venue last said; open/close times apply on top
+    open_ms: int = 0  # 0 = not known
+    close_ms: int = 0
+    tick: TickRule | None = None  # None = not known: no tick check
+
+    def effective_status(self, at_ms: int) -> MarketStatus:
+        status = self.status
+        if status in ("open", "halted"):
+            if self.close_ms and at_ms >= self.close_ms:
+                return "closed"
+            if status == "open" and self.open_ms and at_ms < self.open_ms:
+                return "halted"  # not open for trading yet
+        return status
 
 
 class KalshiProtocol:
@@ -62,19 +116,19 @@ class KalshiProtocol:
     def receive(
         self, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
     ) -> ParseResult:
-        """Parse one WebSocket frame. Never raises: bad input becomes a reason in ``errors``.
-
-        ``source`` and ``path`` exist for signature parity with the other venues and are ignored.
-        """
+        """Parse one WebSocket frame, or a REST market body (``source="rest"``). Never raises."""
         result = ParseResult()
-        kind = ""
+        kind = "rest" if source == "rest" else ""
         try:
             data = loads(frame)
             if not isinstance(data, dict):
                 raise FrameError("frame is not a JSON object")
-            raw_kind = data.get("type")
-            kind = raw_kind if isinstance(raw_kind, str) else ""
-            self._dispatch(data, kind, recv_ts, result)
+            if source == "rest":
+                self._rest(data, path, recv_ts, result)
+            else:
+                raw_kind = data.get("type")
+                kind = raw_kind if isinstance(raw_kind, str) else ""
+                self._dispatch(data, kind, recv_ts, result)
         except FrameError as exc:
             result.errors.append(f"kalshi{' ' + kind if kind else ''}: {exc}")
         except Exception as exc:  # defensive: a parser bug must not kill the connector
@@ -83,33 +137,61 @@ class KalshiProtocol:
             )
         return result
 
-    def market_status(self, ticker: str) -> MarketStatus | None:
-        """Last known status of ``ticker`` (None if never seen)."""
+    def market_status(self, ticker: str, at_ms: int | None = None) -> MarketStatus | None:
+        """Status of ``ticker`` (at ``at_ms`` if given, applying its close time); None if unseen."""
         market = self._markets.get(ticker)
-        return None if market is None else market.status
+        if market is None:
+            return None
+        return market.status if at_ms is None else market.effective_status(at_ms)
+
+    def close_ms(self, ticker: str) -> int | None:
+        """When ``ticker`` stops trading (epoch ms), if known."""
+        market = self._markets.get(ticker)
+        return market.close_ms or None if market is not None else None
+
+    def tick_rule(self, ticker: str) -> TickRule | None:
+        market = self._markets.get(ticker)
+        return None if market is None else market.tick
 
     def _dispatch(self, data: dict[str, Any], kind: str, recv_ts: int, result: ParseResult) -> None:
         if kind == "error":
             msg = data.get("msg")
             detail = msg if not isinstance(msg, dict) else f"code {msg.get('code')}: {msg.get('msg')}"
             raise FrameError(f"venue replied {detail}")
-        if kind not in ("orderbook_snapshot", "orderbook_delta", "market_lifecycle_v2"):
-            return  # ticker, trade, subscribed, ok and unknown types carry nothing we keep
-        msg = require_dict(data, "msg")
-        ts = msg.get("ts", data.get("ts"))
-        event_ts = event_ms(ts, recv_ts)
-        ticker = msg.get("market_ticker")
-        sid, seq = data.get("sid"), data.get("seq")
-        if type(sid) is int and type(seq) is int and self._last_seq.get(sid) == seq - 1:
-            self._last_seq[sid] = seq  # in sequence: all that _check_seq would do
-        else:
-            self._check_seq(data, ticker if kind == "orderbook_snapshot" else None, event_ts, recv_ts, result)
-        if kind == "orderbook_snapshot":
-            self._snapshot(data, msg, event_ts, recv_ts, result)
-        elif kind == "orderbook_delta":
+        if kind == "orderbook_delta":
+            msg = require_dict(data, "msg")
+            # ts_ms first (newer frames carry only it), then the deprecated ts.
+            raw_ts = msg.get("ts_ms")
+            if type(raw_ts) is int and 1_000_000_000_000 <= raw_ts < 100_000_000_000_000:
+                event_ts = raw_ts
+            else:
+                event_ts = self._event_ts(data, msg, recv_ts, result)
+            sid, seq = data.get("sid"), data.get("seq")
+            if type(sid) is int and type(seq) is int and self._last_seq.get(sid) == seq - 1:
+                self._last_seq[sid] = seq  # in sequence: all that _check_seq would do
+            else:
+                self._check_seq(data, None, event_ts, recv_ts, result)
             self._delta(msg, event_ts, recv_ts, result)
+        elif kind == "orderbook_snapshot":
+            msg = require_dict(data, "msg")
+            event_ts = self._event_ts(data, msg, recv_ts, result)
+            self._check_seq(data, msg.get("market_ticker"), event_ts, recv_ts, result)
+            self._snapshot(data, msg, event_ts, recv_ts, result)
+        elif kind in _LIFECYCLE_TYPES:
+            msg = require_dict(data, "msg")
+            self._check_seq(data, None, recv_ts, recv_ts, result)
+            self._lifecycle(data, msg, recv_ts, result)
+        elif kind in _IGNORED:
+            result.ignored.append(kind)
         else:
-            self._lifecycle(msg, event_ts, recv_ts, result)
+            result.ignored.append("unknown")  # a type Kalshi added since: counted, not quoted
+
+    def _event_ts(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> int:
+        ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"))
+        if ms is None:
+            result.fallback_ts += 1
+            return recv_ts
+        return ms
 
     def _check_seq(
         self, data: dict[str, Any], healing: Any, event_ts: int, recv_ts: int, result: ParseResult
@@ -130,10 +212,13 @@ class KalshiProtocol:
         for ticker, market in self._markets.items():
             if market.sid != sid or ticker == healing or not market.in_sync:
                 continue
-            self._desync(ticker, market, event_ts, recv_ts, result)
+            self._desync(ticker, market, "seq_gap", event_ts, recv_ts, result)
 
-    def _desync(self, ticker: str, market: _Market, event_ts: int, recv_ts: int, result: ParseResult) -> None:
+    def _desync(
+        self, ticker: str, market: _Market, reason: str, event_ts: int, recv_ts: int, result: ParseResult
+    ) -> None:
         """Flag the book as wrong: tell downstream once (in_sync=False quote) and ask for a snapshot."""
+        result.desyncs.append(reason)
         if market.in_sync:
             market.in_sync = False
             result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
@@ -155,9 +240,14 @@ class KalshiProtocol:
         try:
             yes = _side_levels(msg, "yes")
             no = _side_levels(msg, "no")
-        except FrameError:
+            if market.tick is not None:
+                for price, _ in yes + no:
+                    if not market.tick.allows(price):
+                        raise FrameError(market.tick.describe(price))
+        except FrameError as exc:
             # The venue's book changed but we could not read it: ours is now wrong.
-            self._desync(ticker, market, event_ts, recv_ts, result)
+            reason = "off_tick" if "off the tick" in str(exc) else "bad_update"
+            self._desync(ticker, market, reason, event_ts, recv_ts, result)
             raise
         market.book.replace(yes, ((ONE - price, size) for price, size in no))
         sid = data.get("sid")
@@ -194,18 +284,34 @@ class KalshiProtocol:
                 price = _price(msg, "price_dollars", "price")
                 delta = _number(msg, "delta_fp", "delta")
             except FrameError:
-                self._desync(ticker, market, event_ts, recv_ts, result)
+                self._desync(ticker, market, "bad_update", event_ts, recv_ts, result)
                 raise
             prices = _remember_price(msg, price)
         if not market.in_sync:
             # No snapshot yet, or a gap: applying deltas to a wrong book is pointless.
-            self._desync(ticker, market, event_ts, recv_ts, result)
+            if market.resync_requested:
+                result.ignored.append("awaiting_snapshot")
+            else:
+                self._desync(ticker, market, "no_snapshot", event_ts, recv_ts, result)
             return
         book = market.book
         if side == "yes":
-            book.apply_delta("bid", prices[0], delta)
+            book_side, key = "bid", prices[0]
+            levels = book.bids
         else:
-            book.apply_delta("ask", prices[1], delta)
+            book_side, key = "ask", prices[1]
+            levels = book.asks
+        if delta < ZERO:
+            held = levels.get(key)
+            if held is None or held + delta < ZERO:
+                # The venue removed what we do not hold: our book is not the venue's.
+                reason = "unknown_level" if held is None else "over_removal"
+                self._desync(ticker, market, reason, event_ts, recv_ts, result)
+                return
+        elif market.tick is not None and key not in levels and not market.tick.allows(prices[0]):
+            self._desync(ticker, market, "off_tick", event_ts, recv_ts, result)
+            raise FrameError(market.tick.describe(prices[0]))
+        book.apply_delta(book_side, key, delta)  # type: ignore[arg-type]
         result.quotes.append(
             InstrumentQuote(
                 venue="kalshi",
@@ -214,25 +320,119 @@ class KalshiProtocol:
                 buy_no=book.complement_bids(self.depth),
                 event_ts=event_ts,
                 recv_ts=recv_ts,
-                status=market.status,
+                status=market.effective_status(event_ts),
                 in_sync=market.in_sync,
+                close_ts=market.close_ms,
             )
         )
 
-    def _lifecycle(self, msg: dict[str, Any], event_ts: int, recv_ts: int, result: ParseResult) -> None:
+    def _lifecycle(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
         ticker = require_str(msg, "market_ticker")
         event_type = require(msg, "event_type")
-        status = _LIFECYCLE.get(event_type) if isinstance(event_type, str) else None
-        if status is None:
-            return  # created / close_date_updated / future types: nothing tradable changes
+        if not isinstance(event_type, str):
+            raise FrameError(f"field 'event_type' is not a string: {event_type!r}")
         market = self._market(ticker)
-        market.status = status
-        result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
+        # The event's own time: the frame's ts, else the time the event names.
+        named = {"determined": msg.get("determination_ts"), "settled": msg.get("settled_ts")}
+        ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"), named.get(event_type))
+        for name in ("open_ts", "close_ts"):
+            if msg.get(name) is not None:
+                value = to_epoch_ms(msg[name])
+                if value is None:
+                    raise FrameError(f"field '{name}' is not a timestamp: {msg[name]!r}")
+                if name == "open_ts":
+                    market.open_ms = value
+                else:
+                    market.close_ms = value
+        if msg.get("price_level_structure") is not None or msg.get("price_ranges") is not None:
+            market.tick = _tick_rule(msg, market.tick)
+        status = _LIFECYCLE.get(event_type)
+        if event_type in ("activated", "deactivated") and isinstance(msg.get("is_deactivated"), bool):
+            status = "halted" if msg["is_deactivated"] else "open"
+        if status is not None:
+            market.status = status
+        elif event_type not in ("created", "close_date_updated", "price_level_structure_updated"):
+            result.ignored.append("lifecycle " + ("metadata_updated" if event_type == "metadata_updated" else "unknown"))
+            return
+        if event_type == "price_level_structure_updated":
+            result.ignored.append("lifecycle price_level_structure_updated")  # tick kept, book unchanged
+            return
+        if ms is None:
+            result.fallback_ts += 1
+        result.quotes.append(self._quote(ticker, market, recv_ts if ms is None else ms, recv_ts))
+
+    def _rest(self, body: dict[str, Any], path: str | None, recv_ts: int, result: ParseResult) -> None:
+        """``GET /markets`` or ``/markets/{ticker}``: close time, status and tick of each market."""
+        if "orderbook_fp" in body or "orderbook" in body:
+            # A REST book is not aligned with the delta stream's seq: never mixed into it.
+            result.ignored.append("rest orderbook")
+            return
+        if isinstance(body.get("markets"), list):
+            entries = body["markets"]
+        elif isinstance(body.get("market"), dict):
+            entries = [body["market"]]
+        else:
+            raise FrameError("missing field 'market' or 'markets'")
+        result.fallback_ts += 1  # a REST body is the state as observed now
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise FrameError("market is not a JSON object")
+            ticker = require_str(entry, "ticker")
+            market = self._market(ticker)
+            for name in ("open_time", "close_time"):
+                if entry.get(name) is not None:
+                    value = to_epoch_ms(entry[name])
+                    if value is None:
+                        raise FrameError(f"field '{name}' is not a timestamp: {entry[name]!r}")
+                    if name == "open_time":
+                        market.open_ms = value
+                    else:
+                        market.close_ms = value
+            raw_status = entry.get("status")
+            if isinstance(raw_status, str) and raw_status in _REST_STATUS:
+                market.status = _REST_STATUS[raw_status]
+            if entry.get("price_level_structure") is not None or entry.get("price_ranges") is not None:
+                market.tick = _tick_rule(entry, market.tick)
+            if market.in_sync:
+                result.quotes.append(self._quote(ticker, market, recv_ts, recv_ts))
+            else:
+                result.ignored.append("rest market")  # state kept for the book to come
 
     def _quote(self, ticker: str, market: _Market, event_ts: int, recv_ts: int) -> InstrumentQuote:
         return book_quote(
-            "kalshi", ticker, market.book, self.depth, event_ts, recv_ts, market.status, market.in_sync
+            "kalshi",
+            ticker,
+            market.book,
+            self.depth,
+            event_ts,
+            recv_ts,
+            market.effective_status(event_ts),
+            market.in_sync,
+            market.close_ms,
         )
+
+
+def _tick_rule(msg: dict[str, Any], current: TickRule | None) -> TickRule | None:
+    """The tick rule from ``price_ranges`` (exact bands) or ``price_level_structure`` (by name)."""
+    structure = msg.get("price_level_structure")
+    name = structure if isinstance(structure, str) and structure else "price_ranges"
+    ranges = msg.get("price_ranges")
+    if isinstance(ranges, list) and ranges:
+        bands = []
+        for entry in ranges:
+            if not isinstance(entry, dict):
+                raise FrameError(f"bad entry in 'price_ranges': {entry!r}")
+            bands.append(
+                tuple(to_decimal(require(entry, key), f"price_ranges.{key}") for key in ("start", "end", "step"))
+            )
+        try:
+            return from_bands(name, bands)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise FrameError(f"field 'price_ranges': {exc}") from None
+    if isinstance(structure, str):
+        # center_* structures without their ranges: tick unknown, so no check.
+        return KALSHI_STRUCTURES.get(structure)
+    return current
 
 
 # Validated delta prices by their wire value: price -> (price, 1 - price), so a repeated

@@ -3,8 +3,12 @@
 The upgrade is refused with HTTP 401 when a ``KALSHI-ACCESS-*`` header is missing, the key
 id is unknown, the timestamp is stale (more than ``max_skew_ms`` off) or the signature does
 not verify against the configured public key. Books are served as snapshots (fixed-point
-format) on subscribe, then deltas alternating between the legacy integer and the current
-fixed-point fields, with ``seq`` per subscription id, plus ``ticker`` messages.
+format) on subscribe, then deltas in the 2026 format (``price_dollars``/``delta_fp`` and
+``ts_ms`` only) with every third one in the legacy integer format (``price``/``delta``, ``ts``
+seconds) that old recordings hold, ``seq`` per subscription id, plus ``ticker`` messages. A
+``market_lifecycle_v2`` subscription (all markets, as the venue does) gets each market's
+``created`` event with its open and close times and ``price_level_structure``, then now and
+then a ``close_date_updated``.
 """
 
 from __future__ import annotations
@@ -118,6 +122,9 @@ class KalshiSimulator(VenueSimulator):
                 if channel == "orderbook_delta":
                     for ticker in tickers:
                         await self._snapshot(session, sid, ticker)
+                elif channel == "market_lifecycle_v2":
+                    for ticker in self.lifecycle_tickers(session):
+                        await self._lifecycle(session, sid, ticker, "created")
             session.subscribed.set()
         elif cmd.get("cmd") == "unsubscribe":
             for sid in params.get("sids") or []:
@@ -128,6 +135,25 @@ class KalshiSimulator(VenueSimulator):
                 session,
                 dumps({"id": cmd.get("id"), "type": "error", "msg": {"code": 2, "msg": "Params required"}}),
             )
+
+    def lifecycle_tickers(self, session: Session) -> list[str]:
+        """Markets the lifecycle channel talks about: every book served on this connection."""
+        subs = session.state.get("subs", {})
+        return sorted({t for name, tickers in subs.values() if name == "orderbook_delta" for t in tickers})
+
+    async def _lifecycle(self, session: Session, sid: int, ticker: str, event_type: str) -> None:
+        now_s = time.time_ns() // 1_000_000_000
+        msg: dict[str, Any] = {"market_ticker": ticker, "event_type": event_type}
+        if event_type == "created":
+            msg.update(
+                open_ts=now_s - 3600,
+                close_ts=now_s + 86_400,
+                price_level_structure="linear_cent",
+                price_ranges=[{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+            )
+        elif event_type == "close_date_updated":
+            msg["close_ts"] = now_s + 86_400 + self.sent
+        await self.send(session, dumps({"type": "market_lifecycle_v2", "sid": sid, "msg": msg}))
 
     def _next_seq(self, session: Session, sid: int) -> int:
         seq: dict[int, int] = session.state["seq"]
@@ -180,15 +206,18 @@ class KalshiSimulator(VenueSimulator):
         else:
             levels.pop(price, None)
         ts = time.time_ns() // 1_000_000
-        msg: dict[str, Any] = {"market_ticker": ticker, "side": side, "ts": ts}
-        if self.sent % 2:
-            msg.update(price=price, delta=delta)  # legacy integer fields
+        msg: dict[str, Any] = {"market_ticker": ticker, "side": side}
+        if self.sent % 3 == 1:
+            msg.update(price=price, delta=delta, ts=ts // 1000)  # legacy: integers, ts in seconds
         else:
-            msg.update(price_dollars=_dollars(price), delta_fp=f"{delta}.00")
+            msg.update(price_dollars=_dollars(price), delta_fp=f"{delta}.00", ts_ms=ts)
         await self.send(
             session,
             dumps({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(session, sid), "msg": msg}),
         )
+        life = self._channel_sid(session, "market_lifecycle_v2")
+        if life is not None and self.sent % 25 == 24:
+            await self._lifecycle(session, life, ticker, "close_date_updated")
         ticker_sub = self._sid(session, "ticker")
         if ticker_sub is not None and self.sent % 5 == 0:
             tsid = ticker_sub[0]
@@ -207,6 +236,12 @@ class KalshiSimulator(VenueSimulator):
                 session,
                 dumps({"type": "ticker", "sid": tsid, "seq": self._next_seq(session, tsid), "msg": body}),
             )
+
+    def _channel_sid(self, session: Session, channel: str) -> int | None:
+        for sid, (name, _) in session.state.get("subs", {}).items():
+            if name == channel:
+                return int(sid)
+        return None
 
     async def send_gap(self, session: Session) -> None:
         found = self._sid(session, "orderbook_delta")

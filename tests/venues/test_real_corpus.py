@@ -1,0 +1,96 @@
+"""Every real captured frame in ``tests/venues/real/`` has a pinned, deliberate outcome.
+
+The expected lines are what the frame must produce (see ``real/corpus.py``): quotes with
+their best levels, event time (``recv`` = the receive-time fallback) and status, errors,
+resync requests, desync reasons, or a named "ignored" kind. A frame producing nothing at all
+fails, so "accepted but produced nothing" cannot happen silently.
+"""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from echoarb.ingest.frames import FrameHandler
+from echoarb.pairs import parse_pairs
+from tests.venues.live_helpers import metric
+from tests.venues.real.corpus import RECV, describe, load, replay
+
+KALSHI: dict[str, list[str]] = {
+    "docs-2026-02-snapshot": ['quote FED-23DEC-T3.00 yes=0.4400x146.00/2 no=0.7800x333.00/2 ts=recv open', 'receive-time fallback x1'],
+    "docs-2026-02-delta-unknown-level": ['quote FED-23DEC-T3.00 yes=0.4400x146.00/2 no=0.7800x333.00/2 ts=1669149841000 open out-of-sync', 'resync FED-23DEC-T3.00', 'desync unknown_level'],
+    "docs-2026-02-ticker": ['ignored ticker'],
+    "docs-2026-02-ticker-v2": ['ignored ticker_v2'],
+    "docs-2026-02-trade": ['ignored trade'],
+    "docs-2026-02-lifecycle-created": ['quote INXD-23SEP14-B4487 yes=- no=- ts=recv closed out-of-sync close=1694721600000', 'receive-time fallback x1'],
+    "docs-2026-02-event-lifecycle": ['ignored event_lifecycle'],
+    "docs-2026-snapshot-fp-only": ['quote FED-23DEC-T3.00 yes=0.4400x146.00/2 no=0.7800x333.00/2 ts=recv open', 'receive-time fallback x1'],
+    "docs-2026-delta-ts-ms-unknown-level": ['quote FED-23DEC-T3.00 yes=0.4400x146.00/2 no=0.7800x333.00/2 ts=1669149841000 open out-of-sync', 'resync FED-23DEC-T3.00', 'desync unknown_level'],
+    "docs-2026-mve-lifecycle-created": ['quote KXMVE-TEST-EVENT-M1 yes=- no=- ts=recv closed out-of-sync close=1774022400000', 'receive-time fallback x1'],
+    "docs-2026-event-lifecycle-exchange-index": ['ignored event_lifecycle'],
+    "nautilus-snapshot": ['quote KXBTC-25MAR15-B100000 yes=0.4400x17.00/2 no=0.5800x13.00/2 ts=recv open', 'receive-time fallback x1'],
+    "nautilus-delta-iso-ts": ['quote KXBTC-25MAR15-B100000 yes=0.4400x17.00/2 no=0.5800x63.00/2 ts=1740853613361 open'],
+    "nautilus-trade-fp": ['ignored trade'],
+    "nautilus-rest-markets": ['quote KXBTC-25MAR15-B100000 yes=0.4400x17.00/2 no=0.5800x63.00/2 ts=recv closed close=1742083199000', 'receive-time fallback x1'],
+    "nautilus-rest-orderbook": ['ignored rest orderbook'],
+    "ssmd-ticker-production": ['ignored ticker'],
+    "ssmd-trade-legacy-and-fp": ['ignored trade'],
+    "ssmd-lifecycle-activated": ['quote KXBTCD-26JAN2310-T105000 yes=- no=- ts=recv closed out-of-sync close=1737558000000', 'receive-time fallback x1'],
+    "ssmd-lifecycle-created-minimal": ['quote KXBTCD-26JAN2310-T105000 yes=- no=- ts=recv closed out-of-sync close=1737558000000', 'receive-time fallback x1'],
+    "ssmd-event-lifecycle": ['ignored event_lifecycle'],
+    "ssmd-delta-without-snapshot": ['resync KXBTCD-26FEB14-T100000', 'desync no_snapshot'],
+    "ssmd-subscribed": ['ignored subscribed'],
+    "ssmd-subscribed-no-msg": ['ignored subscribed'],
+    "ssmd-ok": ['ignored ok'],
+    "ssmd-error-already-subscribed": ['error kalshi error: venue replied code 6: Already subscribed'],
+    "ssmd-unsubscribed": ['ignored unsubscribed'],
+    "issue-13-delta-ts-ms-only": ['resync KXGOLD15M-26AUG102130-30', 'desync no_snapshot'],
+    "issue-13-close-date-updated": ['quote KXMLBWINS-NYM-25-T80 yes=- no=- ts=recv closed out-of-sync close=1759353839000', 'receive-time fallback x1'],
+}
+
+EXPECTED: dict[str, dict[str, list[str]]] = {"kalshi": KALSHI}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("venue", sorted(EXPECTED))
+def test_every_real_frame_has_its_pinned_outcome(venue: str) -> None:
+    got = {frame.id: describe(result) for frame, result in replay(venue)}
+    assert got == EXPECTED[venue]
+
+
+@pytest.mark.parametrize("venue", sorted(EXPECTED))
+def test_the_corpus_is_large_sourced_and_never_silent(venue: str) -> None:
+    frames = load(venue)
+    assert len(frames) >= 20
+    assert len({f.id for f in frames}) == len(frames)
+    assert all(f.source and f.via in ("ws", "rest") for f in frames)
+    assert [f.id for f, result in replay(venue) if result.silent] == []
+
+
+def test_outcomes_without_ticks_are_counted_in_metrics() -> None:
+    pairs = json.loads((ROOT / "config" / "market_pairs.json").read_text(encoding="utf-8"))
+    handler = FrameHandler(parse_pairs(pairs))
+
+    def value(name: str, **labels: str) -> float:
+        return metric(name, **labels)
+
+    before = (
+        value("echoarb_frames_ignored_total", venue="kalshi", kind="ticker"),
+        value("echoarb_book_desyncs_total", venue="kalshi", reason="unknown_level"),
+        value("echoarb_event_time_fallbacks_total", venue="kalshi"),
+    )
+    for frame in load("kalshi"):
+        if frame.session == "docs-2026-02":
+            handler.handle("kalshi", frame.frame, RECV, source=frame.via, path=frame.path)
+    after = (
+        value("echoarb_frames_ignored_total", venue="kalshi", kind="ticker"),
+        value("echoarb_book_desyncs_total", venue="kalshi", reason="unknown_level"),
+        value("echoarb_event_time_fallbacks_total", venue="kalshi"),
+    )
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2]
+    assert handler.ignored[("kalshi", "ticker")] == 1
+    assert handler.desyncs[("kalshi", "unknown_level")] == 1
+    assert handler.fallback_ts["kalshi"] == 2
