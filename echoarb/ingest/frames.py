@@ -65,7 +65,9 @@ class FrameHandler:
             self._count(venue, result)
         quotes = result.quotes
         if len(quotes) == 1:  # most frames: the normaliser's fresh list is the outcome's
-            return FrameOutcome(self.normaliser.update(quotes[0]), result.errors, result.resync, result.ignored)
+            return FrameOutcome(
+                self.normaliser.update(quotes[0]), result.errors, result.resync, result.ignored
+            )
         ticks: list[Tick] = []
         for quote in quotes:
             ticks.extend(self.normaliser.update(quote))

@@ -195,7 +195,10 @@ def check_kalshi_credentials(settings: Settings) -> None:
 def build_connectors(
     settings: Settings, handler: FrameHandler, pipeline: BufferedIngest, venues: Iterable[str]
 ) -> list[VenueConnector]:
-    """One connector per venue. Raises ``KalshiKeyError`` before any connection if the key is unusable."""
+    """One connector per venue (Polymarket: one per shard of assets).
+
+    Raises ``KalshiKeyError`` before any connection if the key is unusable.
+    """
     connectors: list[VenueConnector] = []
     for venue in venues:
         instruments = handler.normaliser.instruments(venue)
@@ -218,10 +221,11 @@ def build_connectors(
                 )
             )
         elif venue == "polymarket":
-            from echoarb.venues.polymarket.client import PolymarketConnector
+            from echoarb.venues.polymarket.client import polymarket_connectors
 
-            connectors.append(
-                PolymarketConnector(
+            # A few hundred assets per connection at most: one connector per shard.
+            connectors.extend(
+                polymarket_connectors(
                     settings.polymarket_ws_url, instruments, pipeline.on_frame, _timing(settings, 10.0)
                 )
             )

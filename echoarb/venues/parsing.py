@@ -213,6 +213,11 @@ def event_ms(value: Any, default: int) -> int:
     return default if ms is None else ms
 
 
+MAX_AHEAD_MS = 86_400_000
+"""An event time more than a day after the receive time is not believed (a unit or example
+error, e.g. a 12-digit millisecond timestamp read as seconds): the receive time is used."""
+
+
 def first_ms(*values: Any) -> int | None:
     """The first usable timestamp among ``values`` (venues' preferred field first)."""
     for value in values:

@@ -173,4 +173,6 @@ def test_other_parsers_accept_the_same_keywords() -> None:
     from echoarb.venues.polymarket.protocol import PolymarketProtocol
 
     assert KalshiProtocol().receive("{}", RECV, source="ws", path=None) == ParseResult(ignored=["unknown"])
-    assert PolymarketProtocol().receive("{}", RECV, source="rest", path="/x") == ParseResult([], [], [])
+    assert PolymarketProtocol().receive("{}", RECV, source="rest", path="/x") == ParseResult(
+        errors=["polymarket rest /x: missing field 'clobTokenIds'"]
+    )

@@ -2,8 +2,9 @@
 
 The digests below are those of ``corpus.dump`` produced by the parsers and normaliser as they
 were before the fast paths (commit 8d320fb), regenerated deliberately when issue 13 changed
-behaviour (seeds 1 and 2: a mutated delta now removes a level the book does not hold, which
-marks the book out of sync instead of being absorbed): every quote, tick (Decimals by ``repr``), error
+behaviour (a mutated Kalshi delta that removes a level the book does not hold now marks the
+book out of sync instead of being absorbed; a mutated Polymarket ``best_bid``/``best_ask`` is
+now read, so garbage there is reported): every quote, tick (Decimals by ``repr``), error
 message and resync request over the bundled recording with ~30% of frames mutated. Any
 difference in behaviour, even in the wording of an error, changes a digest. If a change of
 behaviour is intended, regenerate them with ``python -m tests.venues.corpus`` and say why.
@@ -16,9 +17,9 @@ import pytest
 from tests.venues.corpus import corpus, digest
 
 PINNED = {
-    1: "733f21e054a2c43d90bb86c8795b38b49090192450b4026e958177f60bbfdf32",
-    2: "85b01df7703e60b97d2d7f944e571b0d76049e21642eccc6f7b2157bd5eea570",
-    3: "79d2a374b6ec045c3ea0cd2691ed8646d61de1307645aa13437aa958c9479647",
+    1: "e25450fa0231d1684593e78f291923873ff6b0f08b04456f9bb7641385afac25",
+    2: "545270e28cab3b09aeeafe3cee66256ae7971266c0a2e6c62da6044f1f28dde7",
+    3: "3cddcd334380b4b153e5461b8486e7bb0f2b1d80344cf9a9cf500a87e070b31b",
 }
 
 

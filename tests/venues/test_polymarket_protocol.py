@@ -122,26 +122,33 @@ def test_market_resolved_variants() -> None:
 
 
 @pytest.mark.parametrize(
-    "frame",
+    ("frame", "kind"),
     [
-        "PONG",
-        b"PONG",
-        "[]",
-        '{"event_type":"last_trade_price","asset_id":"1","market":"m","price":"0.456","side":"BUY",'
-        '"size":"219.217767","fee_rate_bps":"0","timestamp":"1750428146322"}',
-        '{"event_type":"tick_size_change","asset_id":"1","market":"m","old_tick_size":"0.01","new_tick_size":"0.001"}',
-        '{"event_type":"best_bid_ask","asset_id":"1","best_bid":"0.4"}',
+        ("PONG", "keepalive"),
+        (b"PONG", "keepalive"),
+        ("[]", "empty"),
+        (
+            '{"event_type":"last_trade_price","asset_id":"1","market":"m","price":"0.456","side":"BUY",'
+            '"size":"219.217767","fee_rate_bps":"0","timestamp":"1750428146322"}',
+            "last_trade_price",
+        ),
+        (
+            '{"event_type":"tick_size_change","asset_id":"1","market":"m","old_tick_size":"0.01","new_tick_size":"0.001"}',
+            "tick_size_change",
+        ),
+        ('{"event_type":"best_bid_ask","asset_id":"1","best_bid":"0.4"}', "best_bid_ask"),
+        ('{"event_type":"settlement_preview","sequence":2}', "unknown"),
     ],
 )
-def test_ignored_frames(frame: str | bytes) -> None:
-    assert PolymarketProtocol().receive(frame, RECV) == ParseResult([], [], [])
+def test_ignored_frames(frame: str | bytes, kind: str) -> None:
+    assert PolymarketProtocol().receive(frame, RECV) == ParseResult(ignored=[kind])
 
 
 def test_price_change_without_book_requests_resync_once() -> None:
     proto = PolymarketProtocol()
     frame = '{"event_type":"price_change","price_changes":[{"asset_id":"t","price":"0.5","size":"1","side":"BUY"}]}'
-    assert proto.receive(frame, RECV) == ParseResult([], [], ["t"])
-    assert proto.receive(frame, RECV) == ParseResult([], [], [])
+    assert proto.receive(frame, RECV) == ParseResult(resync=["t"], desyncs=["no_snapshot"], fallback_ts=1)
+    assert proto.receive(frame, RECV) == ParseResult(ignored=["awaiting_snapshot"], fallback_ts=1)
     q = only_quote(proto.receive('{"event_type":"book","asset_id":"t","bids":[],"asks":[]}', RECV))
     assert q.in_sync is True and q.buy_yes == () and q.buy_no == ()
 
@@ -203,3 +210,83 @@ def test_malformed_input_is_rejected_with_reason(frame: str, errors: list[str]) 
     result = PolymarketProtocol().receive(frame, RECV)
     assert result.errors == errors
     assert result.quotes == []
+
+
+def test_venue_best_bid_ask_that_disagrees_desyncs_the_token() -> None:
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)
+    agree = '{"event_type":"best_bid_ask","asset_id":"' + YES + '","best_bid":"0.5","best_ask":"0.52","spread":"0.02","timestamp":"1757908892500"}'
+    assert proto.receive(agree, RECV) == ParseResult(ignored=["best_bid_ask"])
+    disagree = agree.replace('"best_ask":"0.52"', '"best_ask":"0.53"')
+    result = proto.receive(disagree, RECV)
+    assert result.resync == [YES] and result.desyncs == ["best_mismatch"]
+    assert [(q.in_sync, q.event_ts) for q in result.quotes] == [(False, 1_757_908_892_500)]
+
+
+def test_per_change_best_prices_are_checked_after_each_change() -> None:
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)
+    frame = (
+        '{"event_type":"price_change","market":"' + MKT + '","timestamp":"1757908892400","price_changes":['
+        '{"asset_id":"' + YES + '","price":"0.51","size":"5","side":"SELL","best_bid":"0.5","best_ask":"0.51"},'
+        '{"asset_id":"' + YES + '","price":"0.50","size":"0","side":"BUY","best_bid":"0.5","best_ask":"0.51"}]}'
+    )
+    result = proto.receive(frame, RECV)  # after the second change the best bid is 0.49, not 0.5
+    assert result.desyncs == ["best_mismatch"] and result.resync == [YES]
+    assert [q.in_sync for q in result.quotes] == [False]
+
+
+def test_market_resolved_with_only_the_winner_settles_every_token_of_the_market() -> None:
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)
+    proto.receive(BOOK.replace(YES, NO), RECV)
+    frame = '{"event_type":"market_resolved","market":"' + MKT + '","winning_asset_id":"' + NO + '","winning_outcome":"No","timestamp":"1757908999000"}'
+    result = proto.receive(frame, RECV)
+    assert result.errors == []
+    assert sorted((q.instrument, q.status) for q in result.quotes) == sorted([(NO, "settled"), (YES, "settled")])
+
+
+def test_tick_size_change_rejects_new_levels_off_the_tick() -> None:
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)  # tick_size 0.01
+    finer = '{"event_type":"price_change","asset_id":"' + YES + '","price":"0.515","side":"SELL","size":"3","timestamp":"1757908892400"}'
+    result = proto.receive(finer, RECV)
+    assert result.errors == ["polymarket price_change: price 0.515 is off the tick (tick 0.01 of tick 0.01)"]
+    assert result.desyncs == ["off_tick"] and result.resync == [YES]
+    proto.receive(BOOK, RECV)
+    change = '{"event_type":"tick_size_change","asset_id":"' + YES + '","market":"' + MKT + '","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"1757908892450"}'
+    assert proto.receive(change, RECV) == ParseResult(ignored=["tick_size_change"])
+    assert only_quote(proto.receive(finer, RECV)).buy_yes[0] == L("0.515", "3")
+    # A level that existed before a coarser tick can still shrink or go.
+    coarser = change.replace('"new_tick_size":"0.001"', '"new_tick_size":"0.01"')
+    proto.receive(coarser, RECV)
+    gone = finer.replace('"size":"3"', '"size":"0"')
+    assert only_quote(proto.receive(gone, RECV)).buy_yes[0] == L("0.52", "25")
+
+
+def test_gamma_market_sets_accepting_orders_and_tick() -> None:
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)
+    body = (
+        '{"conditionId":"' + MKT + '","clobTokenIds":"[\\"' + YES + '\\", \\"' + NO + '\\"]",'
+        '"endDate":"2026-06-01T00:00:00Z","active":true,"closed":false,"acceptingOrders":false,"orderPriceMinTickSize":0.001}'
+    )
+    result = proto.receive(body, RECV, source="rest", path="/markets")
+    assert [(q.instrument, q.status) for q in result.quotes] == [(YES, "halted")]
+    assert result.ignored == ["rest market"]  # the NO token has no book yet
+    rule = proto.tick_rule(YES)
+    assert rule is not None and rule.allows(D("0.515"))
+    closed = body.replace('"closed":false', '"closed":true')
+    assert [q.status for q in proto.receive(closed, RECV, source="rest").quotes] == ["closed"]
+
+
+def test_rest_book_is_a_snapshot() -> None:
+    proto = PolymarketProtocol()
+    body = '{"market":"' + MKT + '","asset_id":"' + YES + '","timestamp":"1757908892351","bids":[{"price":"0.48","size":"1"}],"asks":[]}'
+    q = only_quote(proto.receive(body, RECV, source="rest", path="/book?token_id=" + YES))
+    assert (q.in_sync, q.buy_no, q.event_ts) == (True, (L("0.52", "1"),), 1_757_908_892_351)
+
+
+def test_event_time_far_in_the_future_is_not_believed() -> None:
+    result = PolymarketProtocol().receive(BOOK.replace("1757908892351", "123456789000"), RECV)
+    assert only_quote(result).event_ts == RECV and result.fallback_ts == 1

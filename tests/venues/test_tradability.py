@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _tick(**kw: object) -> Tick:
     base: dict[str, object] = dict(
-        pair_id="p", venue="kalshi", yes_asks=(Level(Decimal("0.4"), Decimal(1)),), no_asks=(),
-        event_ts=1_000, recv_ts=1_000, fee_rate=Decimal("0.07"),
+        pair_id="p",
+        venue="kalshi",
+        yes_asks=(Level(Decimal("0.4"), Decimal(1)),),
+        no_asks=(),
+        event_ts=1_000,
+        recv_ts=1_000,
+        fee_rate=Decimal("0.07"),
     )
     base.update(kw)
     return Tick(**base)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from typing import Any
 from echoarb.model import ONE, ZERO, InstrumentQuote, MarketStatus
 from echoarb.venues.book import Book
 from echoarb.venues.parsing import (
+    MAX_AHEAD_MS,
     FrameError,
     ParseResult,
     book_quote,
@@ -162,7 +163,7 @@ class KalshiProtocol:
             msg = require_dict(data, "msg")
             # ts_ms first (newer frames carry only it), then the deprecated ts.
             raw_ts = msg.get("ts_ms")
-            if type(raw_ts) is int and 1_000_000_000_000 <= raw_ts < 100_000_000_000_000:
+            if type(raw_ts) is int and 1_000_000_000_000 <= raw_ts <= recv_ts + MAX_AHEAD_MS:
                 event_ts = raw_ts
             else:
                 event_ts = self._event_ts(data, msg, recv_ts, result)
@@ -188,7 +189,7 @@ class KalshiProtocol:
 
     def _event_ts(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> int:
         ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"))
-        if ms is None:
+        if ms is None or ms > recv_ts + MAX_AHEAD_MS:
             result.fallback_ts += 1
             return recv_ts
         return ms
@@ -326,7 +327,9 @@ class KalshiProtocol:
             )
         )
 
-    def _lifecycle(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
+    def _lifecycle(
+        self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult
+    ) -> None:
         ticker = require_str(msg, "market_ticker")
         event_type = require(msg, "event_type")
         if not isinstance(event_type, str):
@@ -335,6 +338,8 @@ class KalshiProtocol:
         # The event's own time: the frame's ts, else the time the event names.
         named = {"determined": msg.get("determination_ts"), "settled": msg.get("settled_ts")}
         ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"), named.get(event_type))
+        if ms is not None and ms > recv_ts + MAX_AHEAD_MS:
+            ms = None
         for name in ("open_ts", "close_ts"):
             if msg.get(name) is not None:
                 value = to_epoch_ms(msg[name])
@@ -352,7 +357,9 @@ class KalshiProtocol:
         if status is not None:
             market.status = status
         elif event_type not in ("created", "close_date_updated", "price_level_structure_updated"):
-            result.ignored.append("lifecycle " + ("metadata_updated" if event_type == "metadata_updated" else "unknown"))
+            result.ignored.append(
+                "lifecycle " + ("metadata_updated" if event_type == "metadata_updated" else "unknown")
+            )
             return
         if event_type == "price_level_structure_updated":
             result.ignored.append("lifecycle price_level_structure_updated")  # tick kept, book unchanged
@@ -423,7 +430,9 @@ def _tick_rule(msg: dict[str, Any], current: TickRule | None) -> TickRule | None
             if not isinstance(entry, dict):
                 raise FrameError(f"bad entry in 'price_ranges': {entry!r}")
             bands.append(
-                tuple(to_decimal(require(entry, key), f"price_ranges.{key}") for key in ("start", "end", "step"))
+                tuple(
+                    to_decimal(require(entry, key), f"price_ranges.{key}") for key in ("start", "end", "step")
+                )
             )
         try:
             return from_bands(name, bands)  # type: ignore[arg-type]

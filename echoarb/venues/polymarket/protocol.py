@@ -1,8 +1,15 @@
-"""Sans-I/O parser for the Polymarket CLOB market channel: frames in, normalised quotes out.
+"""Sans-I/O parser for the Polymarket CLOB market channel (and REST book / Gamma market bodies).
 
 Each token (asset id) has its own book. Polymarket sends no sequence numbers, so a book is
-trusted from its last ``book`` snapshot until a change cannot be applied (rejected change
-or change for a token without a snapshot); then it is flagged for resync.
+trusted from its last ``book`` snapshot until the venue says otherwise: a change that cannot
+be applied, a change for a token without a snapshot, a level off the token's tick, or the
+venue's own best bid/ask (in each ``price_changes`` entry and in ``best_bid_ask``) differing
+from the local book. Then the token is flagged out of sync and a fresh book is requested.
+
+Three ``price_change`` shapes are read: the current one (``price_changes`` list, Sept 2025),
+the older one (``asset_id`` and a ``changes`` list) and the flat 2024 one (``asset_id``,
+``price``, ``side``, ``size`` at the top level). Event time is ``timestamp``, else the
+receive time (counted in ``ParseResult.fallback_ts``).
 """
 
 from __future__ import annotations
@@ -14,20 +21,27 @@ from typing import Any
 from echoarb.model import ONE, ZERO, InstrumentQuote, MarketStatus
 from echoarb.venues.book import Book, BookSide
 from echoarb.venues.parsing import (
+    MAX_AHEAD_MS,
     FrameError,
     ParseResult,
     book_quote,
     decimal_cache,
-    event_ms,
+    first_ms,
     loads,
     optional_list,
     require,
     require_str,
     to_decimal,
+    to_epoch_ms,
 )
+from echoarb.venues.ticks import TickRule, uniform
 
 _SIDES: dict[str, BookSide] = {"BUY": "bid", "BID": "bid", "SELL": "ask", "ASK": "ask"}
 _KEEPALIVE = frozenset({"PONG", "PING"})
+_IGNORED = frozenset({"last_trade_price"})  # a trade: the book's change follows as its own event
+# The venue spells "no bid" / "no ask" in best_bid / best_ask with these.
+_NO_BID = frozenset({"", "0"})
+_NO_ASK = frozenset({"", "0", "1"})
 
 
 @dataclass(slots=True)
@@ -38,6 +52,8 @@ class _Token:
     in_sync: bool = False  # True only after a snapshot and no rejected change since
     resync_requested: bool = False
     status: MarketStatus = "open"
+    tick: TickRule | None = None  # None = not known: no tick check
+    end_ms: int = 0  # Gamma endDate: the expected resolution date, NOT a trading close
 
 
 class PolymarketProtocol:
@@ -48,26 +64,39 @@ class PolymarketProtocol:
             raise ValueError("depth must be >= 1")
         self.depth = depth
         self._tokens: dict[str, _Token] = {}
+        self._market_tokens: dict[str, set[str]] = {}  # condition id -> its tokens seen so far
 
     def receive(
         self, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
     ) -> ParseResult:
-        """Parse one frame (an event or a JSON array of events). Never raises.
+        """Parse one frame (an event or a JSON array of events), or a REST body. Never raises.
 
-        ``source`` and ``path`` exist for signature parity with the other venues and are ignored.
+        REST bodies (``source="rest"``): a CLOB ``/book`` response is a snapshot; a Gamma
+        market (or a list of them) sets each token's tick and whether it accepts orders.
         """
         result = ParseResult()
         try:
-            if _is_keepalive(frame):
+            if source != "rest" and _is_keepalive(frame):
+                result.ignored.append("keepalive")
                 return result
             data = loads(frame)
         except FrameError as exc:
             result.errors.append(f"polymarket: {exc}")
             return result
+        if source == "rest":
+            try:
+                self._rest(data, path, recv_ts, result)
+            except FrameError as exc:
+                result.errors.append(f"polymarket rest{' ' + path if path else ''}: {exc}")
+            except Exception as exc:  # defensive: a parser bug must not kill the connector
+                result.errors.append(f"polymarket rest: internal error {type(exc).__name__}: {exc}")
+            return result
         if isinstance(data, dict):
             events: list[Any] = [data]
         elif isinstance(data, list):
             events = data
+            if not events:
+                result.ignored.append("empty")
         else:
             result.errors.append("polymarket: frame is not a JSON object or array")
             return result
@@ -85,14 +114,27 @@ class PolymarketProtocol:
                 result.errors.append(f"polymarket {kind}: internal error {type(exc).__name__}: {exc}")
         return result
 
+    def tick_rule(self, asset_id: str) -> TickRule | None:
+        token = self._tokens.get(asset_id)
+        return None if token is None else token.tick
+
     def _event(self, event: dict[str, Any], kind: str, recv_ts: int, result: ParseResult) -> None:
         if kind == "book":
             self._book(event, recv_ts, result)
         elif kind == "price_change":
             self._price_change(event, recv_ts, result)
+        elif kind == "best_bid_ask":
+            self._best_bid_ask(event, recv_ts, result)
+        elif kind == "tick_size_change":
+            self._tick_size_change(event, result)
         elif kind == "market_resolved":
             self._resolved(event, recv_ts, result)
-        # tick_size_change, last_trade_price, best_bid_ask, new_market, unknown: nothing to keep
+        elif kind == "new_market":
+            self._new_market(event, result)
+        elif kind in _IGNORED:
+            result.ignored.append(kind)
+        else:
+            result.ignored.append("unknown")  # a type Polymarket added since: counted, not quoted
 
     def _token(self, asset_id: str) -> _Token:
         token = self._tokens.get(asset_id)
@@ -100,8 +142,26 @@ class PolymarketProtocol:
             token = self._tokens[asset_id] = _Token()
         return token
 
-    def _desync(self, asset_id: str, token: _Token, event_ts: int, recv_ts: int, result: ParseResult) -> None:
+    def _link(self, event: dict[str, Any], asset_id: str) -> None:
+        market = event.get("market")
+        if isinstance(market, str) and market:
+            tokens = self._market_tokens.get(market)
+            if tokens is None:
+                tokens = self._market_tokens[market] = set()
+            tokens.add(asset_id)
+
+    def _event_ts(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> int:
+        ms = to_epoch_ms(event.get("timestamp"))
+        if ms is None or ms > recv_ts + MAX_AHEAD_MS:
+            result.fallback_ts += 1
+            return recv_ts
+        return ms
+
+    def _desync(
+        self, asset_id: str, token: _Token, reason: str, event_ts: int, recv_ts: int, result: ParseResult
+    ) -> None:
         """Flag the book as wrong: tell downstream once (in_sync=False quote) and ask for a snapshot."""
+        result.desyncs.append(reason)
         if token.in_sync:
             token.in_sync = False
             result.quotes.append(self._quote(asset_id, token, event_ts, recv_ts))
@@ -112,26 +172,33 @@ class PolymarketProtocol:
     def _book(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
         asset_id = require_str(event, "asset_id")
         token = self._token(asset_id)
-        event_ts = event_ms(event.get("timestamp"), recv_ts)
+        self._link(event, asset_id)
+        event_ts = self._event_ts(event, recv_ts, result)
         try:
             bids = [_level(e, "bids") for e in optional_list(event, "bids" if "bids" in event else "buys")]
             asks = [_level(e, "asks") for e in optional_list(event, "asks" if "asks" in event else "sells")]
+            tick = _tick(event.get("tick_size"), "tick_size")
         except FrameError:
-            self._desync(asset_id, token, event_ts, recv_ts, result)
+            self._desync(asset_id, token, "bad_update", event_ts, recv_ts, result)
             raise
+        if tick is not None:
+            token.tick = tick
         token.book.replace(bids, asks)
         token.in_sync = True
         token.resync_requested = False
         result.quotes.append(self._quote(asset_id, token, event_ts, recv_ts))
 
     def _price_change(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
-        if event.get("price_changes") is not None:
+        if event.get("price_changes") is not None:  # Sept 2025 on: changes of many tokens
             changes = optional_list(event, "price_changes")
             default_asset: str | None = None
-        else:  # pre-Sept-2025 format: one asset per event
+        elif event.get("changes") is not None:  # 2025: one asset, a list of changes
             default_asset = require_str(event, "asset_id")
             changes = optional_list(event, "changes")
-        event_ts = event_ms(event.get("timestamp"), recv_ts)
+        else:  # 2024: one flat change
+            default_asset = require_str(event, "asset_id")
+            changes = [event]
+        event_ts = self._event_ts(event, recv_ts, result)
         touched: dict[str, _Token] = {}
         failures: list[str] = []
         for change in changes:
@@ -144,7 +211,10 @@ class PolymarketProtocol:
                 failures.append(str(exc))
         for asset_id, token in touched.items():
             if token.in_sync:
+                self._link(event, asset_id)
                 result.quotes.append(self._quote(asset_id, token, event_ts, recv_ts))
+        if not changes:
+            result.ignored.append("price_change empty")
         if failures:
             raise FrameError("; ".join(failures))
 
@@ -174,17 +244,90 @@ class PolymarketProtocol:
                 price = _price(change.get("price"))
                 size = to_decimal(require(change, "size"), "size")
             except FrameError:
-                self._desync(asset_id, token, event_ts, recv_ts, result)
+                self._desync(asset_id, token, "bad_update", event_ts, recv_ts, result)
                 raise
         if not token.in_sync:
-            self._desync(asset_id, token, event_ts, recv_ts, result)  # no snapshot yet or already wrong
+            if token.resync_requested:
+                result.ignored.append("awaiting_snapshot")
+            else:
+                self._desync(asset_id, token, "no_snapshot", event_ts, recv_ts, result)
             return
-        token.book.set_level(side, price, size)
+        book = token.book
+        if token.tick is not None and size > ZERO:
+            levels = book.bids if side == "bid" else book.asks
+            held = levels.get(price)
+            if (held is None or size > held) and not token.tick.allows(price):
+                self._desync(asset_id, token, "off_tick", event_ts, recv_ts, result)
+                raise FrameError(token.tick.describe(price))
+        book.set_level(side, price, size)
         touched[asset_id] = token
+        if change.get("best_bid") is not None or change.get("best_ask") is not None:
+            self._check_best(asset_id, token, change, event_ts, recv_ts, result)
+
+    def _check_best(
+        self,
+        asset_id: str,
+        token: _Token,
+        event: dict[str, Any],
+        event_ts: int,
+        recv_ts: int,
+        result: ParseResult,
+    ) -> bool:
+        """Compare the venue's best bid/ask with the local book; a difference desyncs the token."""
+        book = token.book
+        for name, ladder, empty in (
+            ("best_bid", book.best_bids(1), _NO_BID),
+            ("best_ask", book.best_asks(1), _NO_ASK),
+        ):
+            raw = event.get(name)
+            if raw is None:
+                continue
+            venue = None if (isinstance(raw, str) and raw.strip() in empty) else to_decimal(raw, name)
+            if venue is not None and venue == ZERO and name == "best_bid":
+                venue = None
+            local = ladder[0].price if ladder else None
+            if venue != local:
+                self._desync(asset_id, token, "best_mismatch", event_ts, recv_ts, result)
+                return False
+        return True
+
+    def _best_bid_ask(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
+        asset_id = require_str(event, "asset_id")
+        token = self._tokens.get(asset_id)
+        if token is None or not token.in_sync:
+            result.ignored.append("best_bid_ask")  # no local book to check
+            return
+        ms = to_epoch_ms(event.get("timestamp"))
+        if ms is not None and ms > recv_ts + MAX_AHEAD_MS:
+            ms = None
+        event_ts = recv_ts if ms is None else ms
+        if self._check_best(asset_id, token, event, event_ts, recv_ts, result):
+            # Agrees with the book: nothing new (and never makes old depth look fresh).
+            result.ignored.append("best_bid_ask")
+        elif ms is None:
+            result.fallback_ts += 1
+
+    def _tick_size_change(self, event: dict[str, Any], result: ParseResult) -> None:
+        asset_id = require_str(event, "asset_id")
+        tick = _tick(require(event, "new_tick_size"), "new_tick_size")
+        token = self._token(asset_id)
+        token.tick = tick
+        self._link(event, asset_id)
+        result.ignored.append("tick_size_change")  # the tick is kept; the book is unchanged
+
+    def _new_market(self, event: dict[str, Any], result: ParseResult) -> None:
+        tick = _tick(event.get("order_price_min_tick_size"), "order_price_min_tick_size")
+        ids = event.get("assets_ids")
+        if tick is not None and isinstance(ids, list):
+            for asset_id in ids:
+                if isinstance(asset_id, str) and asset_id:
+                    self._token(asset_id).tick = tick
+                    self._link(event, asset_id)
+        result.ignored.append("new_market")  # discovery is configured, not automatic
 
     def _resolved(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
         ids: Any = None
-        for name in ("assets_ids", "asset_ids", "asset_id"):
+        for name in ("assets_ids", "asset_ids", "asset_id", "winning_asset_id"):
             if event.get(name) is not None:
                 ids = event[name]
                 break
@@ -194,11 +337,56 @@ class PolymarketProtocol:
             ids = [ids]
         if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
             raise FrameError(f"field 'assets_ids' is not a list of ids: {ids!r}")
-        event_ts = event_ms(event.get("timestamp"), recv_ts)
-        for asset_id in ids:
+        # Every token of the market is settled, not only those the frame lists.
+        market = event.get("market")
+        siblings = self._market_tokens.get(market, set()) if isinstance(market, str) else set()
+        event_ts = self._event_ts(event, recv_ts, result)
+        for asset_id in list(dict.fromkeys([*ids, *sorted(siblings)])):
             token = self._token(asset_id)
             token.status = "settled"
             result.quotes.append(self._quote(asset_id, token, event_ts, recv_ts))
+
+    def _rest(self, data: Any, path: str | None, recv_ts: int, result: ParseResult) -> None:
+        if isinstance(data, dict) and data.get("asset_id") is not None and "event_type" not in data:
+            self._book(data, recv_ts, result)  # CLOB GET /book: a snapshot like the WS ``book``
+            return
+        markets = data if isinstance(data, list) else [data]
+        for market in markets:
+            if not isinstance(market, dict):
+                raise FrameError("market is not a JSON object")
+            self._gamma_market(market, recv_ts, result)
+
+    def _gamma_market(self, market: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
+        """Gamma ``/markets``: whether each token accepts orders, its tick and end date."""
+        ids = require(market, "clobTokenIds")
+        if isinstance(ids, str):  # Gamma encodes the list as a JSON string
+            try:
+                ids = loads(ids)
+            except FrameError:
+                raise FrameError("field 'clobTokenIds' is not a JSON list") from None
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+            raise FrameError(f"field 'clobTokenIds' is not a list of ids: {ids!r}")
+        tick = _tick(market.get("orderPriceMinTickSize"), "orderPriceMinTickSize")
+        end_ms = first_ms(market.get("endDate"), market.get("end_date_iso")) or 0
+        status: MarketStatus = "open"
+        if market.get("closed") is True:
+            status = "closed"
+        elif market.get("acceptingOrders") is False or market.get("active") is False:
+            status = "halted"
+        result.fallback_ts += 1  # a REST body is the state as observed now
+        for asset_id in ids:
+            token = self._token(asset_id)
+            if tick is not None:
+                token.tick = tick
+            token.end_ms = end_ms
+            token.status = status
+            condition = market.get("conditionId")
+            if isinstance(condition, str) and condition:
+                self._market_tokens.setdefault(condition, set()).add(asset_id)
+            if token.in_sync:
+                result.quotes.append(self._quote(asset_id, token, recv_ts, recv_ts))
+            else:
+                result.ignored.append("rest market")  # state kept for the book to come
 
     def _quote(self, asset_id: str, token: _Token, event_ts: int, recv_ts: int) -> InstrumentQuote:
         return book_quote(
@@ -229,6 +417,19 @@ def _price(value: Any) -> Decimal:
             _PRICES.clear()
         _PRICES[value] = price
     return price
+
+
+def _tick(value: Any, name: str) -> TickRule | None:
+    """A uniform tick from ``tick_size``-like fields (string or number); None when absent."""
+    if value is None or value == "":
+        return None
+    step = to_decimal(value, name)
+    if not ZERO < step < ONE:
+        raise FrameError(f"field '{name}' out of range (0, 1): {step}")
+    return _TICKS.get(step) or _TICKS.setdefault(step, uniform(step))
+
+
+_TICKS: dict[Decimal, TickRule] = {}
 
 
 def _level(entry: Any, name: str) -> tuple[Decimal, Decimal]:

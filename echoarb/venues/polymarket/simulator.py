@@ -1,8 +1,12 @@
 """Polymarket CLOB market-channel simulator: ``book`` snapshots, ``price_change`` streams, PONG.
 
-Initial books arrive as one JSON array frame (as the real server sends them); updates use
-the current ``price_changes`` format, every third one wrapped in an array and every fifth
-one in the pre-Sept-2025 format (``asset_id`` + ``changes`` at the top level).
+Initial books arrive as one JSON array frame (as the real server sends them), with their
+``tick_size``; updates use the current ``price_changes`` format (each entry with the book's
+``best_bid``/``best_ask``: "0" for no bid, "1" for no ask), every third one wrapped in an
+array, every fifth one in the pre-Sept-2025 format (``asset_id`` + ``changes``) and every
+seventh in the flat 2024 format (``asset_id``, ``price``, ``side``, ``size`` at the top).
+``last_trade_price`` follows some updates; with ``custom_feature_enabled`` in the subscription
+the server also sends ``best_bid_ask`` after some updates, as the real one does.
 """
 
 from __future__ import annotations
@@ -43,12 +47,17 @@ class PolymarketSimulator(VenueSimulator):
         return {
             "event_type": "book",
             "asset_id": asset,
-            "market": f"0x{abs(hash(asset)) % 16**16:016x}",
+            "market": self._market(asset),
             "bids": [{"price": _price(p), "size": str(s)} for p, s in sorted(bids.items())],
             "asks": [{"price": _price(p), "size": str(s)} for p, s in sorted(asks.items(), reverse=True)],
             "timestamp": str(time.time_ns() // 1_000_000),
             "hash": f"{self.sent:040x}",
+            "tick_size": "0.01",
         }
+
+    @staticmethod
+    def _market(asset: str) -> str:
+        return f"0x{sum(map(ord, asset)) * 7919 % 16**16:016x}"
 
     async def on_message(self, session: Session, text: str) -> None:
         if text.strip().upper() == "PING":
@@ -68,6 +77,8 @@ class PolymarketSimulator(VenueSimulator):
             subscribed.difference_update(ids)
             return
         subscribed.update(ids)
+        if cmd.get("custom_feature_enabled") is True:
+            session.state["custom"] = True
         if ids:
             await self.send(session, dumps([self._book_event(a) for a in ids]))
         session.subscribed.set()
@@ -93,31 +104,50 @@ class PolymarketSimulator(VenueSimulator):
             levels.pop(price, None)
         now = str(time.time_ns() // 1_000_000)
         change = {"price": _price(price), "size": str(size), "side": "BUY" if buy else "SELL"}
+        market = self._market(asset)
+        best = {
+            "best_bid": _price(max(bids)) if bids else "0",
+            "best_ask": _price(min(asks)) if asks else "1",
+        }
         n = self.sent
-        if n % 5 == 4:
+        if n % 7 == 6:  # the flat 2024 format
             event: dict[str, Any] = {
+                "asset_id": asset,
+                "event_type": "price_change",
+                "hash": f"{n:040x}",
+                "market": market,
+                **change,
+                "timestamp": now,
+            }
+        elif n % 5 == 4:
+            event = {
                 "event_type": "price_change",
                 "asset_id": asset,
-                "market": "0xabc",
+                "market": market,
                 "changes": [change],
                 "timestamp": now,
             }
         else:
             event = {
                 "event_type": "price_change",
-                "market": "0xabc",
+                "market": market,
                 "timestamp": now,
-                "price_changes": [
-                    {
-                        "asset_id": asset,
-                        **change,
-                        "hash": f"{n:040x}",
-                        "best_bid": _price(max(bids or {1: 0})),
-                        "best_ask": _price(min(asks or {99: 0})),
-                    }
-                ],
+                "price_changes": [{"asset_id": asset, **change, "hash": f"{n:040x}", **best}],
             }
         await self.send(session, dumps([event] if n % 3 == 2 else event))
+        if n % 11 == 10:
+            trade = {
+                "asset_id": asset,
+                "event_type": "last_trade_price",
+                "fee_rate_bps": "0",
+                "market": market,
+            }
+            trade.update(price=_price(price), side="BUY" if buy else "SELL", size="5", timestamp=now)
+            await self.send(session, dumps(trade))
+        if session.state.get("custom") and n % 4 == 3:
+            spread = _price(min(asks) - max(bids)) if bids and asks else "1"
+            bba = {"event_type": "best_bid_ask", "market": market, "asset_id": asset, **best}
+            await self.send(session, dumps({**bba, "spread": spread, "timestamp": now}))
 
     def malformed(self) -> str:
         return '[{"event_type":"price_change","market":"0x5f65177b394277fd294cd75650044e32ba00'
