@@ -200,11 +200,7 @@ async def test_disconnect_reconnects_and_resubscribes(keys: tuple[Path, Path]) -
         finally:
             await stop(*tasks)
     assert sim.connections == 2
-    full = [
-        c
-        for c in sim.commands
-        if c["params"].get("channels") == ["market_lifecycle_v2"]
-    ]
+    full = [c for c in sim.commands if c["params"].get("channels") == ["market_lifecycle_v2"]]
     assert len(full) == 2  # subscribed again on the new connection
     assert metric("echoarb_reconnect_attempts_total", source="kalshi") == before + 1
     assert metric("echoarb_connections_active", source="kalshi") == 0

@@ -190,12 +190,21 @@ def test_lifecycle_updates_status() -> None:
 @pytest.mark.parametrize(
     ("frame", "kind"),
     [
-        ('{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}', "ticker"),
-        ('{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}', "trade"),
+        (
+            '{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}',
+            "ticker",
+        ),
+        (
+            '{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}',
+            "trade",
+        ),
         ('{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":2}}', "subscribed"),
         ('{"id":3,"type":"ok","sid":2,"seq":4,"msg":{"market_tickers":["A"]}}', "ok"),
         ('{"type":"brand_new_type","msg":{}}', "unknown"),
-        ('{"type":"market_lifecycle_v2","msg":{"market_ticker":"X","event_type":"metadata_updated"}}', "lifecycle metadata_updated"),
+        (
+            '{"type":"market_lifecycle_v2","msg":{"market_ticker":"X","event_type":"metadata_updated"}}',
+            "lifecycle metadata_updated",
+        ),
     ],
 )
 def test_ignored_types(frame: str, kind: str) -> None:
@@ -340,7 +349,11 @@ def test_ts_ms_wins_over_the_deprecated_ts() -> None:
 def test_a_delta_the_book_cannot_hold_marks_it_out_of_sync(delta: str, reason: str) -> None:
     proto = KalshiProtocol()
     proto.receive(FP_SNAPSHOT, RECV)
-    frame = '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75",' + delta + ',"ts_ms":1757908892351}}'
+    frame = (
+        '{"type":"orderbook_delta","sid":2,"seq":2,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        + delta
+        + ',"ts_ms":1757908892351}}'
+    )
     result = proto.receive(frame, RECV)
     assert result.errors == [] and result.resync == [T] and result.desyncs == [reason]
     q = only_quote(result)
@@ -421,9 +434,9 @@ def test_price_ranges_give_the_exact_bands() -> None:
 def test_rest_market_bodies_set_close_time_status_and_tick() -> None:
     proto = KalshiProtocol()
     body = '{"market":{"ticker":"FED-25MAR-T4.75","status":"active","open_time":"2025-09-01T00:00:00Z","close_time":"2099-01-01T00:00:00Z","price_level_structure":"linear_cent"}}'
-    assert proto.receive(body, RECV, source="rest", path="/trade-api/v2/markets/FED-25MAR-T4.75") == ParseResult(
-        ignored=["rest market"], fallback_ts=1
-    )
+    assert proto.receive(
+        body, RECV, source="rest", path="/trade-api/v2/markets/FED-25MAR-T4.75"
+    ) == ParseResult(ignored=["rest market"], fallback_ts=1)
     q = only_quote(proto.receive(FP_SNAPSHOT, RECV))
     assert (q.status, q.close_ts) == ("open", 4_070_908_800_000)
     rule = proto.tick_rule(T)

@@ -215,7 +215,11 @@ def test_malformed_input_is_rejected_with_reason(frame: str, errors: list[str]) 
 def test_venue_best_bid_ask_that_disagrees_desyncs_the_token() -> None:
     proto = PolymarketProtocol()
     proto.receive(BOOK, RECV)
-    agree = '{"event_type":"best_bid_ask","asset_id":"' + YES + '","best_bid":"0.5","best_ask":"0.52","spread":"0.02","timestamp":"1757908892500"}'
+    agree = (
+        '{"event_type":"best_bid_ask","asset_id":"'
+        + YES
+        + '","best_bid":"0.5","best_ask":"0.52","spread":"0.02","timestamp":"1757908892500"}'
+    )
     assert proto.receive(agree, RECV) == ParseResult(ignored=["best_bid_ask"])
     disagree = agree.replace('"best_ask":"0.52"', '"best_ask":"0.53"')
     result = proto.receive(disagree, RECV)
@@ -228,8 +232,12 @@ def test_per_change_best_prices_are_checked_after_each_change() -> None:
     proto.receive(BOOK, RECV)
     frame = (
         '{"event_type":"price_change","market":"' + MKT + '","timestamp":"1757908892400","price_changes":['
-        '{"asset_id":"' + YES + '","price":"0.51","size":"5","side":"SELL","best_bid":"0.5","best_ask":"0.51"},'
-        '{"asset_id":"' + YES + '","price":"0.50","size":"0","side":"BUY","best_bid":"0.5","best_ask":"0.51"}]}'
+        '{"asset_id":"'
+        + YES
+        + '","price":"0.51","size":"5","side":"SELL","best_bid":"0.5","best_ask":"0.51"},'
+        '{"asset_id":"'
+        + YES
+        + '","price":"0.50","size":"0","side":"BUY","best_bid":"0.5","best_ask":"0.51"}]}'
     )
     result = proto.receive(frame, RECV)  # after the second change the best bid is 0.49, not 0.5
     assert result.desyncs == ["best_mismatch"] and result.resync == [YES]
@@ -240,21 +248,39 @@ def test_market_resolved_with_only_the_winner_settles_every_token_of_the_market(
     proto = PolymarketProtocol()
     proto.receive(BOOK, RECV)
     proto.receive(BOOK.replace(YES, NO), RECV)
-    frame = '{"event_type":"market_resolved","market":"' + MKT + '","winning_asset_id":"' + NO + '","winning_outcome":"No","timestamp":"1757908999000"}'
+    frame = (
+        '{"event_type":"market_resolved","market":"'
+        + MKT
+        + '","winning_asset_id":"'
+        + NO
+        + '","winning_outcome":"No","timestamp":"1757908999000"}'
+    )
     result = proto.receive(frame, RECV)
     assert result.errors == []
-    assert sorted((q.instrument, q.status) for q in result.quotes) == sorted([(NO, "settled"), (YES, "settled")])
+    assert sorted((q.instrument, q.status) for q in result.quotes) == sorted(
+        [(NO, "settled"), (YES, "settled")]
+    )
 
 
 def test_tick_size_change_rejects_new_levels_off_the_tick() -> None:
     proto = PolymarketProtocol()
     proto.receive(BOOK, RECV)  # tick_size 0.01
-    finer = '{"event_type":"price_change","asset_id":"' + YES + '","price":"0.515","side":"SELL","size":"3","timestamp":"1757908892400"}'
+    finer = (
+        '{"event_type":"price_change","asset_id":"'
+        + YES
+        + '","price":"0.515","side":"SELL","size":"3","timestamp":"1757908892400"}'
+    )
     result = proto.receive(finer, RECV)
     assert result.errors == ["polymarket price_change: price 0.515 is off the tick (tick 0.01 of tick 0.01)"]
     assert result.desyncs == ["off_tick"] and result.resync == [YES]
     proto.receive(BOOK, RECV)
-    change = '{"event_type":"tick_size_change","asset_id":"' + YES + '","market":"' + MKT + '","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"1757908892450"}'
+    change = (
+        '{"event_type":"tick_size_change","asset_id":"'
+        + YES
+        + '","market":"'
+        + MKT
+        + '","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"1757908892450"}'
+    )
     assert proto.receive(change, RECV) == ParseResult(ignored=["tick_size_change"])
     assert only_quote(proto.receive(finer, RECV)).buy_yes[0] == L("0.515", "3")
     # A level that existed before a coarser tick can still shrink or go.
@@ -282,7 +308,13 @@ def test_gamma_market_sets_accepting_orders_and_tick() -> None:
 
 def test_rest_book_is_a_snapshot() -> None:
     proto = PolymarketProtocol()
-    body = '{"market":"' + MKT + '","asset_id":"' + YES + '","timestamp":"1757908892351","bids":[{"price":"0.48","size":"1"}],"asks":[]}'
+    body = (
+        '{"market":"'
+        + MKT
+        + '","asset_id":"'
+        + YES
+        + '","timestamp":"1757908892351","bids":[{"price":"0.48","size":"1"}],"asks":[]}'
+    )
     q = only_quote(proto.receive(body, RECV, source="rest", path="/book?token_id=" + YES))
     assert (q.in_sync, q.buy_no, q.event_ts) == (True, (L("0.52", "1"),), 1_757_908_892_351)
 
