@@ -40,7 +40,7 @@ def test_rest_then_ws_is_keyed_by_slug() -> None:
     assert (q.venue, q.instrument, q.status, q.in_sync) == ("manifold", SLUG, "open", True)
     assert q.buy_yes == (L("0.612346", "100"),)
     assert q.buy_no == (L("0.387654", "100"),)
-    assert q.event_ts == RECV
+    assert q.event_ts == 1_757_900_000_000  # the contract's lastUpdatedTime
     assert proto.slug_of(CID) == SLUG
 
     bet = (
@@ -95,18 +95,49 @@ def test_statuses() -> None:
 
 
 @pytest.mark.parametrize(
-    "frame",
+    ("frame", "kind"),
     [
-        '{"type":"ack","txid":1,"success":true}',
-        '{"type":"pong","txid":2}',
-        '{"type":"broadcast","topic":"global/new-bet","data":{"bets":[]}}',
-        '{"type":"broadcast","topic":"contract/abc/orders","data":{"orders":[]}}',
-        '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[]}}',
-        '{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[{"answerId":"a1","probAfter":0.3}]}}',
+        ('{"type":"ack","txid":1,"success":true}', "ack"),
+        ('{"type":"pong","txid":2}', "unknown"),
+        ('{"type":"broadcast","topic":"global/new-bet","data":{"bets":[]}}', "topic global"),
+        ('{"type":"broadcast","topic":"contract/abc/orders","data":{"orders":[]}}', "topic orders"),
+        ('{"type":"broadcast","topic":"contract/abc/new-bet","data":{"bets":[]}}', "new-bet without bets"),
     ],
 )
-def test_ignored_frames(frame: str) -> None:
-    assert ManifoldProtocol().receive(frame, RECV) == ParseResult([], [], [])
+def test_ignored_frames(frame: str, kind: str) -> None:
+    assert ManifoldProtocol().receive(frame, RECV) == ParseResult(ignored=[kind])
+
+
+def test_answer_bets_are_signal_only_categorical_legs() -> None:
+    proto = ManifoldProtocol()
+    body = '{"id":"m1","slug":"who-wins","outcomeType":"MULTIPLE_CHOICE","lastUpdatedTime":1757900000000,"answers":[{"id":"a1","text":"A","probability":0.6},{"id":"a2","text":"B","probability":0.4}]}'
+    result = proto.receive(body, RECV, source="rest", path="/slug/who-wins")
+    assert [(q.instrument, q.buy_yes, q.event_ts) for q in result.quotes] == [
+        ("who-wins#a1", (L("0.6", "100"),), 1_757_900_000_000),
+        ("who-wins#a2", (L("0.4", "100"),), 1_757_900_000_000),
+    ]
+    bet = '{"type":"broadcast","topic":"contract/m1/new-bet","data":{"bets":[{"contractId":"m1","answerId":"a1","probAfter":0.3,"createdTime":1757908000000}]}}'
+    q = only_quote(proto.receive(bet, RECV))
+    assert (q.instrument, q.buy_yes, q.event_ts) == ("who-wins#a1", (L("0.3", "100"),), 1_757_908_000_000)
+    probs = '{"answerProbs":{"a1":0.35,"a2":0.65}}'
+    result = proto.receive(probs, RECV, source="rest", path="/v0/market/m1/prob")
+    assert [(q.instrument, q.event_ts) for q in result.quotes] == [
+        ("who-wins#a1", RECV),
+        ("who-wins#a2", RECV),
+    ]
+    assert result.fallback_ts == 1
+
+
+def test_a_body_without_probability_never_refreshes_the_old_one() -> None:
+    proto = ManifoldProtocol()
+    proto.receive(REST_BODY, RECV, source="rest", path=f"/v0/slug/{SLUG}")
+    bare = '{"id":"' + CID + '","slug":"' + SLUG + '","isResolved":false,"lastUpdatedTime":1757908000000}'
+    assert proto.receive(bare, RECV + 5, source="rest", path=f"/v0/slug/{SLUG}") == ParseResult(
+        ignored=["rest without probability"]
+    )
+    resolved = bare.replace('"isResolved":false', '"isResolved":true')
+    q = only_quote(proto.receive(resolved, RECV + 9, source="rest", path=f"/v0/slug/{SLUG}"))
+    assert (q.status, q.event_ts, q.buy_yes) == ("settled", 1_757_900_000_000, (L("0.612346", "100"),))
 
 
 @pytest.mark.parametrize(
@@ -114,9 +145,10 @@ def test_ignored_frames(frame: str) -> None:
     [
         ("<html>502</html>", "rest", "/slug/x", "manifold rest /slug/x: frame is not valid JSON"),
         ("[]", "rest", "/slug/x", "manifold rest /slug/x: frame is not a JSON object"),
+        ("[1]", "rest", "/v0/markets", "manifold rest /v0/markets: market is not a JSON object"),
         ('{"probability":0.5}', "rest", None, "manifold rest: missing field 'id'"),
         (
-            '{"id":"m1","outcomeType":"MULTIPLE_CHOICE"}',
+            '{"id":"m1","outcomeType":"BINARY"}',
             "rest",
             "/market/m1",
             "manifold rest /market/m1: missing field 'probability'",

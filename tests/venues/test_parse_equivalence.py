@@ -4,7 +4,8 @@ The digests below are those of ``corpus.dump`` produced by the parsers and norma
 were before the fast paths (commit 8d320fb), regenerated deliberately when issue 13 changed
 behaviour (a mutated Kalshi delta that removes a level the book does not hold now marks the
 book out of sync instead of being absorbed; a mutated Polymarket ``best_bid``/``best_ask`` is
-now read, so garbage there is reported): every quote, tick (Decimals by ``repr``), error
+now read, so garbage there is reported; Manifold REST quotes carry the contract's
+``lastUpdatedTime``): every quote, tick (Decimals by ``repr``), error
 message and resync request over the bundled recording with ~30% of frames mutated. Any
 difference in behaviour, even in the wording of an error, changes a digest. If a change of
 behaviour is intended, regenerate them with ``python -m tests.venues.corpus`` and say why.
@@ -17,9 +18,9 @@ import pytest
 from tests.venues.corpus import corpus, digest
 
 PINNED = {
-    1: "e25450fa0231d1684593e78f291923873ff6b0f08b04456f9bb7641385afac25",
-    2: "545270e28cab3b09aeeafe3cee66256ae7971266c0a2e6c62da6044f1f28dde7",
-    3: "3cddcd334380b4b153e5461b8486e7bb0f2b1d80344cf9a9cf500a87e070b31b",
+    1: "ff8334d274505c0a4f03b695ab950c803ba7f8105bd76e3b0a84463020733ed8",
+    2: "b3db3c2e778265e1fc5fde2e74028e59d06b61455d8f35dbceb42b09390f94d4",
+    3: "594f1c29ca4ca3839cd69d4bd01ff7300cd370a592f40e6579532355cd94527c",
 }
 
 

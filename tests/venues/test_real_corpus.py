@@ -5,6 +5,7 @@ their best levels, event time (``recv`` = the receive-time fallback) and status,
 resync requests, desync reasons, or a named "ignored" kind. A frame producing nothing at all
 fails, so "accepted but produced nothing" cannot happen silently.
 """
+# ruff: noqa: E501
 
 from __future__ import annotations
 
@@ -180,7 +181,87 @@ POLYMARKET: dict[str, list[str]] = {
     "docs-keepalive-pong": ["ignored keepalive"],
 }
 
-EXPECTED: dict[str, dict[str, list[str]]] = {"kalshi": KALSHI, "polymarket": POLYMARKET}
+MANIFOLD: dict[str, list[str]] = {
+    "docs-markets-list-binary-resolved": [
+        "quote EvIhzcJXwhL0HavaszD7 yes=0.895818x100/1 no=0.104182x100/1 ts=recv settled",
+        "receive-time fallback x1",
+    ],
+    "docs-market-free-response-answers": [
+        "quote lEoqtnDgJzft6apSKzYK#1 yes=0.667497x100/1 no=0.332503x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#2 yes=0.008922x100/1 no=0.991078x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#3 yes=0.008967x100/1 no=0.991033x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#4 yes=0.092115x100/1 no=0.907885x100/1 ts=recv settled close=1655265001448",
+        "receive-time fallback x1",
+    ],
+    "docs-prob-binary": [
+        "quote 9t61v9e7x4 yes=0.620000x100/1 no=0.380000x100/1 ts=recv open",
+        "receive-time fallback x1",
+    ],
+    "docs-prob-multiple-choice": [
+        "quote ZNlNdzz690#PI806hsqn2 yes=0.670157x100/1 no=0.329843x100/1 ts=recv open",
+        "quote ZNlNdzz690#tO5sp2SAlA yes=0.329843x100/1 no=0.670157x100/1 ts=recv open",
+        "receive-time fallback x1",
+    ],
+    "docs-market-probs": [
+        "quote 9t61v9e7x4 yes=0.620000x100/1 no=0.380000x100/1 ts=recv open",
+        "quote ZNlNdzz690#answer1 yes=0.670000x100/1 no=0.330000x100/1 ts=recv open",
+        "quote ZNlNdzz690#answer2 yes=0.330000x100/1 no=0.670000x100/1 ts=recv open",
+        "receive-time fallback x2",
+    ],
+    "docs-contract-binary-resolved-lastUpdatedTime": [
+        "quote will-tesla-stock-reach-2 yes=0.000000x100/1 no=1.000000x100/1 ts=1741622283813 settled"
+    ],
+    "docs-bets-limit-and-normal": [
+        "quote Tz5dA01GkK5QKiQfZeDL yes=0.573075x100/1 no=0.426925x100/1 ts=1659482775970 open"
+    ],
+    "docs-multi-bet-answer-bets": [
+        "quote tQudZcEtlp#Ncus9Qtty2 yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+        "quote tQudZcEtlp#CAqyQ8AOSn yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+        "quote tQudZcEtlp#Pc86OAUEsn yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+    ],
+    "docs-ws-ack": ["ignored ack"],
+    "composed-new-bet-normal": [
+        "quote Tz5dA01GkK5QKiQfZeDL yes=0.573075x100/1 no=0.426925x100/1 ts=1659482757271 open"
+    ],
+    "composed-new-bet-limit-partially-filled": [
+        "quote Tz5dA01GkK5QKiQfZeDL yes=0.573075x100/1 no=0.426925x100/1 ts=1659482775970 open"
+    ],
+    "composed-orders-limit-bet": ["ignored topic orders"],
+    "composed-global-new-bet": ["ignored topic global"],
+    "composed-new-bet-answer-bets": [
+        "quote tQudZcEtlp#Ncus9Qtty2 yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+        "quote tQudZcEtlp#CAqyQ8AOSn yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+        "quote tQudZcEtlp#Pc86OAUEsn yes=0.272115x100/1 no=0.727885x100/1 ts=1755718208333 open",
+    ],
+    "composed-contract-update-no-probability": ["ignored contract update without probability"],
+    "composed-contract-update-prob": [
+        "quote will-tesla-stock-reach-2 yes=0.000000x100/1 no=1.000000x100/1 ts=1741622283813 settled"
+    ],
+    "composed-user-metrics": ["ignored topic user-metrics"],
+    "docs-2024-market-free-response": [
+        "quote lEoqtnDgJzft6apSKzYK#1 yes=0.667497x100/1 no=0.332503x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#2 yes=0.008922x100/1 no=0.991078x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#3 yes=0.008967x100/1 no=0.991033x100/1 ts=recv settled close=1655265001448",
+        "quote lEoqtnDgJzft6apSKzYK#4 yes=0.092115x100/1 no=0.907885x100/1 ts=recv settled close=1655265001448",
+        "receive-time fallback x1",
+    ],
+    "docs-2024-markets-list": [
+        "quote EvIhzcJXwhL0HavaszD7 yes=0.895818x100/1 no=0.104182x100/1 ts=recv settled",
+        "receive-time fallback x1",
+    ],
+    "docs-2024-market-probs": [
+        "quote 9t61v9e7x4 yes=0.620000x100/1 no=0.380000x100/1 ts=recv open",
+        "quote ZNlNdzz690#answer1 yes=0.670000x100/1 no=0.330000x100/1 ts=recv open",
+        "quote ZNlNdzz690#answer2 yes=0.330000x100/1 no=0.670000x100/1 ts=recv open",
+        "receive-time fallback x2",
+    ],
+    "docs-2024-prob-binary-known-contract": [
+        "quote EvIhzcJXwhL0HavaszD7 yes=0.620000x100/1 no=0.380000x100/1 ts=recv settled",
+        "receive-time fallback x1",
+    ],
+}
+
+EXPECTED: dict[str, dict[str, list[str]]] = {"kalshi": KALSHI, "polymarket": POLYMARKET, "manifold": MANIFOLD}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -3,7 +3,8 @@
 Plain HTTP requests are answered from the upgrade hook (``process_request``), so one
 ``websockets`` server serves both. Unknown slugs get 404 like the real API. The WebSocket
 acks subscribes and pings, then broadcasts ``new-bet`` and (every fourth update) contract
-updates with a random-walk probability.
+updates with a random-walk probability, plus now and then a partial contract update without
+a probability (``lastBetTime`` only), as the venue sends them.
 """
 
 from __future__ import annotations
@@ -103,10 +104,12 @@ class ManifoldSimulator(VenueSimulator):
         bps = min(9900, max(100, self.probs.get(cid, 5000) + self.rng.randint(-150, 150)))
         self.probs[cid] = bps
         now = time.time_ns() // 1_000_000
+        if self.sent % 6 == 5:  # a partial update without a probability (the venue sends those)
+            data: dict[str, Any] = {"contract": {"id": cid, "lastBetTime": now, "lastUpdatedTime": now}}
+            await self.send(session, dumps({"type": "broadcast", "topic": f"contract/{cid}", "data": data}))
+            return
         if self.sent % 4 == 3:
-            data: dict[str, Any] = {
-                "contract": {"id": cid, "probability": bps / 10000, "lastUpdatedTime": now}
-            }
+            data = {"contract": {"id": cid, "probability": bps / 10000, "lastUpdatedTime": now}}
             topic = f"contract/{cid}"
         else:
             bet = {
