@@ -41,7 +41,8 @@ class InstrumentQuote:
     ``buy_no`` the asks to buy its complement (for a Kalshi ticker ``1 - YES bid``, for
     a Polymarket token ``1 - token bid``, for Manifold ``1 - probability``).
     ``close_ts`` is when the market stops accepting orders (epoch ms, 0 = not known): Kalshi
-    sends nothing at that moment, so the scanner must compare it with the time itself.
+    sends nothing at that moment, so the parser announces the close itself (see
+    ``KalshiProtocol.expire``) with a ``closed`` quote stamped at that time.
     """
 
     venue: Venue
@@ -62,7 +63,6 @@ class Tick:
     ``yes_asks``/``no_asks`` are in the pair's orientation (``invert`` already applied).
     ``outcome`` names the outcome of a categorical pair, ``""`` for a binary pair.
     ``seq`` orders ticks within one venue's stream (assigned by the producer).
-    ``close_ts``: when the market stops accepting orders (epoch ms, 0 = not known).
     """
 
     pair_id: str
@@ -77,7 +77,6 @@ class Tick:
     in_sync: bool = True
     real_money: bool = True
     seq: int = 0
-    close_ts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

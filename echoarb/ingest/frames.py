@@ -38,8 +38,9 @@ class FrameHandler:
         self, pairs: PairsConfig, *, depth: int = 10, kalshi_fee_rate: Decimal = Decimal("0.07")
     ) -> None:
         self.normaliser = Normaliser(pairs, kalshi_fee_rate=kalshi_fee_rate)
+        self._kalshi = KalshiProtocol(depth=depth)
         self.parsers: dict[str, VenueParser] = {
-            "kalshi": KalshiProtocol(depth=depth),
+            "kalshi": self._kalshi,
             "polymarket": PolymarketProtocol(depth=depth),
             "manifold": ManifoldProtocol(depth=depth),
         }
@@ -59,6 +60,13 @@ class FrameHandler:
             self.errors[venue] = self.errors.get(venue, 0) + 1
             return FrameOutcome(errors=[f"unknown venue {venue!r}"])
         result = parser.receive(frame, recv_ts, source=source, path=path)
+        # Kalshi announces no close: markets whose close time passed are closed now, by the
+        # receive time of whatever frame arrives (live and replay alike).
+        change = self._kalshi.next_change_ms
+        if change is not None and recv_ts >= change:
+            expired = self._kalshi.expire(recv_ts)
+            if expired.quotes:
+                result.quotes[:0] = expired.quotes
         if result.errors:
             self.errors[venue] = self.errors.get(venue, 0) + len(result.errors)
         if result.ignored or result.desyncs or result.fallback_ts:

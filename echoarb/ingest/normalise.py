@@ -74,7 +74,6 @@ class Normaliser:
                         status=quote.status,
                         in_sync=quote.in_sync,
                         real_money=quote.venue != "manifold",
-                        close_ts=quote.close_ts,
                     )
                 )
                 continue
@@ -90,7 +89,7 @@ class Normaliser:
             return None
         yes_asks, no_asks = main.buy_yes, main.buy_no
         event_ts, recv_ts = main.event_ts, main.recv_ts
-        status, in_sync, close_ts = main.status, main.in_sync, main.close_ts
+        status, in_sync = main.status, main.in_sync
         if ref.no_instrument:
             # With a NO token, the pair's NO is bought on the NO token's own book.
             no_quote = self._latest.get((ref.venue, ref.no_instrument))
@@ -103,8 +102,6 @@ class Normaliser:
                 in_sync = in_sync and no_quote.in_sync
                 if _STATUS_RANK[no_quote.status] > _STATUS_RANK[status]:
                     status = no_quote.status
-                if no_quote.close_ts and (not close_ts or no_quote.close_ts < close_ts):
-                    close_ts = no_quote.close_ts
         if ref.invert:
             yes_asks, no_asks = no_asks, yes_asks
         return Tick(
@@ -119,5 +116,4 @@ class Normaliser:
             status=status,
             in_sync=in_sync,
             real_money=ref.venue != "manifold",
-            close_ts=close_ts,
         )

@@ -105,7 +105,6 @@ def tick_to_record(tick: Tick) -> dict[str, Any]:
         "in_sync": tick.in_sync,
         "real_money": tick.real_money,
         "seq": tick.seq,
-        "close_ts": tick.close_ts,
     }
 
 
@@ -123,7 +122,6 @@ def tick_from_record(record: dict[str, Any]) -> Tick:
         in_sync=record["in_sync"],
         real_money=record["real_money"],
         seq=record["seq"],
-        close_ts=record.get("close_ts", 0),  # absent in checkpoints written before it existed
     )
 
 

@@ -156,18 +156,12 @@ def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
 
 
 def tradable(tick: Tick, newest_ts: int, max_quote_age_ms: int) -> bool:
-    """Whether a leg on this quote could be executed now (everything but profitability).
-
-    The market must accept orders: open, and not past its close time (Kalshi announces no
-    close, so a quote stamped before ``close_ts`` stops being tradable once the newest event
-    time reaches it).
-    """
+    """Whether a leg on this quote could be executed now (everything but profitability)."""
     return (
         tick.real_money
         and tick.venue != "manifold"  # play money, whatever the producer says
         and tick.status == "open"
         and tick.in_sync
-        and not (tick.close_ts and newest_ts >= tick.close_ts)
         and newest_ts - tick.event_ts <= max_quote_age_ms
     )
 

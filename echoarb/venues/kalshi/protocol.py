@@ -10,7 +10,9 @@ Event time is ``ts_ms``, else the deprecated ``ts`` (seconds or ISO text), else 
 lifecycle event names (``determination_ts``, ``settled_ts``); without any, the receive time,
 counted in ``ParseResult.fallback_ts``. Each market's open and close times are tracked from
 the lifecycle channel and REST market bodies, because Kalshi sends nothing when trading
-closes: quotes carry ``close_ts`` and a status that is ``closed`` from then on.
+closes: quotes carry ``close_ts`` and a status that is ``closed`` from then on, and
+:meth:`KalshiProtocol.expire` (driven by the receive time of every frame) announces the
+close of a quiet market with a ``closed`` quote stamped at its close time.
 
 A book is out of sync (and a fresh snapshot is requested) on a ``seq`` gap, on a delta that
 reduces a level the book does not hold or removes more than the level holds, and on a
@@ -19,6 +21,7 @@ level off the market's tick (``price_level_structure`` / ``price_ranges``).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -93,6 +96,7 @@ class _Market:
     open_ms: int = 0  # 0 = not known
     close_ms: int = 0
     tick: TickRule | None = None  # None = not known: no tick check
+    announced: MarketStatus | None = None  # status of the last quote emitted
 
     def effective_status(self, at_ms: int) -> MarketStatus:
         status = self.status
@@ -113,6 +117,39 @@ class KalshiProtocol:
         self.depth = depth
         self._markets: dict[str, _Market] = {}
         self._last_seq: dict[int, int] = {}
+        # (time, ticker) at which a market's status changes by the clock alone (open, close).
+        self._boundaries: list[tuple[int, str]] = []
+
+    @property
+    def next_change_ms(self) -> int | None:
+        """The earliest time at which :meth:`expire` may have something to say."""
+        return self._boundaries[0][0] if self._boundaries else None
+
+    def expire(self, now_ms: int) -> ParseResult:
+        """Quotes for markets whose status changed by the clock (closed at ``close_ts``, opened).
+
+        Kalshi sends no message when trading closes, so without this a quiet market's last
+        quote would look open forever. The quote's event time is the boundary itself, so a
+        replay gives the same result whatever its speed.
+        """
+        result = ParseResult()
+        boundaries = self._boundaries
+        while boundaries and boundaries[0][0] <= now_ms:
+            at, ticker = heapq.heappop(boundaries)
+            market = self._markets.get(ticker)
+            if market is None or market.announced is None:
+                continue  # never quoted: nothing downstream to correct
+            if market.effective_status(at) != market.announced:
+                result.quotes.append(self._quote(ticker, market, at, now_ms))
+        return result
+
+    def _times(self, ticker: str, market: _Market, open_ms: int | None, close_ms: int | None) -> None:
+        if open_ms is not None and open_ms != market.open_ms:
+            market.open_ms = open_ms
+            heapq.heappush(self._boundaries, (open_ms, ticker))
+        if close_ms is not None and close_ms != market.close_ms:
+            market.close_ms = close_ms
+            heapq.heappush(self._boundaries, (close_ms, ticker))
 
     def receive(
         self, frame: str | bytes, recv_ts: int, *, source: str = "ws", path: str | None = None
@@ -313,6 +350,8 @@ class KalshiProtocol:
             self._desync(ticker, market, "off_tick", event_ts, recv_ts, result)
             raise FrameError(market.tick.describe(prices[0]))
         book.apply_delta(book_side, key, delta)  # type: ignore[arg-type]
+        status = market.effective_status(event_ts)
+        market.announced = status
         result.quotes.append(
             InstrumentQuote(
                 venue="kalshi",
@@ -321,7 +360,7 @@ class KalshiProtocol:
                 buy_no=book.complement_bids(self.depth),
                 event_ts=event_ts,
                 recv_ts=recv_ts,
-                status=market.effective_status(event_ts),
+                status=status,
                 in_sync=market.in_sync,
                 close_ts=market.close_ms,
             )
@@ -340,15 +379,13 @@ class KalshiProtocol:
         ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"), named.get(event_type))
         if ms is not None and ms > recv_ts + MAX_AHEAD_MS:
             ms = None
-        for name in ("open_ts", "close_ts"):
+        times: dict[str, int | None] = {"open_ts": None, "close_ts": None}
+        for name in times:
             if msg.get(name) is not None:
-                value = to_epoch_ms(msg[name])
-                if value is None:
+                times[name] = to_epoch_ms(msg[name])
+                if times[name] is None:
                     raise FrameError(f"field '{name}' is not a timestamp: {msg[name]!r}")
-                if name == "open_ts":
-                    market.open_ms = value
-                else:
-                    market.close_ms = value
+        self._times(ticker, market, times["open_ts"], times["close_ts"])
         if msg.get("price_level_structure") is not None or msg.get("price_ranges") is not None:
             market.tick = _tick_rule(msg, market.tick)
         status = _LIFECYCLE.get(event_type)
@@ -386,15 +423,13 @@ class KalshiProtocol:
                 raise FrameError("market is not a JSON object")
             ticker = require_str(entry, "ticker")
             market = self._market(ticker)
-            for name in ("open_time", "close_time"):
+            times: dict[str, int | None] = {"open_time": None, "close_time": None}
+            for name in times:
                 if entry.get(name) is not None:
-                    value = to_epoch_ms(entry[name])
-                    if value is None:
+                    times[name] = to_epoch_ms(entry[name])
+                    if times[name] is None:
                         raise FrameError(f"field '{name}' is not a timestamp: {entry[name]!r}")
-                    if name == "open_time":
-                        market.open_ms = value
-                    else:
-                        market.close_ms = value
+            self._times(ticker, market, times["open_time"], times["close_time"])
             raw_status = entry.get("status")
             if isinstance(raw_status, str) and raw_status in _REST_STATUS:
                 market.status = _REST_STATUS[raw_status]
@@ -406,6 +441,8 @@ class KalshiProtocol:
                 result.ignored.append("rest market")  # state kept for the book to come
 
     def _quote(self, ticker: str, market: _Market, event_ts: int, recv_ts: int) -> InstrumentQuote:
+        status = market.effective_status(event_ts)
+        market.announced = status
         return book_quote(
             "kalshi",
             ticker,
@@ -413,7 +450,7 @@ class KalshiProtocol:
             self.depth,
             event_ts,
             recv_ts,
-            market.effective_status(event_ts),
+            status,
             market.in_sync,
             market.close_ms,
         )
