@@ -22,6 +22,7 @@ from echoarb.venues.kalshi.auth import (
     verify,
 )
 from echoarb.venues.kalshi.client import KalshiConnector
+from echoarb.venues.kalshi.protocol import KalshiProtocol
 from echoarb.venues.kalshi.simulator import KalshiSimulator
 from echoarb.venues.simulator import parse_scenario
 from tests.venues.live_helpers import FAST, metric, pipeline, stop, until
@@ -149,8 +150,12 @@ async def test_subscribes_the_book_per_ticker_and_the_lifecycle_and_streams_tick
     ]
     assert {t.pair_id for t in publisher.ticks} >= {"fed-rate-march", "pres-2028-dem", "btc-100k-june"}
     assert all(t.venue == "kalshi" and t.in_sync for t in publisher.ticks)
-    # The lifecycle's close time reached the ticks; deltas carry ts_ms (no receive-time fallback).
-    assert all(t.close_ts > t.event_ts for t in publisher.ticks[-10:])
+    # The lifecycle's close times were learnt; deltas carry ts_ms (no receive-time fallback).
+    kalshi = pipe.handler.parsers["kalshi"]
+    assert isinstance(kalshi, KalshiProtocol)
+    assert all((kalshi.close_ms(t) or 0) > publisher.ticks[-1].event_ts for t in TICKERS)
+    # only snapshots and lifecycle events (which carry no time) fall back to the receive time
+    assert pipe.handler.fallback_ts.get("kalshi", 0) < len(publisher.ticks) // 3
     assert pipe.stats.parse_errors == 0
     assert publisher.watermark > 0  # heartbeats advanced the watermark
 
