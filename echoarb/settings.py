@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     merge_max_wait_ms: int = Field(
         2_000, ge=0, description="worker: release ticks if a venue stream is silent this long"
     )
+    merge_mode: Literal["live", "strict"] = Field(
+        "live",
+        description="worker: live = release once the other venue streams are read up to their high "
+        "watermark (arrival order); strict = wait for every watermark (recv_ts order; replays use it)",
+    )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
         "at_least_once",
         description="worker: Faust processing guarantee (exactly_once needs transactions: not on Tansu)",

@@ -16,12 +16,13 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import RecordMetadata
+from faust.types import TP
 
 from echoarb.ingest.batching import END_OF_TIME
 from echoarb.kafka import client_config
@@ -34,9 +35,11 @@ from echoarb.settings import Settings
 from echoarb.wire.codec import CodecError, Codecs, load_codecs
 from echoarb.wire.deadletter import dead_letter_headers
 from echoarb.wire.records import from_micros, spread_id, spread_to_record, tick_from_record, window_to_record
+from streams import run_transport
 from streams.checkpoints import Checkpoint, Checkpoints, run_committer
 from streams.metrics import CONTENT_TYPE, render, worker_registry
 from streams.offsets import OffsetGate, Verdict
+from streams.run_transport import RunMessage, deliver_runs, records_of
 
 log = logging.getLogger("echoarb.worker")
 
@@ -90,8 +93,10 @@ class Topology:
             tansu_compat.apply_faust_patches()
             extra.update(tansu_compat.faust_settings())
         (s.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+        run_transport.register()
         options: dict[str, Any] = {
-            "broker": f"kafka://{s.kafka_bootstrap}",
+            # One event per fetched run of tick records (streams.run_transport), not per record.
+            "broker": run_transport.broker_url(f"{s.kafka_bootstrap}"),
             "store": "memory://",
             "topic_partitions": s.partitions,
             "topic_replication_factor": s.replication_factor,
@@ -117,6 +122,7 @@ class Topology:
             key_serializer="raw",
             value_serializer="raw",
         )
+        deliver_runs(app, self.tick_topic.topics)
         self.spreads_topic = app.topic(s.topic_spreads, key_serializer="raw", value_serializer="raw")
         self.windows_topic = app.topic(s.topic_spread_windows, key_serializer="raw", value_serializer="raw")
         self.dlq_topic = app.topic(s.topic_dead_letter, key_serializer="raw", value_serializer="raw")
@@ -166,49 +172,66 @@ class Topology:
 
     # -- agent -----------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
-        # Manual acks: a batch's offset may be committed only once its ticks are processed and
-        # its watermark used up (see echoarb.scan.merge); buffered ticks then survive a crash.
+        # Manual acks: a run's offsets may be committed only once its ticks are processed and
+        # its watermarks used up (see echoarb.scan.merge); buffered ticks then survive a crash.
+        # Each event is one fetched run of records of one topic-partition (streams.run_transport).
+        decode = self.codecs.tick_batch.decode
         async for event in stream.noack().events():
             message = event.message
-            if not await self._in_sequence(message):
+            accepted = await self._accept(message)
+            if not accepted:
                 continue
-            try:
-                batch = self.codecs.tick_batch.decode(event.value)
-            except CodecError as exc:
-                self.decode_errors += 1
-                log.warning(
-                    "dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc
-                )
-                fut = await self.dlq_topic.send(
-                    key=event.key,
-                    value=event.value,
-                    headers=dead_letter_headers(
-                        str(exc), message.topic, message.partition, message.offset, stage="worker"
-                    ),
-                )
-                await fut
-                event.ack()
+            batches: list[dict[str, Any]] = []
+            for record in accepted:
+                try:
+                    batches.append(decode(record.value))
+                except CodecError as exc:
+                    await self._dead_letter(message, record, exc)
+            if isinstance(message, RunMessage):
+                message.narrow(accepted[0].offset, accepted[-1].offset)
+            if not batches:
+                event.ack()  # every record dead-lettered (and delivered there)
                 continue
             partition = message.partition
-            ticks = [tick_from_record(t) for t in batch["ticks"]]
             async with self.lock:
                 merger = self._merger(partition)
                 now = time.monotonic()
-                released = merger.push(batch["venue"], batch["watermark"], ticks, now, event)
-                final = batch["watermark"] >= END_OF_TIME and merger.done
+                released: list[Tick] = []
+                final = False
+                last = len(batches) - 1
+                for i, batch in enumerate(batches):
+                    ticks = [tick_from_record(t) for t in batch["ticks"]]
+                    # The run is acked through its last batch: earlier ones carry no token.
+                    token = event if i == last else None
+                    released.extend(merger.push(batch["venue"], batch["watermark"], ticks, now, token))
+                    if batch["watermark"] >= END_OF_TIME and merger.done:
+                        final = True
                 cp = await self._process(partition, released, final=final, generation=message.generation_id)
                 cp.acks.extend(merger.ackable())
                 if final:
-                    self._seal(partition, mirror=True, control=batch["producer_id"])
+                    self._seal(partition, mirror=True, control=batches[-1]["producer_id"])
                 elif self.checkpoints.due(partition, now):
                     self._seal(partition, mirror=True)
 
-    async def _in_sequence(self, message: Any) -> bool:
-        """Pass each record once, in offset order from the committed offset (``streams.offsets``)."""
+    async def _dead_letter(self, message: Any, record: Any, exc: Exception) -> None:
+        self.decode_errors += 1
+        log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, record.offset, exc)
+        fut = await self.dlq_topic.send(
+            key=record.key,
+            value=record.value,
+            headers=dead_letter_headers(
+                str(exc), message.topic, message.partition, record.offset, stage="worker"
+            ),
+        )
+        await fut
+
+    async def _accept(self, message: Any) -> list[Any]:
+        """The records of ``message`` (a run) to process: each once, in offset order from the
+        committed offset (``streams.offsets``); repeats are skipped, a jump ahead seeks back."""
         generation = message.generation_id
         if generation != self.app.consumer_generation_id:
             self.stale_skipped += 1  # fetched before the last rebalance: re-read from the commit
-            return False
+            return []
         if self._gate_generation != generation:
             self.gate.reset()
             self._reseeks.clear()
@@ -217,16 +240,20 @@ class Topology:
         if not self.gate.known(tp):
             committed = await self._committed(tp)
             if generation != self.app.consumer_generation_id:
-                return False
+                return []
             self.gate.start(tp, committed)
-        verdict = self.gate.check(tp, message.offset)
-        if verdict is Verdict.ACCEPT:
-            return True
-        if verdict is Verdict.REPEAT:
-            self.repeats_skipped += 1
-        else:
-            await self._seek_back(tp, message.offset)
-        return False
+        accepted: list[Any] = []
+        check = self.gate.check
+        for record in records_of(message):
+            verdict = check(tp, record.offset)
+            if verdict is Verdict.ACCEPT:
+                accepted.append(record)
+            elif verdict is Verdict.REPEAT:
+                self.repeats_skipped += 1
+            else:
+                await self._seek_back(tp, record.offset)
+                break  # the rest of the run is ahead too
+        return accepted
 
     async def _committed(self, tp: Any) -> int | None:
         """Where the group resumes ``tp``: read by a client of our own (not the group member)."""
@@ -288,8 +315,30 @@ class Topology:
     def _merger(self, partition: int) -> PartitionMerger:
         merger = self.mergers.get(partition)
         if merger is None:
-            merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()))
+            live = self.settings.merge_mode == "live"
+            caught_up = self._caught_up_check(partition) if live else None
+            merger = self.mergers[partition] = PartitionMerger(self.streams.get(partition, ()), caught_up)
         return merger
+
+    def _caught_up_check(self, partition: int) -> Callable[[str], bool]:
+        """Live merge: has this worker read a venue's stream of ``partition`` up to the high
+        watermark of the newest fetch (nothing more that Kafka already holds)?"""
+        tps: dict[str, TP] = {v: TP(self.settings.tick_topic(v), partition) for v in VENUE_RANK}
+        gate = self.gate
+
+        def caught_up(venue: str) -> bool:
+            tp = tps[venue]
+            consumer: Any = self.app.consumer
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # not assigned (any more)
+                return False
+            if highwater is None:
+                return False  # no fetch answered yet
+            position = gate.expected(tp) if gate.known(tp) else consumer._committed_offset.get(tp)
+            return bool((position or 0) >= highwater)
+
+        return caught_up
 
     async def _on_timer(self) -> None:
         """Release ticks of silent venue streams; seal checkpoints an idle partition left open."""
@@ -297,6 +346,12 @@ class Topology:
         async with self.lock:
             now = time.monotonic()
             for partition, merger in list(self.mergers.items()):
+                live = merger.release_caught_up(now)
+                if live:
+                    cp = await self._process(
+                        partition, live, final=False, generation=self.app.consumer_generation_id
+                    )
+                    cp.acks.extend(merger.ackable())
                 released = merger.release_stalled(now, max_wait)
                 if released:
                     log.info(

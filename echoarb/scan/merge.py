@@ -9,13 +9,21 @@ follow makes the spread events of a replay the same at any speed.
 The merger also says when a source record may be acknowledged (its offset committed):
 only once its ticks were processed AND its watermark is no longer needed. A crash then
 re-delivers exactly the records whose information is not yet reflected in the state.
+
+Live mode (``caught_up`` given): a venue stream whose topic-partition the worker has read
+up to the high watermark of the newest fetch cannot hold anything earlier that Kafka
+already has, so the merge stops waiting for its watermark and releases at once; it still
+waits for a stream that has fetched-but-unread records. The price: a tick that reaches
+Kafka after a later-stamped tick of another venue was released is processed in arrival
+order (counted in ``late``), so live output order is arrival order, not ``recv_ts`` order.
+Replays use the strict merge (no ``caught_up``): the same spread events at any speed.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from echoarb.ingest.batching import END_OF_TIME
@@ -33,8 +41,11 @@ class _Pending:
 
 
 class PartitionMerger:
-    def __init__(self, venues: Iterable[str]) -> None:
+    def __init__(self, venues: Iterable[str], caught_up: Callable[[str], bool] | None = None) -> None:
         self._watermarks: dict[str, int] = {venue: -1 for venue in venues}
+        #: Live mode: is this venue's stream read up to its fetched high watermark?
+        self._caught_up = caught_up
+        self._released_upto = -1  # newest recv_ts released (live mode: late = below it)
         # The push counter breaks ties between equal keys (a tick delivered twice) before
         # the tuple comparison would reach the unorderable tick.
         self._heap: list[tuple[int, int, int, int, Tick, _Pending]] = []
@@ -53,9 +64,21 @@ class PartitionMerger:
         return len(self._heap)
 
     @property
+    def live(self) -> bool:
+        return self._caught_up is not None
+
+    @property
     def frontier(self) -> int:
-        """Every tick with recv_ts <= this has been released."""
-        return min(self._watermarks.values()) if self._watermarks else END_OF_TIME
+        """Every tick with recv_ts <= this may be released (strict: the lowest watermark)."""
+        if not self._watermarks:
+            return END_OF_TIME
+        caught_up = self._caught_up
+        if caught_up is None:
+            return min(self._watermarks.values())
+        return min(
+            (wm for venue, wm in self._watermarks.items() if wm < END_OF_TIME and not caught_up(venue)),
+            default=END_OF_TIME,
+        )
 
     def push(
         self, venue: str, watermark: int, ticks: Iterable[Tick], now: float, token: Hashable = None
@@ -63,6 +86,8 @@ class PartitionMerger:
         """Add a batch of one stream; returns the ticks now safe to process, in order."""
         previous = self._watermarks.get(venue, -1)
         entry = _Pending(token, watermark, 0)
+        if self._caught_up is not None:
+            previous = max(previous, self._released_upto)
         for tick in ticks:
             if tick.recv_ts <= previous:
                 self.late += 1
@@ -75,6 +100,10 @@ class PartitionMerger:
         if self._heap and self._waiting_since is None:
             self._waiting_since = now
         return self._release(self.frontier, now)
+
+    def release_caught_up(self, now: float) -> list[Tick]:
+        """Live mode: re-check the streams (a timer calls it; pushes do it themselves)."""
+        return self._release(self.frontier, now) if self._heap and self._caught_up is not None else []
 
     def release_stalled(self, now: float, max_wait_s: float) -> list[Tick]:
         """Live fallback: a silent venue (outage, no heartbeats) must not hold the others forever."""
@@ -92,7 +121,9 @@ class PartitionMerger:
         out = []
         for queue in self._pending.values():
             while queue and queue[0].remaining == 0 and queue[0].watermark <= frontier:
-                out.append(queue.popleft().token)
+                token = queue.popleft().token
+                if token is not None:  # None: a record whose run is acked by a later token
+                    out.append(token)
         return out
 
     def _release(self, upto: int, now: float) -> list[Tick]:
@@ -104,4 +135,6 @@ class PartitionMerger:
             out.append(item[4])
         if out:
             self._waiting_since = now if heap else None
+            if out[-1].recv_ts > self._released_upto:
+                self._released_upto = out[-1].recv_ts
         return out

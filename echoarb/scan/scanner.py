@@ -47,9 +47,11 @@ class PairState:
     last_spread: dict[str, Any] | None = None  # last emitted opportunity, for views
     best: dict[str, Any] | None = None  # current best opportunity (size > 0), for views
     recent_windows: list[dict[str, Any]] = field(default_factory=list)  # last closed, for views
-    # Merge position (recv_ts, venue rank, seq) of the last tick applied: after a crash the
-    # changelog can be ahead of the committed offsets, and re-read ticks must not be re-applied.
-    applied: tuple[int, int, int] = (-1, -1, -1)
+    # Merge position (recv_ts, venue rank, seq) of the last tick applied, per venue: after a
+    # crash the changelog can be ahead of the committed offsets, and re-read ticks must not be
+    # re-applied. Per venue, not per pair: the live merge may apply two venues' ticks out of
+    # recv_ts order, and a venue's own ticks are always in order (strict merge: the same).
+    applied: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,7 +64,7 @@ class PairState:
             "last_spread": self.last_spread,
             "best": self.best,
             "recent_windows": self.recent_windows,
-            "applied": list(self.applied),
+            "applied": {venue: list(pos) for venue, pos in sorted(self.applied.items())},
         }
 
     def restore(self, raw: dict[str, Any]) -> None:
@@ -75,8 +77,14 @@ class PairState:
         self.last_spread = raw.get("last_spread")
         self.best = raw.get("best")
         self.recent_windows = raw.get("recent_windows", [])
-        applied = raw.get("applied", (-1, -1, -1))
-        self.applied = (int(applied[0]), int(applied[1]), int(applied[2]))
+        applied = raw.get("applied")
+        if isinstance(applied, dict):
+            self.applied = {v: (int(p[0]), int(p[1]), int(p[2])) for v, p in applied.items()}
+        elif applied:  # one position for the pair (states written before per-venue positions)
+            position = (int(applied[0]), int(applied[1]), int(applied[2]))
+            self.applied = dict.fromkeys(VENUE_RANK, position)
+        else:
+            self.applied = {}
 
 
 RECENT_WINDOWS = 12
@@ -163,10 +171,11 @@ class PartitionScanner:
             return []
         state = self.state(tick.pair_id)
         position = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
-        if position <= state.applied:
+        applied = state.applied.get(tick.venue)
+        if applied is not None and position <= applied:
             self.reapplied += 1  # re-delivered after a crash; its effect is already in the state
             return []
-        state.applied = position
+        state.applied[tick.venue] = position
         key = f"{tick.venue}|{tick.outcome}" if tick.outcome else tick.venue
         state.quotes[key] = tick
         if tick.event_ts > state.last_event_ts:

@@ -192,6 +192,7 @@ async def run_replay(
             embedded_broker=embedded_broker,
             worker_id=f"echoarb-{run_id}",
             merge_max_wait_ms=600_000,
+            merge_mode="strict",  # the same spread events at any speed and batching
             log_path=s.data_dir / "logs" / f"echoarb-{run_id}-{i}.log",
         )
         for i in range(workers)

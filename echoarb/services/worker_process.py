@@ -25,6 +25,7 @@ class WorkerProcess:
         worker_id: str,
         web_port: int | None = None,
         merge_max_wait_ms: int | None = None,
+        merge_mode: str | None = None,
         log_path: Path | None = None,
     ) -> None:
         self.settings = settings
@@ -40,6 +41,8 @@ class WorkerProcess:
         }
         if merge_max_wait_ms is not None:
             overrides["merge_max_wait_ms"] = merge_max_wait_ms
+        if merge_mode is not None:
+            overrides["merge_mode"] = merge_mode
         env = settings.child_env(**overrides)
         self._env = env
         self._proc: subprocess.Popen[bytes] | None = None

@@ -82,3 +82,37 @@ def test_stalled_stream_is_released_after_max_wait() -> None:
     assert merger.release_stalled(now=1.0, max_wait_s=2.0) == []
     released = merger.release_stalled(now=2.5, max_wait_s=2.0)
     assert [t.recv_ts for t in released] == [50]
+
+
+def test_live_merge_releases_when_the_other_streams_are_read_up_to_their_high_watermark():
+    caught_up = {"kalshi": True, "polymarket": False}
+    strict = PartitionMerger({"kalshi", "polymarket"})
+    live = PartitionMerger({"kalshi", "polymarket"}, caught_up=caught_up.__getitem__)
+    assert live.live and not strict.live
+    # A kalshi tick stamped after its batch's watermark: strict waits for both watermarks.
+    for merger in (strict, live):
+        assert merger.push("kalshi", 99, [tick("kalshi", "a", 100)], now=0.0, token="k1") == []
+    # polymarket has fetched-but-unread records: live waits too (for its watermark).
+    assert live.release_caught_up(now=0.0) == []
+    assert live.ackable() == []
+    caught_up["polymarket"] = True  # its records were read and nothing more is in Kafka
+    assert [t.recv_ts for t in live.release_caught_up(now=0.0)] == [100]
+    assert live.ackable() == ["k1"]
+    assert strict.release_caught_up(now=0.0) == []  # strict: only watermarks release
+    assert strict.push("polymarket", 100, [], now=0.0) == []  # kalshi's own watermark is still 99
+    assert [t.recv_ts for t in strict.push("kalshi", 120, [], now=0.0)] == [100]
+
+
+def test_live_merge_counts_a_tick_that_arrives_after_a_later_one_was_released():
+    live = PartitionMerger({"kalshi", "polymarket"}, caught_up=lambda venue: True)
+    assert [t.recv_ts for t in live.push("kalshi", 99, [tick("kalshi", "a", 100)], now=0.0)] == [100]
+    # Reached Kafka later, stamped earlier: processed in arrival order, counted late.
+    assert [t.recv_ts for t in live.push("polymarket", 95, [tick("polymarket", "a", 96)], now=0.0)] == [96]
+    assert live.late == 1
+
+
+def test_tokenless_records_of_a_run_are_not_acked_alone():
+    merger = PartitionMerger({"kalshi"})
+    merger.push("kalshi", 10, [tick("kalshi", "a", 5)], now=0.0, token=None)
+    merger.push("kalshi", 20, [tick("kalshi", "a", 15)], now=0.0, token="run")
+    assert merger.ackable() == ["run"]
