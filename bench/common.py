@@ -49,14 +49,23 @@ def _ladder(prices_cents: list[int], size: int) -> tuple[Level, ...]:
     return tuple(Level(Decimal(p) / 100, Decimal(size + k)) for k, p in enumerate(prices_cents))
 
 
+# Crossed books: YES on kalshi + NO on polymarket or manifold costs < $1, and so does NO on
+# manifold; sizes change on every tick, so every tick of a crossed pair changes a result.
+_CROSSED = {
+    "kalshi": ([40, 41, 42], [70, 71, 72]),
+    "polymarket": ([70, 71, 72], [45, 46, 47]),
+    "manifold": ([70, 71, 72], [46, 47, 48]),
+}
+
+
 def synthetic_ticks(
     config: PairsConfig, count: int, *, seed: int = 1, crossed: bool = False, probe_every: int = 10
 ) -> list[Tick]:
     """``count`` ticks cycling over pairs and venues, 3 levels a side; books never cross.
 
-    ``crossed``: on every ``probe_every``-th pair, YES on kalshi + NO on polymarket costs
-    < $1 with a size that changes on every tick, so each of those ticks produces a spread
-    event stamped with its own event time (the latency benchmark's probes).
+    ``crossed``: on every ``probe_every``-th pair (1: all), YES on kalshi + NO on polymarket
+    or manifold costs < $1 with a size that changes on every tick, so each of those ticks
+    produces a spread event stamped with its own event time (the latency benchmark's probes).
     """
     import random
 
@@ -67,8 +76,10 @@ def synthetic_ticks(
     for i in range(count):
         n, pair_id, venue = refs[i % len(refs)]
         size = 10 + (i // len(refs)) % 50 + rng.randint(0, 3) * 100
-        if crossed and n % probe_every == 0 and venue in ("kalshi", "polymarket"):
-            yes, no = ([40, 41, 42], [70, 71, 72]) if venue == "kalshi" else ([70, 71, 72], [45, 46, 47])
+        if crossed and n % probe_every == 0:
+            # The price moves by a cent every round, so the best direction changes every tick.
+            shift = (i // len(refs)) % 4
+            yes, no = ([p + shift for p in side] for side in _CROSSED[venue])
         else:
             mid, j, k = mids[n], rng.randint(0, 2), rng.randint(0, 2)
             yes, no = [mid + 2 + j, mid + 3 + j, mid + 4 + j], [102 - mid + k, 103 - mid + k, 104 - mid + k]
@@ -85,6 +96,17 @@ def synthetic_ticks(
             )
         )
     return out
+
+
+def one_tick_batch(batch: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any]:
+    """The peer workload's output for one tick: that tick as a one-tick TickBatch record."""
+    return {
+        "venue": batch["venue"],
+        "producer_id": batch["producer_id"],
+        "watermark": batch["watermark"],
+        "end_of_stream": False,
+        "ticks": [tick],
+    }
 
 
 def median(values: list[float]) -> float:

@@ -35,6 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import median, pairs_config, percentile, save, synthetic_ticks, write_pairs
+from bench.peers import Peer, PeerUnavailable
 from echoarb.ingest.batching import TickBatcher
 from echoarb.ingest.frames import FrameHandler
 from echoarb.ingest.publisher import TickPublisher
@@ -62,6 +63,7 @@ class Env:
         self.root = root
         self.broker = broker
         self.codecs = load_codecs()
+        self.highwater_client: AIOKafkaConsumer | None = None
 
     def settings(self, n_pairs: int, tag: str) -> Settings:
         prefix = f"b{tag}-{uuid.uuid4().hex[:6]}"
@@ -160,6 +162,17 @@ def _start_variant(w: WorkerProcess) -> None:
         )
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of ``pid`` so far (steadier than wall time on a shared machine)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -254,17 +267,19 @@ class ControlWatcher:
 
 # -- throughput ---------------------------------------------------------------------------------
 PROFILE: Path | None = None  # --profile: py-spy the (first) worker during the timed part
+PROFILE_LATENCY: Path | None = None  # --profile-latency: py-spy the EchoArb latency worker
 
 
-def _spy_start(pid: int | None) -> Any:
+def _spy_start(pid: int | None, out: Path | None = None) -> Any:
     import shutil
     import subprocess
 
+    out = out or PROFILE
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if PROFILE is None or pid is None or not Path(spy).exists():
+    if out is None or pid is None or not Path(spy).exists():
         return None
     return subprocess.Popen(
-        [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(PROFILE)],
+        [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -279,7 +294,12 @@ def _spy_stop(proc: Any) -> None:
 
 
 async def throughput(
-    env: Env, n_pairs: int, n_ticks: int, workers: int = 1, baseline: bool = True
+    env: Env,
+    n_pairs: int,
+    n_ticks: int,
+    workers: int = 1,
+    baseline: bool = True,
+    peers: tuple[str, ...] = ("bare", "quix"),
 ) -> dict[str, Any]:
     s = env.settings(n_pairs, f"tp{workers}")
     producer_id = f"bench-{uuid.uuid4().hex[:8]}"
@@ -301,16 +321,19 @@ async def throughput(
         expected = set(venue_streams(load_pairs(s.pairs_file), PARTITIONS))
         spy = _spy_start(pool[0].pid) if workers == 1 else None
         await asyncio.sleep(0.5 if spy else 0)
+        cpu0 = [cpu_seconds(w.pid) or 0.0 for w in pool]
         t0 = time.perf_counter()
         await _publish(producer, backlog)
         published = time.perf_counter() - t0
         await _until_eos(watcher, expected, pool)
         elapsed = max(watcher.eos.values()) - t0
+        cpu = sum((cpu_seconds(w.pid) or 0.0) - c for w, c in zip(pool, cpu0, strict=True))
         _spy_stop(spy)
         result.update(
             seconds=round(elapsed, 3),
             publish_seconds=round(published, 3),
             worker_ticks_per_s=round(len(ticks) / elapsed),
+            worker_cpu_ticks_per_s=round(len(ticks) / cpu) if cpu > 0 else None,
         )
         result["worker_peak_rss_mb"] = [peak_rss_mb(w.pid) for w in pool]
     finally:
@@ -318,13 +341,20 @@ async def throughput(
         await asyncio.gather(task, return_exceptions=True)
         for w in pool:
             w.stop()
-    if baseline:
-        rate = await bare_loop(env, s, backlog)
-        result["baseline_ticks_per_s"] = round(len(ticks) * rate)
-        result["ratio_worker_vs_baseline"] = round(
-            result["worker_ticks_per_s"] / result["baseline_ticks_per_s"], 3
-        )
     await producer.stop()
+    if baseline:
+        # The bare loop with one output per record (the README's earlier baseline), in process.
+        result["bare_per_record_ticks_per_s"] = round(len(ticks) * await bare_loop(env, s, backlog))
+        for kind in peers:
+            try:
+                result[kind] = await peer_throughput(env, kind, s, backlog, len(ticks))
+            except PeerUnavailable as exc:
+                result[kind] = {"error": str(exc)}
+        if "ticks_per_s" in result.get("bare", {}):
+            result["baseline_ticks_per_s"] = result["bare"]["ticks_per_s"]
+            result["ratio_worker_vs_baseline"] = round(
+                result["worker_ticks_per_s"] / result["baseline_ticks_per_s"], 3
+            )
     return result
 
 
@@ -374,12 +404,22 @@ async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes |
 
 
 # -- latency ----------------------------------------------------------------------------------
-class SpreadLatency:
-    def __init__(self, bootstrap: str, s: Settings, codecs: Any) -> None:
+class OutputLatency:
+    """Reads a system's output topic: publish -> output latency per event (ms, wall clocks).
+
+    EchoArb's outputs are spread events (``event_ts`` = the publish time of the tick that
+    triggered them); the peers' are one-tick TickBatches (the tick's ``event_ts``). The
+    peers' warm-up record only says they are running (``warm``).
+    """
+
+    def __init__(self, bootstrap: str, s: Settings, codecs: Any, system: str) -> None:
         self.s = s
+        self.system = system
         self.codecs = codecs
         self.samples: list[tuple[int, float]] = []  # (event_ts ms, latency ms)
         self.computed: list[float] = []  # publish -> worker computed the event (ms)
+        self.outputs = 0
+        self.warm = asyncio.Event()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -393,15 +433,23 @@ class SpreadLatency:
             self._consumer.assign(tps)
             for tp in tps:
                 self._consumer.seek(tp, 0)
-            decode = self.codecs.spread_event.decode
+            spread = self.system == "echoarb"
+            decode = (self.codecs.spread_event if spread else self.codecs.tick_batch).decode
             while True:
                 got = await self._consumer.getmany(timeout_ms=50)
                 now_ms = time.time() * 1000
                 for records in got.values():
                     for r in records:
                         ev = decode(r.value)
-                        self.samples.append((ev["event_ts"], now_ms - ev["event_ts"]))
-                        self.computed.append(ev["computed_at"] - ev["event_ts"])
+                        self.outputs += 1
+                        if spread:
+                            self.samples.append((ev["event_ts"], now_ms - ev["event_ts"]))
+                            self.computed.append(ev["computed_at"] - ev["event_ts"])
+                        elif ev["producer_id"] == WARMUP:
+                            self.warm.set()
+                        else:
+                            ts = ev["ticks"][0]["event_ts"]
+                            self.samples.append((ts, now_ms - ts))
         finally:
             await self._consumer.stop()
 
@@ -464,21 +512,28 @@ class QueryableLatency:
             await self.sink.stop()
 
 
-async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> dict[str, Any]:
-    s = env.settings(n_pairs, "lat")
+async def latency(
+    env: Env, n_pairs: int, rates: list[int], seconds: float, system: str = "echoarb"
+) -> dict[str, Any]:
+    """Offered load ``rates`` (ticks/s) for ``seconds`` each, through ``system`` (see SYSTEMS)."""
+    s = env.settings(n_pairs, f"lat{system}")
     pairs = load_pairs(s.pairs_file)
     producer_id = f"bench-{uuid.uuid4().hex[:8]}"
-    pool = await start_workers(env, s, 1)
-    reader = SpreadLatency(env.broker.bootstrap, s, env.codecs)
-    watcher = ControlWatcher(env.broker.bootstrap, s)
-    queryable = QueryableLatency(env, s, float(os.environ.get("BENCH_SINK_FLUSH_S", "0.1")))
-    tasks = [
-        asyncio.create_task(reader.run()),
-        asyncio.create_task(watcher.run(producer_id)),
-        asyncio.create_task(queryable.run()),
-    ]
+    # Topics first: a reader's metadata request for a missing topic makes Tansu create it
+    # with no partitions.
+    await client_config.ensure_topics(env.broker.bootstrap, s)
+    reader = OutputLatency(env.broker.bootstrap, s, env.codecs, system)
+    tasks = [asyncio.create_task(reader.run())]
+    queryable = None
+    pool: list[Any] = []
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
     await producer.start()
+    if system == "echoarb":
+        pool = await start_workers(env, s, 1)
+        queryable = QueryableLatency(env, s, float(os.environ.get("BENCH_SINK_FLUSH_S", "0.1")))
+        tasks.append(asyncio.create_task(queryable.run()))
+    else:
+        pool = [await start_peer(env, s, system, producer, reader.warm)]
     publisher = TickPublisher(
         producer,
         env.codecs.tick_batch,
@@ -488,15 +543,19 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
         dead_letter_topic=s.topic_dead_letter,
         linger_ms=float(os.environ.get("BENCH_LINGER_MS", s.batch_linger_ms)),
     )
-    out: dict[str, Any] = {"pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
+    out: dict[str, Any] = {"system": system, "pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
     try:
         await asyncio.sleep(0.5)
         for rate in rates:
-            ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True)
+            ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True, probe_every=1)
             warm = int(rate * 0.5)  # the first half second warms caches and connections
             start_ms = time.time() * 1000
             records0 = publisher.records_sent
             n_before = len(reader.computed)
+            cpu0 = cpu_seconds(pool[0].pid)
+            spy = None
+            if PROFILE_LATENCY is not None and system == "echoarb":
+                spy = _spy_start(pool[0].pid, PROFILE_LATENCY.with_name(f"{PROFILE_LATENCY.stem}-{rate}.txt"))
             t0 = time.perf_counter()
             i = 0
             lag_max = 0.0
@@ -526,8 +585,10 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
             await asyncio.sleep(min(0.5, seconds))
             for w in pool:
                 w.check_alive()
+            cpu1 = cpu_seconds(pool[0].pid)
+            _spy_stop(spy)
             lat = [ms for ts, ms in reader.samples if start_ms + 500 <= ts <= end_ms]
-            ch = [ms for ts, ms in queryable.samples if start_ms + 500 <= ts <= end_ms]
+            ch = [ms for ts, ms in queryable.samples if start_ms + 500 <= ts <= end_ms] if queryable else []
             out["rates"][str(rate)] = {
                 "offered_ticks_per_s": rate,
                 "achieved_ticks_per_s": round(len(ticks) / (end_ms - start_ms) * 1000),
@@ -537,19 +598,31 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
                 "debug": [start_ms, end_ms, reader.samples[:3], reader.samples[-3:]]
                 if os.environ.get("BENCH_DEBUG")
                 else None,
-                "computed_p50_ms": round(percentile(reader.computed[n_before:], 0.50), 1),
-                "computed_p99_ms": round(percentile(reader.computed[n_before:], 0.99), 1),
+                "computed_p50_ms": round(percentile(reader.computed[n_before:], 0.50), 1)
+                if reader.computed[n_before:]
+                else None,
+                "computed_p99_ms": round(percentile(reader.computed[n_before:], 0.99), 1)
+                if reader.computed[n_before:]
+                else None,
                 "p50_ms": round(percentile(lat, 0.50), 1),
                 "p99_ms": round(percentile(lat, 0.99), 1),
                 "max_ms": round(max(lat), 1) if lat else None,
-                "clickhouse_rows": len(ch),
-                "clickhouse_p50_ms": round(percentile(ch, 0.50), 1) if ch else None,
-                "clickhouse_p99_ms": round(percentile(ch, 0.99), 1) if ch else None,
-                "sink_flush_s": queryable.flush_s,
+                # CPU of the system's process over the rate's run, per 1,000 ticks offered.
+                "cpu_ms_per_1k_ticks": round((cpu1 - cpu0) * 1e6 / len(ticks), 1)
+                if cpu0 is not None and cpu1 is not None
+                else None,
+                "load_avg_1m": round(os.getloadavg()[0], 2),
             }
+            if queryable is not None:
+                out["rates"][str(rate)].update(
+                    clickhouse_rows=len(ch),
+                    clickhouse_p50_ms=round(percentile(ch, 0.50), 1) if ch else None,
+                    clickhouse_p99_ms=round(percentile(ch, 0.99), 1) if ch else None,
+                    sink_flush_s=queryable.flush_s,
+                )
             del warm
         await publisher.flush(end_of_stream=True)
-        out["worker_peak_rss_mb"] = peak_rss_mb(pool[0].pid)
+        out["peak_rss_mb"] = peak_rss_mb(pool[0].pid)
     finally:
         for t in tasks:
             t.cancel()
@@ -558,6 +631,97 @@ async def latency(env: Env, n_pairs: int, rates: list[int], seconds: float) -> d
         for w in pool:
             w.stop()
     return out
+
+
+# -- peers ------------------------------------------------------------------------------------
+WARMUP = "bench-warmup"
+SYSTEMS = ("echoarb", "bare", "quix")
+
+
+def _warmup_record(env: Env) -> bytes:
+    tick = synthetic_ticks(load_pairs(write_pairs(1, env.root / "pairs-warmup.json")), 1)[0]
+    return env.codecs.tick_batch.encode(
+        {"venue": "kalshi", "producer_id": WARMUP, "watermark": 0, "end_of_stream": False,
+         "ticks": [tick_to_record(tick)]}
+    )  # fmt: skip
+
+
+async def start_peer(
+    env: Env, s: Settings, kind: str, producer: AIOKafkaProducer, warm: asyncio.Event | None = None
+) -> Peer:
+    """Start the ``kind`` peer on ``s``'s tick topics (output: the spreads topic), warmed up:
+    it has turned one record into an output (consumer joined, connections open)."""
+    await client_config.ensure_topics(env.broker.bootstrap, s)
+    peer = Peer(
+        kind,
+        {
+            "bootstrap": env.broker.bootstrap,
+            "topics": [s.tick_topic(v) for v in VENUES],
+            "out": s.topic_spreads,
+            "partitions": PARTITIONS,
+            "group": f"bench-{kind}-{uuid.uuid4().hex[:6]}",
+        },
+        env.root / "logs" / f"peer-{kind}-{uuid.uuid4().hex[:6]}.log",
+    )
+    peer.start()
+    await producer.send_and_wait(s.tick_topic("kalshi"), _warmup_record(env), partition=0)
+    deadline = time.monotonic() + 180
+    while True:
+        peer.check_alive()
+        if warm is not None and warm.is_set():
+            return peer
+        if warm is None and sum((await _output_highwaters(env, s)).values()) >= 1:
+            return peer
+        if time.monotonic() > deadline:
+            peer.stop()
+            raise PeerUnavailable(f"{kind} peer produced no output within 180 s: {peer.log_path}")
+        await asyncio.sleep(0.05)
+
+
+async def _output_highwaters(env: Env, s: Settings) -> dict[Any, int]:
+    from echoarb.kafka import tansu_compat
+
+    if env.highwater_client is None:
+        env.highwater_client = AIOKafkaConsumer(bootstrap_servers=env.broker.bootstrap)
+        await env.highwater_client.start()
+    tps = [TopicPartition(s.topic_spreads, p) for p in range(PARTITIONS)]
+    return await tansu_compat.end_offsets_via_fetch(env.highwater_client, tps, max_wait_ms=20)
+
+
+async def peer_throughput(
+    env: Env, kind: str, template: Settings, backlog: list[tuple[str, int, bytes | None, bytes]], n_ticks: int
+) -> dict[str, Any]:
+    """The same TickBatch records as the worker's run, through ``kind``: ticks/s until the
+    last of its outputs (one per tick) is in Kafka."""
+    s = env.settings(len(load_pairs(template.pairs_file).pairs), f"tp{kind}")
+    old, new = template.topic_ticks_prefix, s.topic_ticks_prefix
+    records = [(topic.replace(old, new, 1), p, key, value) for topic, p, key, value in backlog]
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
+    await producer.start()
+    peer = None
+    try:
+        peer = await start_peer(env, s, kind, producer)
+        cpu0 = cpu_seconds(peer.pid) or 0.0
+        t0 = time.perf_counter()
+        await _publish(producer, records)
+        deadline = time.monotonic() + 300
+        while sum((await _output_highwaters(env, s)).values()) < 1 + n_ticks:
+            peer.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} peer did not finish the backlog in 300 s")
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        cpu = (cpu_seconds(peer.pid) or 0.0) - cpu0
+        return {
+            "cpu_ticks_per_s": round(n_ticks / cpu) if cpu > 0 else None,
+            "ticks_per_s": round(n_ticks / elapsed),
+            "seconds": round(elapsed, 3),
+            "peak_rss_mb": peak_rss_mb(peer.pid),
+        }
+    finally:
+        if peer is not None:
+            peer.stop()
+        await producer.stop()
 
 
 # -- failover and recovery ------------------------------------------------------------------
@@ -681,19 +845,36 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"partitions": PARTITIONS}
     with EmbeddedBroker(log_path=root / "tansu.log") as broker:
         env = Env(root, broker)
+        peers = tuple(x for x in args.systems if x != "echoarb")
         if "throughput" in args.phases:
-            runs = [await throughput(env, args.pairs, args.ticks) for _ in range(args.repeats)]
+            runs = [await throughput(env, args.pairs, args.ticks, peers=peers) for _ in range(args.repeats)]
             result["throughput"] = {
                 "pairs": args.pairs,
                 "ticks": args.ticks,
                 "venues": 3,
                 "worker_ticks_per_s": median([r["worker_ticks_per_s"] for r in runs]),
-                "baseline_ticks_per_s": median([r["baseline_ticks_per_s"] for r in runs]),
-                "ratio_worker_vs_baseline": median([r["ratio_worker_vs_baseline"] for r in runs]),
                 "runs": runs,
             }
+            for key in ("baseline_ticks_per_s", "ratio_worker_vs_baseline", "bare_per_record_ticks_per_s"):
+                values = [r[key] for r in runs if key in r]
+                if values:
+                    result["throughput"][key] = median(values)
+            for kind in peers:
+                values = [r[kind]["ticks_per_s"] for r in runs if "ticks_per_s" in r.get(kind, {})]
+                errors = [r[kind]["error"] for r in runs if "error" in r.get(kind, {})]
+                result["throughput"][f"{kind}_ticks_per_s"] = median(values) if values else None
+                if errors:
+                    result["throughput"][f"{kind}_error"] = errors[0]
         if "latency" in args.phases:
             result["latency"] = await latency(env, args.pairs, args.rates, args.seconds)
+            result["latency_peers"] = {}
+            for kind in peers:
+                try:
+                    result["latency_peers"][kind] = await latency(
+                        env, args.pairs, args.rates, args.seconds, system=kind
+                    )
+                except PeerUnavailable as exc:
+                    result["latency_peers"][kind] = {"error": str(exc)}
         if "latency_pairs" in args.phases:
             result["latency_vs_pairs"] = {
                 str(n): (await latency(env, n, [args.rates[0]], args.seconds))["rates"][str(args.rates[0])]
@@ -719,6 +900,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["failover"] = await failover(env, args.pairs, args.ticks)
         if "recovery" in args.phases:
             result["recovery"] = {str(n): await recovery(env, n, args.ticks) for n in args.recovery_pairs}
+        if env.highwater_client is not None:
+            await env.highwater_client.stop()
     return result
 
 
@@ -734,12 +917,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pair-counts", default="10,100,1000")
     ap.add_argument("--memory-pairs", type=int, default=1000)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--systems", default="echoarb,bare,quix", help="also measured: bare, quix (peers)")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--profile", help="write py-spy collapsed stacks of the throughput worker here")
+    ap.add_argument("--profile-latency", help="py-spy the latency worker: PATH-<rate>.txt per rate")
     args = ap.parse_args(argv)
     global PROFILE
     PROFILE = Path(args.profile).resolve() if args.profile else None
+    global PROFILE_LATENCY
+    PROFILE_LATENCY = Path(args.profile_latency).resolve() if args.profile_latency else None
     args.phases = args.phases.split(",")
+    args.systems = args.systems.split(",")
     args.rates = [int(x) for x in args.rates.split(",")]
     args.pair_counts = [int(x) for x in args.pair_counts.split(",")]
     args.workers = [int(x) for x in args.workers.split(",")]
