@@ -109,6 +109,11 @@ class BufferedIngest:
         next_beat = loop.time() + self.heartbeat_s
         while True:
             timeout = next_beat - loop.time()
+            # A pending batch goes out when its linger ends, not at the next heartbeat: a quiet
+            # feed's tick would otherwise wait up to ``heartbeat_ms`` here.
+            lingering: float | None = getattr(self.publisher, "linger_deadline", None)
+            if lingering is not None:
+                timeout = min(timeout, lingering - loop.time())
             if timeout > 0:
                 item: _Item | None = None
                 try:
@@ -122,11 +127,21 @@ class BufferedIngest:
                     while not self.buffer.empty() and loop.time() < next_beat:
                         await self._publish(self.buffer.get_nowait())
                     continue
+            if loop.time() < next_beat:
+                await self.flush_lingered()
+                continue
             await self.heartbeat()
             next_beat = loop.time() + self.heartbeat_s
 
     async def _publish(self, item: _Item) -> None:
         await self.pipeline.publish(item.frame, item.outcome)
+
+    async def flush_lingered(self) -> None:
+        """Send the batches whose linger ended; with nothing queued, the watermark moves to
+        now - 1 too (as a heartbeat would), so a strict merge can release them at once."""
+        if self.buffer.empty():
+            self.publisher.advance(now_ms() - 1)
+        await self.publisher.flush()
 
     async def heartbeat(self) -> None:
         """Watermark to now - 1 when nothing is queued, flush, and surface delivery failures."""

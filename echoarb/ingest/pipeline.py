@@ -77,6 +77,11 @@ class BatchingSink(ABC):
     def advance(self, watermark: int) -> None:
         self.batcher.advance(watermark)
 
+    @property
+    def linger_deadline(self) -> float | None:
+        """Event-loop time at which the oldest pending tick's linger ends (None: nothing pending)."""
+        return None if self._first_pending is None else self._first_pending + self.linger_s
+
     async def flush(self, *, end_of_stream: bool = False) -> None:
         self._first_pending = None
         for batch in self.batcher.drain(end_of_stream=end_of_stream):

@@ -124,7 +124,9 @@ async def _run_worker(broker: EmbeddedBroker, tmp_path: Path, topic: str, runs: 
 
 
 @pytest.mark.asyncio
-async def test_one_event_per_run_same_records_commit_at_run_end(broker: EmbeddedBroker, tmp_path: Path) -> None:
+async def test_one_event_per_run_same_records_commit_at_run_end(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
     topic = f"runs-{uuid.uuid4().hex[:6]}"
     await create_topics(broker.bootstrap, {topic: 2})
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, **tansu_compat.aiokafka_producer_kwargs())
