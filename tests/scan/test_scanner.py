@@ -171,7 +171,7 @@ def test_late_tick_still_updates_quote_and_late_event_is_counted() -> None:
 def test_reapplied_ticks_are_skipped_per_venue_and_old_states_restore():
     from dataclasses import replace
 
-    emitted, scanner = run(WORKED)
+    _, scanner = run(WORKED)
     state = scanner.state("fed")
     kalshi, poly = state.quotes["kalshi"], state.quotes["polymarket"]
     assert set(state.applied) == {"kalshi", "polymarket"}
