@@ -2,17 +2,24 @@
 
 Every phase uses its own topics (a fresh prefix) on ONE embedded Tansu broker and starts
 real stream workers (``python -m echoarb worker``, the faust-streaming app of
-``streams/app.py``: merge, edge engine, pair-state table, spread events).
+``streams/app.py``: run transport, live merge, edge engine, pair-state table, spread events).
+Beside it, in the same run, on the same broker and the same TickBatch records, two peers
+run the peer workload (decode the TickBatch with the project's codec, keep the latest quote
+per venue per pair, emit one output per tick): a bare aiokafka ``getmany`` loop
+(``bench/bare_loop.py``) and Quix Streams (``bench/quix_peer.py``, in its own venv built by
+``bench/peers.py``).
 
-* throughput: ticks are pre-encoded as TickBatch records (``TickBatcher``, 200 ticks max),
-  published as fast as possible once the worker is idle and ready; the clock stops when
-  the worker has reported end of stream for every partition. Then, on the same broker and
-  the same records, the baseline: a bare aiokafka loop (consume, decode, ``tick_from_record``
-  every tick, keep the latest tick per pair and venue, encode the batch again, produce it).
+* throughput: ticks of a realistic recording, pre-encoded as TickBatch records
+  (``TickBatcher``, 200 ticks max), published as fast as possible once the system is idle
+  and ready; the clock stops when the worker has reported end of stream for every
+  partition, or when a peer's last output is in Kafka. Also the in-process bare loop with
+  one output per record (the earlier baseline). CPU seconds of the system's process are
+  reported beside wall time (steadier on a shared machine).
 * latency: ticks paced at a fixed offered load through the real ``TickPublisher`` (5 ms
-  linger); books are crossed so (nearly) every tick produces a spread event whose
-  ``event_ts`` is the tick's publish time (ms); landed = when a reader in this process
-  receives it from the spreads topic (2 ms fetch wait).
+  linger); every pair's books are crossed and move every round, so (nearly) every tick
+  changes a result and produces a spread event whose ``event_ts`` is the tick's publish
+  time (ms); landed = when a reader in this process receives it (5 ms fetch wait). The
+  peers' outputs carry the tick's ``event_ts`` the same way.
 * memory: peak RSS (VmHWM) of the worker after a throughput run.
 """
 
@@ -912,7 +919,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pairs", type=int, default=100)
     ap.add_argument("--ticks", type=int, default=60_000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--rates", default="2500,10000")
+    ap.add_argument("--rates", default="250,2500,10000")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--pair-counts", default="10,100,1000")
     ap.add_argument("--memory-pairs", type=int, default=1000)

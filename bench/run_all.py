@@ -1,8 +1,9 @@
 """``make bench``: every benchmark, one table, and ``bench/results/summary.json``.
 
 Phases: parse (in process), pipeline (embedded Tansu broker + real stream workers:
-throughput vs a bare aiokafka loop, latency at fixed load, latency vs pairs, memory with
-1,000 pairs, scaling over 1/2/4 workers), sink (``bench/sink_insert.py`` into embedded
+throughput and latency at 250 / 2,500 / 10,000 ticks/s beside a bare aiokafka loop and
+Quix Streams (its own venv, installed on first use) in the same run, latency vs pairs,
+memory with 1,000 pairs, scaling over 1/2/4 workers), sink (``bench/sink_insert.py`` into embedded
 ClickHouse). ``--quick`` shrinks every input (the smoke test uses it).
 """
 
@@ -73,20 +74,30 @@ def table(r: dict[str, Any]) -> str:
     p = r.get("pipeline", {})
     if "throughput" in p:
         t = p["throughput"]
+        quix = t.get("quix_ticks_per_s")
         rows.append(
             (
                 f"pipeline 1 worker, {t['pairs']} pairs x 3",
                 f"{t['worker_ticks_per_s']:,} ticks/s",
-                f"bare aiokafka {t['baseline_ticks_per_s']:,}/s, ratio {t['ratio_worker_vs_baseline']}",
+                f"bare aiokafka {_num(t.get('baseline_ticks_per_s'))}/s, "
+                f"ratio {t.get('ratio_worker_vs_baseline')}; "
+                + (f"Quix Streams {quix:,}/s" if quix else f"Quix: {t.get('quix_error', 'not run')[:60]}"),
             )
         )
+    peers = p.get("latency_peers", {})
     for rate, v in p.get("latency", {}).get("rates", {}).items():
+        beside = []
+        for kind, name in (("bare", "bare"), ("quix", "Quix")):
+            pv = peers.get(kind, {}).get("rates", {}).get(rate)
+            if pv:
+                beside.append(f"{name} p50 {pv['p50_ms']} / p99 {pv['p99_ms']} / max {pv['max_ms']}")
+            elif "error" in peers.get(kind, {}):
+                beside.append(f"{name}: {peers[kind]['error'][:50]}")
         rows.append(
             (
                 f"latency @{int(rate):,} ticks/s",
                 f"p50 {v['p50_ms']} / p99 {v['p99_ms']} / max {v['max_ms']} ms",
-                f"{v['spread_events']} events, achieved {v['achieved_ticks_per_s']:,}/s, "
-                f"{v['tick_records_per_s']:,} records/s",
+                "; ".join(beside) + f" ({v['spread_events']} events, {v['tick_records_per_s']:,} records/s)",
             )
         )
         if v.get("clickhouse_rows"):
@@ -154,6 +165,10 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join([bar, *lines, bar])
 
 
+def _num(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, (int, float)) else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny inputs (smoke test)")
@@ -187,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                 "500",
                 "--seconds",
                 "1",
+                "--systems",
+                "echoarb,bare",  # Quix needs its own venv from PyPI: make bench only
             ]
         ns = _pipeline_args(pargs)
         import asyncio

@@ -15,7 +15,10 @@ delivered one by one exactly as upstream. Acking a run acks every offset from it
 its last, so commits move to the run's last offset only once the whole run is processed
 (the agent decides when: ``streams.app`` acks after the run's outputs are delivered).
 The drain loop is upstream's with the read-offset and gap bookkeeping done per run (a run
-is not a gap in itself).
+is not a gap in itself), and one fix: a message fetched before the last rebalance is
+dropped without moving the partition's read offset (upstream moves it, and then drops the
+re-fetched records of the new generation below it: a partition that goes quiet right after
+a rebalance is never read again).
 
 Pinned to faust-streaming :data:`FAUST_VERSION`: ``_drain_messages``, ``getmany`` and the
 ack bookkeeping follow its ``faust/transport/consumer.py`` line for line; importing this
@@ -218,6 +221,10 @@ class Consumer(upstream.Consumer):
                         if num_since_yield > yield_every:
                             await asyncio.sleep(0)
                             num_since_yield = 0
+                        if message.generation_id != self.app.consumer_generation_id:
+                            # Fetched before the last rebalance: its records are re-read from the
+                            # committed offset, so it must not move the read offset past them.
+                            continue
                         last = message.offset
                         r_offset = get_read_offset(tp)
                         if isinstance(message, RunMessage):
@@ -241,7 +248,8 @@ class Consumer(upstream.Consumer):
                             self._n_acked = 0
                             await self.commit()
                         await self.wait_first(callback(message), self.suspend_flow.wait())
-                        set_read_offset(tp, last)
+                        if message.generation_id == self.app.consumer_generation_id:
+                            set_read_offset(tp, last)
                     unset_flag(flag_consumer_fetching)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:

@@ -14,7 +14,7 @@ from typing import Any
 
 from echoarb.model import ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
-from echoarb.scan.edge.binary import evaluate_binary
+from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
 from echoarb.scan.edge.changes import ChangeDetector
 from echoarb.scan.edge.fees import fee_model
@@ -144,6 +144,7 @@ class PartitionScanner:
         self._limit = ONE - params.min_edge
         # (pair id, quote key) -> (tick, unit cost of its first YES level, of its first NO level)
         self._units: dict[tuple[str, str], tuple[Tick, Decimal | None, Decimal | None]] = {}
+        self._walks: dict[str, WalkCache] = {}  # pair id -> walks of its unchanged directions
 
     def state(self, pair_id: str) -> PairState:
         state = self.states.get(pair_id)
@@ -237,8 +238,11 @@ class PartitionScanner:
     def _evaluate(self, pair: MarketPair, state: PairState) -> list[Opportunity]:
         p = self.params
         if pair.type == "binary":
+            walks = self._walks.get(pair.id)
+            if walks is None:
+                walks = self._walks[pair.id] = {}
             return evaluate_binary(
-                pair.id, state.quotes, min_edge=p.min_edge, max_quote_age_ms=p.max_quote_age_ms
+                pair.id, state.quotes, min_edge=p.min_edge, max_quote_age_ms=p.max_quote_age_ms, walks=walks
             )
         outcome_ticks: dict[str, dict[str, Tick]] = {}
         for tick in state.quotes.values():

@@ -191,7 +191,7 @@ async def test_two_workers_share_partitions_same_result(
     events, state = baseline
     _, events2, state2, _ = await _run(broker, chdb_data_dir, recording, tmp_path, workers=2, speed=40)
     _assert_same(events2, events)
-    assert state2 == state
+    assert state2 == state, _state_diff(state2, state)[:10]
 
 
 def _state_diff(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[str, str]]:

@@ -7,7 +7,10 @@ from decimal import Decimal
 
 from echoarb.model import Opportunity, Tick
 from echoarb.scan.edge.fees import fee_model
-from echoarb.scan.edge.walk import PricedLadder, build_opportunity, walk
+from echoarb.scan.edge.walk import PricedLadder, WalkResult, build_opportunity, walk
+
+WalkCache = dict[tuple[str, str], tuple[Tick, Tick, Decimal, WalkResult]]
+"""Per pair: (YES venue, NO venue) -> (the two quotes, min_edge, their walk)."""
 
 
 def evaluate_binary(
@@ -17,13 +20,21 @@ def evaluate_binary(
     min_edge: Decimal,
     max_quote_age_ms: int,
     fee_rates: Mapping[str, Decimal] | None = None,
+    walks: WalkCache | None = None,
 ) -> list[Opportunity]:
     """One Opportunity per ordered venue pair (A, B), A != B, ordered by (A, B) venue names.
 
     ``ticks`` maps venue -> latest Tick of that venue for the pair (already in the pair's
     orientation). A venue's fee rate is ``fee_rates[venue]`` when given, else ``Tick.fee_rate``
     (Manifold is always 0). Ages are measured against the newest event time of all ``ticks``.
+
+    ``walks`` (kept by the caller per pair) reuses the walk of a direction whose two quotes
+    are the very same objects as last time: a tick changes only the directions it is a leg
+    of, and a walk depends on nothing but its two ladders and ``min_edge``. Only valid
+    without ``fee_rates`` (fees then come from the quotes themselves).
     """
+    if fee_rates:
+        walks = None
     if len(ticks) < 2:
         return []
     venues = sorted(ticks)
@@ -42,7 +53,13 @@ def evaluate_binary(
             if a == b:
                 continue
             tick_b, _, no_b = books[b]
-            result = walk((yes_a, no_b), min_edge)
+            cached = walks.get((a, b)) if walks is not None else None
+            if cached is not None and cached[0] is tick_a and cached[1] is tick_b and cached[2] == min_edge:
+                result = cached[3]
+            else:
+                result = walk((yes_a, no_b), min_edge)
+                if walks is not None:
+                    walks[(a, b)] = (tick_a, tick_b, min_edge, result)
             out.append(
                 build_opportunity(
                     pair_id,
