@@ -26,7 +26,7 @@ from faust.types import TP
 
 from echoarb.ingest.batching import END_OF_TIME
 from echoarb.kafka import client_config
-from echoarb.model import Opportunity, SpreadEvent, Tick
+from echoarb.model import ClosedWindow, Opportunity, SpreadEvent, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
 from echoarb.scan.merge import VENUE_RANK, PartitionMerger
@@ -449,11 +449,16 @@ class Topology:
         scanner = self._scanner(partition)
         now_ms = int(time.time() * 1000)
         opportunities: list[tuple[Opportunity, tuple[int, int, int]]] = []
+        closed: list[ClosedWindow] = []
         for tick in ticks:
             trigger = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
             opportunities.extend((opp, trigger) for opp in scanner.apply(tick))
+            # Windows close as the merged ticks pass them (not per record or run): which
+            # opportunities a window counts then depends on the tick order alone.
+            closed.extend(scanner.close_windows())
+        if final:
+            closed.extend(scanner.close_windows(final=True))
         self.ticks_processed += len(ticks)
-        closed = scanner.close_windows(final=final)
         # Straight to the transport producer: Topic.send's per-message wrapping (pending and
         # future messages, callbacks) cost more than the Avro encode itself.
         futures = cp.futures
