@@ -59,7 +59,8 @@ from echoarb.wire.records import tick_from_record, tick_to_record
 
 log = logging.getLogger("bench.pipeline")
 PARTITIONS = 8
-FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "5"))
+# The readers' own fetch wait (Tansu holds a fetch that long): the instrument's resolution.
+FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "2"))
 DRAIN_WAIT_S = 30.0
 
 
@@ -533,7 +534,7 @@ async def latency(
     tasks = [asyncio.create_task(reader.run())]
     queryable = None
     pool: list[Any] = []
-    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.producer(True))
+    producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.tick_producer(True))
     await producer.start()
     if system == "echoarb":
         pool = await start_workers(env, s, 1)

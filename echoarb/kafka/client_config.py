@@ -23,6 +23,13 @@ def producer(embedded_broker: bool) -> dict[str, Any]:
     return {"linger_ms": 5, "acks": "all", "max_batch_size": 1 << 20}
 
 
+def tick_producer(embedded_broker: bool) -> dict[str, Any]:
+    """Producer settings for the tick publisher: no client-side linger. ``TickPublisher``
+    already batches per partition over ``BATCH_LINGER_MS`` and sends a flush's records in one
+    go; a second linger in aiokafka would only hold every batch back that much longer."""
+    return {**producer(embedded_broker), "linger_ms": 0}
+
+
 def topic_layout(settings: Settings) -> dict[str, int]:
     """Every topic EchoArb writes, with its partition count (created up front: partitions
     cannot be added later without breaking co-partitioning, and Tansu cannot add them at all)."""

@@ -199,7 +199,7 @@ async def run_replay(
     ]
     for worker in pool:
         worker.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_config.producer(embedded_broker))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_config.tick_producer(embedded_broker))
     sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
     reader = SpreadReader(bootstrap, s, codecs, run_id, consumer_kwargs, on_event)
     tasks: list[asyncio.Task[Any]] = []
