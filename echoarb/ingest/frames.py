@@ -33,6 +33,9 @@ class FrameOutcome:
     ignored: list[str] = field(default_factory=list)
 
 
+MAX_FRAME_CHARS = 8 * 1024 * 1024
+
+
 class FrameHandler:
     def __init__(
         self, pairs: PairsConfig, *, depth: int = 10, kalshi_fee_rate: Decimal = Decimal("0.07")
@@ -59,6 +62,13 @@ class FrameHandler:
         if parser is None:
             self.errors[venue] = self.errors.get(venue, 0) + 1
             return FrameOutcome(errors=[f"unknown venue {venue!r}"])
+        if len(frame) > MAX_FRAME_CHARS:
+            # Parse time grows with size; no venue sends frames this large (websockets caps
+            # messages at 1 MiB), so a bigger one is refused unread: bounded time per frame.
+            self.errors[venue] = self.errors.get(venue, 0) + 1
+            return FrameOutcome(
+                errors=[f"{venue} frame too large: {len(frame)} > {MAX_FRAME_CHARS} characters"]
+            )
         result = parser.receive(frame, recv_ts, source=source, path=path)
         # Kalshi announces no close: markets whose close time passed are closed now, by the
         # receive time of whatever frame arrives (live and replay alike).

@@ -225,6 +225,14 @@ def test_pathological_frames_are_rejected_not_raised(venue: str, frame: str | by
         _check_tick(tick)
 
 
+def test_oversized_frame_is_refused_unread() -> None:
+    handler = FrameHandler(pairs())
+    frame = '{"type": "' + "x" * (9 * 1024 * 1024) + '"}'
+    outcome = handler.handle("kalshi", frame, 1)
+    assert outcome.errors == [f"kalshi frame too large: {len(frame)} > {8 * 1024 * 1024} characters"]
+    assert handler.errors["kalshi"] == 1
+
+
 def test_unknown_venue_is_a_counted_rejection() -> None:
     handler = FrameHandler(pairs())
     outcome = handler.handle("nyse", "{}", 1)
