@@ -60,7 +60,7 @@ from echoarb.wire.records import tick_from_record, tick_to_record
 log = logging.getLogger("bench.pipeline")
 PARTITIONS = 8
 # The readers' own fetch wait (Tansu holds a fetch that long): the instrument's resolution.
-FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "2"))
+FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "5"))
 DRAIN_WAIT_S = 30.0
 
 

@@ -278,7 +278,7 @@ def test_client_settings_for_tansu(unpatched: None) -> None:
     assert tansu_compat.aiokafka_consumer_kwargs() == {
         "session_timeout_ms": 2000,
         "heartbeat_interval_ms": 500,
-        "fetch_max_wait_ms": 5,
+        "fetch_max_wait_ms": 10,
     }
     assert tansu_compat.aiokafka_producer_kwargs()["enable_idempotence"] is False
 
