@@ -115,10 +115,7 @@ async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0
         for i in range(count)
     ]
     for w in pool:
-        if os.environ.get("BENCH_VARIANT"):
-            _start_variant(w)
-        else:
-            w.start()
+        w.start()
     deadline = time.monotonic() + timeout
     stable_since = None
     from aiokafka.admin import AIOKafkaAdminClient
@@ -153,21 +150,6 @@ async def start_workers(env: Env, s: Settings, count: int, timeout: float = 90.0
     for w in pool:
         w.stop()
     raise RuntimeError(f"workers not ready in {timeout}s: {[w.log_tail(5) for w in pool]}")
-
-
-def _start_variant(w: WorkerProcess) -> None:
-    """Start ``bench.variant_worker`` (patched worker, see there) instead of ``echoarb worker``."""
-    import subprocess
-
-    w.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with w.log_path.open("ab") as log_file:
-        w._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.variant_worker"],
-            env=w._env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
 
 
 def cpu_seconds(pid: int | None) -> float | None:

@@ -6,7 +6,6 @@ ticks, state and spread events share one partition number (co-partitioning).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 
 from aiokafka.partitioner import murmur2
@@ -26,8 +25,3 @@ def venue_streams(pairs: PairsConfig, partitions: int) -> dict[int, frozenset[st
     for pair in pairs.pairs:
         streams.setdefault(partition_for(pair.id, partitions), set()).update(pair.venue_names)
     return {partition: frozenset(venues) for partition, venues in streams.items()}
-
-
-def pairs_on(pairs: PairsConfig, partitions: int, assigned: Iterable[int]) -> list[str]:
-    wanted = set(assigned)
-    return [pair.id for pair in pairs.pairs if partition_for(pair.id, partitions) in wanted]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from echoarb.model import ClosedWindow, Opportunity, Tick
+from echoarb.model import ONE, ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
@@ -88,7 +88,6 @@ class PairState:
 
 
 RECENT_WINDOWS = 12
-ONE = Decimal(1)
 
 
 def _first_units(tick: Tick) -> tuple[Decimal | None, Decimal | None]:

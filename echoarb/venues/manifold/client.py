@@ -22,8 +22,6 @@ from echoarb.venues.connector import ConnectorTiming, FrameSink, VenueConnector
 
 log = logging.getLogger("echoarb.manifold")
 
-DEFAULT_WS_URL = "wss://api.manifold.markets/ws"
-DEFAULT_API_URL = "https://api.manifold.markets/v0"
 MANIFOLD_TIMING = ConnectorTiming(ping_interval=30.0, heartbeat_timeout=75.0)
 
 
