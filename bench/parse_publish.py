@@ -20,7 +20,7 @@ from echoarb.ingest.batching import TickBatcher
 from echoarb.ingest.frames import FrameHandler
 from echoarb.pairs import PairsConfig, load_pairs
 from echoarb.partitioning import venue_streams
-from echoarb.settings import PROJECT_ROOT
+from echoarb.resources import EXAMPLE_PAIRS, SAMPLE_RECORDING
 from echoarb.venues.recording import RecordedFrame, read_recording
 from echoarb.wire.codec import AvroCodec, load_codecs
 from echoarb.wire.records import tick_to_record
@@ -74,8 +74,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--venue", default="kalshi", choices=("kalshi", "polymarket", "manifold"))
-    parser.add_argument("--recording", default=str(PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"))
-    parser.add_argument("--pairs", default=str(PROJECT_ROOT / "config" / "market_pairs.json"))
+    parser.add_argument("--recording", default=str(SAMPLE_RECORDING))
+    parser.add_argument("--pairs", default=str(EXAMPLE_PAIRS))
     parser.add_argument("--repeat", type=int, default=20, help="runs; the best one counts")
     args = parser.parse_args()
     frames = [f for f in read_recording(args.recording) if f.venue == args.venue]

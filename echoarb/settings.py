@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from echoarb.resources import EXAMPLE_PAIRS
 
 
 class Settings(BaseSettings):
@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     # ClickHouse. Unset URL means: embedded chdb in data_dir.
     clickhouse_url: SecretStr | None = Field(None, description="http://user:pass@host:8123/db")
     clickhouse_database: str = "echoarb"
-    data_dir: Path = PROJECT_ROOT / ".echoarb"
+    data_dir: Path = Field(
+        Path(".echoarb"),
+        description="state of local runs (embedded ClickHouse, Faust tables, logs); relative to the "
+        "working directory",
+    )
     # ClickHouse sink. One insert per topic-partition batch; ClickHouse advises thousands of
     # rows per insert and about one insert per second per table.
     sink_ticks: bool = Field(False, description="also store every tick of the tick topics (one row each)")
@@ -85,7 +89,9 @@ class Settings(BaseSettings):
     breaker_reset_s: float = Field(30.0, ge=0, description="open circuit: wait before a half-open probe")
 
     # Edge and stream behaviour.
-    pairs_file: Path = PROJECT_ROOT / "config" / "market_pairs.json"
+    pairs_file: Path = Field(
+        EXAMPLE_PAIRS, description="market pairs config; default: the example pairs shipped in the package"
+    )
     min_edge: Decimal = Field(Decimal("0"), ge=0, lt=1)
     max_quote_age_ms: int = Field(30_000, gt=0)
     book_depth: int = Field(10, ge=1, le=200, description="ask levels per side carried in a tick")
@@ -139,6 +145,12 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip() and info.field_name in _optional_fields(cls):
             return None
         return value
+
+    @field_validator("data_dir", "pairs_file", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """Relative paths are taken from the working directory, once: child processes get the same."""
+        return value.expanduser().absolute()
 
     def tick_topic(self, venue: str) -> str:
         return f"{self.topic_ticks_prefix}{venue}"

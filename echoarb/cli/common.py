@@ -15,11 +15,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from echoarb.pairs import PairsConfig, PairsConfigError, load_pairs
-from echoarb.settings import PROJECT_ROOT, Settings
+from echoarb.settings import Settings
 
 log = logging.getLogger("echoarb")
-
-SAMPLE_RECORDING = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
 
 
 class CliError(Exception):

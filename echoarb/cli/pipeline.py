@@ -9,15 +9,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from echoarb.cli.common import (
-    SAMPLE_RECORDING,
-    CliError,
-    kafka,
-    load_pairs_config,
-    settings_from_args,
-    wait_for_cluster,
-)
+from echoarb.cli.common import CliError, kafka, load_pairs_config, settings_from_args, wait_for_cluster
 from echoarb.pairs import PairsConfigError, load_pairs
+from echoarb.resources import SAMPLE_RECORDING
 
 log = logging.getLogger("echoarb")
 

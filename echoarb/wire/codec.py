@@ -18,9 +18,8 @@ from typing import Any
 
 import fastavro
 
-from echoarb.settings import PROJECT_ROOT
+from echoarb.resources import SCHEMAS_DIR
 
-SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
 

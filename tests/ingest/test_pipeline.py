@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from echoarb.ingest.batching import END_OF_TIME
 from echoarb.ingest.pipeline import FramePipeline, MemorySink, frame_handler, tick_batcher
 from echoarb.pairs import load_pairs
 from echoarb.settings import Settings
 from echoarb.venues.recording import read_recording
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "config" / "recordings" / "sample.jsonl"
-PAIRS = ROOT / "config" / "market_pairs.json"
+from tests.paths import PAIRS, SAMPLE
 
 
 async def _run(**overrides: object) -> tuple[FramePipeline, MemorySink]:

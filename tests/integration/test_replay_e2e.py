@@ -18,13 +18,11 @@ import pytest
 from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.pairs import load_pairs
 from echoarb.services.replay import ReplayReport, run_replay
-from echoarb.settings import PROJECT_ROOT, Settings
+from echoarb.settings import Settings
+from tests.paths import PAIRS, REPO, SAMPLE
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
-
-SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
-PAIRS = PROJECT_ROOT / "config" / "market_pairs.json"
 
 
 def _settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -164,7 +162,7 @@ def test_cli_replay_exits_zero_with_output(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=180,
-        cwd=PROJECT_ROOT,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "fed-rate-march" in result.stdout and "1.9043" in result.stdout
@@ -181,7 +179,7 @@ def test_cli_rejects_bad_pairs_file(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=PROJECT_ROOT,
+        cwd=REPO,
     )
     assert result.returncode == 2
     assert "pair 'p'" in result.stderr and "polymarket.tokn" in result.stderr

@@ -14,10 +14,8 @@ from echoarb.ingest.frames import FrameHandler
 from echoarb.ingest.live import BufferedIngest
 from echoarb.model import Tick
 from echoarb.pairs import PairsConfig, load_pairs
-from echoarb.settings import PROJECT_ROOT
 from echoarb.venues.connector import ConnectorTiming
-
-PAIRS_FILE = PROJECT_ROOT / "config" / "market_pairs.json"
+from tests.paths import PAIRS as PAIRS_FILE
 
 # Short intervals so failure scenarios resolve in tens of milliseconds.
 FAST = ConnectorTiming(

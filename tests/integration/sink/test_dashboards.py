@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiokafka import TopicPartition
 
-from echoarb.settings import PROJECT_ROOT
 from echoarb.sink import ledger
 from echoarb.sink.batches import Batch, Entry
 from echoarb.sink.client import connect_embedded
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter
 from tests.integration.test_sink_exactly_once import tick_batch
+from tests.paths import REPO
 from tests.sink.grafana_macros import MacroError, TimeRange, expand
 from tests.sink.helpers import spread_event, store, window
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-GRAFANA = PROJECT_ROOT / "docker" / "grafana"
+GRAFANA = REPO / "docker" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 
 
