@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Faust worker.
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_web_host: str = "127.0.0.1"
+    web_auth_token: SecretStr | None = Field(
+        None, description="bearer token every HTTP surface requires when set (health checks stay open)"
+    )
     worker_canonical_url: str | None = Field(
         None, description="URL other workers use to reach this one's web views (table routing)"
     )
