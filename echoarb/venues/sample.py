@@ -27,6 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from echoarb.venues.kalshi import messages as kalshi
+from echoarb.venues.kalshi.messages import DeltaFormat
+from echoarb.venues.manifold import messages as manifold
+from echoarb.venues.polymarket import messages as polymarket
 from echoarb.venues.recording import RecordedFrame, RecordingWriter
 
 DEFAULT_START_MS = 1767225600000  # 2026-01-01T00:00:00Z
@@ -48,9 +52,9 @@ WORKED_POLY_NO_ASKS = {47: 120, 49: 500}
 
 # Deliberately broken frames (not JSON), each recorded once; parsers must reject them and go on.
 MALFORMED_TEXTS: dict[str, str] = {
-    "kalshi": '{"type":"orderbook_delta","sid":1,"seq":',
-    "polymarket": '[{"event_type":"price_change","market":"0x5f65177b394277fd294cd75650044e32ba00',
-    "manifold": "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>",
+    "kalshi": kalshi.MALFORMED,
+    "polymarket": polymarket.MALFORMED,
+    "manifold": manifold.MALFORMED,
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -117,28 +121,9 @@ def _best(levels: Levels, *, bid: bool) -> int | None:
     return max(levels) if bid else min(levels)
 
 
-def _cents_dollars(cents: int) -> str:
-    """Kalshi fixed-point dollars: 41 -> "0.4100"."""
-    return f"{cents // 100}.{cents % 100:02d}00"
-
-
-def _cents_poly(cents: int) -> str:
-    """Polymarket decimal price: 50 -> "0.5", 41 -> "0.41" (as the CLOB prints them)."""
-    return f"{Decimal(cents).scaleb(-2).normalize():f}"
-
-
-def _bps_number(bps: int) -> float:
-    """A probability as a JSON number with at most 4 decimals (int/int division is exact-rounded)."""
-    return bps / 10000
-
-
 def _iso(ms: int) -> str:
     moment = _EPOCH + timedelta(milliseconds=ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,9 +307,7 @@ class _Session:
         if not tickers:
             return
         for sid, channel in ((1, "orderbook_delta"), (2, "ticker")):
-            self._emit(
-                "kalshi", _dumps({"id": 1, "type": "subscribed", "msg": {"channel": channel, "sid": sid}})
-            )
+            self._emit("kalshi", kalshi.subscribed(1, channel, sid))
             self._step()
         for unit in self.units:
             market = unit.kalshi
@@ -333,15 +316,10 @@ class _Session:
             c = _center(unit, market.invert)
             market.yes = _shape({}, bid=True, bound=c - SPREAD, rng=self.rng)
             market.no = _shape({}, bid=True, bound=100 - c - SPREAD, rng=self.rng)
-            msg = {
-                "market_ticker": market.ticker,
-                "market_id": market.market_id,
-                "yes_dollars_fp": [[_cents_dollars(p), f"{s}.00"] for p, s in sorted(market.yes.items())],
-                "no_dollars_fp": [[_cents_dollars(p), f"{s}.00"] for p, s in sorted(market.no.items())],
-            }
-            self._emit(
-                "kalshi", _dumps({"type": "orderbook_snapshot", "sid": 1, "seq": self._seq(1), "msg": msg})
+            frame = kalshi.orderbook_snapshot(
+                1, self._seq(1), market.ticker, market.market_id, market.yes, market.no
             )
+            self._emit("kalshi", frame)
             self._step()
 
     def _kalshi_apply(self, market: _KalshiMarket, side: str, new: Levels) -> None:
@@ -358,19 +336,13 @@ class _Session:
     def _kalshi_delta(self, ticker: str | None, side: str, price: int, delta: int) -> None:
         rng = self.rng
         event_ts = self._event_ts("kalshi")
-        msg: dict[str, Any] = {}
-        if ticker is not None:
-            msg["market_ticker"] = ticker
         style = rng.random()
-        if style < 0.3:  # legacy integer cents only
-            msg.update(price=price, delta=delta)
-        elif style < 0.7:  # current fixed point only
-            msg.update(price_dollars=_cents_dollars(price), delta_fp=f"{delta}.00")
-        else:  # migration period: both
-            msg.update(price=price, price_dollars=_cents_dollars(price), delta=delta, delta_fp=f"{delta}.00")
-        msg["side"] = side
-        msg["ts"] = _iso(event_ts) if rng.random() < 0.75 else event_ts // 1000
-        self._emit("kalshi", _dumps({"type": "orderbook_delta", "sid": 1, "seq": self._seq(1), "msg": msg}))
+        # legacy integer cents only, current fixed point only, or (migration period) both
+        fmt: DeltaFormat = "legacy" if style < 0.3 else "fixed" if style < 0.7 else "both"
+        ts = _iso(event_ts) if rng.random() < 0.75 else event_ts // 1000
+        self._emit(
+            "kalshi", kalshi.orderbook_delta(1, self._seq(1), ticker, side, price, delta, fmt=fmt, ts=ts)
+        )
 
     def _kalshi_ticker(self, unit: _Unit) -> None:
         market = unit.kalshi
@@ -380,39 +352,32 @@ class _Session:
         ask = 100 - max(market.no)
         last = self.rng.randint(bid, ask)
         event_ts = self._event_ts("kalshi")
-        msg = {
-            "market_ticker": market.ticker,
-            "market_id": market.market_id,
-            "price": last,
-            "yes_bid": bid,
-            "yes_ask": ask,
-            "price_dollars": _cents_dollars(last),
-            "yes_bid_dollars": _cents_dollars(bid),
-            "yes_ask_dollars": _cents_dollars(ask),
-            "volume": self.rng.randint(10_000, 900_000),
-            "open_interest": self.rng.randint(5_000, 400_000),
-            "ts": event_ts // 1000,
-        }
-        self._emit("kalshi", _dumps({"type": "ticker", "sid": 2, "seq": self._seq(2), "msg": msg}))
+        volume = self.rng.randint(10_000, 900_000)
+        open_interest = self.rng.randint(5_000, 400_000)
+        frame = kalshi.ticker(
+            2,
+            self._seq(2),
+            market.ticker,
+            market_id=market.market_id,
+            price=last,
+            yes_bid=bid,
+            yes_ask=ask,
+            volume=volume,
+            open_interest=open_interest,
+            ts=event_ts // 1000,
+            with_dollars=True,
+        )
+        self._emit("kalshi", frame)
 
     # -- Polymarket ---------------------------------------------------------------------------
 
     def _poly_tokens(self, market: _PolyMarket) -> list[_PolyToken]:
         return [market.yes] if market.no is None else [market.yes, market.no]
 
-    def _poly_book_event(self, market: _PolyMarket, token: _PolyToken, event_ts: int) -> dict[str, Any]:
-        """A ``book`` event; like the CLOB, bids ascend and asks descend (best level last)."""
-        return {
-            "market": market.condition_id,
-            "asset_id": token.asset_id,
-            "timestamp": str(event_ts),
-            "hash": self._hash(),
-            "bids": [{"price": _cents_poly(p), "size": str(s)} for p, s in sorted(token.bids.items())],
-            "asks": [
-                {"price": _cents_poly(p), "size": str(s)} for p, s in sorted(token.asks.items(), reverse=True)
-            ],
-            "event_type": "book",
-        }
+    def _poly_book_event(self, market: _PolyMarket, token: _PolyToken, event_ts: int) -> polymarket.Event:
+        return polymarket.book(
+            market.condition_id, token.asset_id, token.bids, token.asks, event_ts, self._hash()
+        )
 
     def _poly_subscribe(self) -> None:
         for unit in self.units:
@@ -427,7 +392,7 @@ class _Session:
                 market.no.asks = _shape({}, bid=False, bound=100 - c + SPREAD, rng=self.rng)
             event_ts = self._event_ts("polymarket")
             events = [self._poly_book_event(market, t, event_ts) for t in self._poly_tokens(market)]
-            self._emit("polymarket", _dumps(events))
+            self._emit("polymarket", polymarket.frame(events, array=True))
             self._step(5, 30)
 
     def _poly_apply(self, market: _PolyMarket, updates: list[tuple[_PolyToken, str, Levels]]) -> None:
@@ -435,28 +400,22 @@ class _Session:
         rng = self.rng
         event_ts = self._event_ts("polymarket")
         entries: list[tuple[_PolyToken, str, int, int]] = []  # token, side, price, new size
-        trades: list[dict[str, Any]] = []
+        trades: list[polymarket.Event] = []
         for token, side, new in updates:
             old = token.bids if side == "BUY" else token.asks
             best = _best(old, bid=side == "BUY")
             for price, before, after in _diff(old, new):
                 entries.append((token, side, price, after))
                 if price == best and after < before and rng.random() < 0.5:
+                    taker = "SELL" if side == "BUY" else "BUY"
                     trades.append(
-                        {
-                            "asset_id": token.asset_id,
-                            "event_type": "last_trade_price",
-                            "fee_rate_bps": "0",
-                            "market": market.condition_id,
-                            "price": _cents_poly(price),
-                            "side": "SELL" if side == "BUY" else "BUY",
-                            "size": str(before - after),
-                            "timestamp": str(event_ts),
-                        }
+                        polymarket.last_trade_price(
+                            token.asset_id, market.condition_id, price, taker, before - after, event_ts
+                        )
                     )
         if not entries:
             return
-        events: list[dict[str, Any]] = list(trades)
+        events: list[polymarket.Event] = list(trades)
         if rng.random() < 0.8:
             changes = []
             for token, side, price, size in entries:
@@ -467,24 +426,17 @@ class _Session:
                     levels.pop(price, None)
                 best_bid, best_ask = _best(token.bids, bid=True), _best(token.asks, bid=False)
                 changes.append(
-                    {
-                        "asset_id": token.asset_id,
-                        "price": _cents_poly(price),
-                        "size": str(size),
-                        "side": side,
-                        "hash": self._hash(),
-                        "best_bid": _cents_poly(best_bid) if best_bid else "0",
-                        "best_ask": _cents_poly(best_ask) if best_ask else "1",
-                    }
+                    polymarket.price_change_entry(
+                        token.asset_id,
+                        price,
+                        size,
+                        side,
+                        self._hash(),
+                        polymarket.price(best_bid) if best_bid else "0",
+                        polymarket.price(best_ask) if best_ask else "1",
+                    )
                 )
-            events.append(
-                {
-                    "market": market.condition_id,
-                    "price_changes": changes,
-                    "timestamp": str(event_ts),
-                    "event_type": "price_change",
-                }
-            )
+            events.append(polymarket.price_change(market.condition_id, changes, event_ts))
         else:  # pre-Sept-2025 format: one event per asset, changes at the top level
             for token in self._poly_tokens(market):
                 mine = [e for e in entries if e[0] is token]
@@ -496,19 +448,13 @@ class _Session:
                         levels[price] = size
                     else:
                         levels.pop(price, None)
+                changes_of = [(p, s, z) for _, s, p, z in mine]
                 events.append(
-                    {
-                        "asset_id": token.asset_id,
-                        "changes": [
-                            {"price": _cents_poly(p), "side": s, "size": str(z)} for _, s, p, z in mine
-                        ],
-                        "event_type": "price_change",
-                        "hash": self._hash(),
-                        "market": market.condition_id,
-                        "timestamp": str(event_ts),
-                    }
+                    polymarket.legacy_price_change(
+                        token.asset_id, market.condition_id, changes_of, event_ts, self._hash()
+                    )
                 )
-        self._emit("polymarket", _dumps(events[0] if len(events) == 1 else events))
+        self._emit("polymarket", polymarket.frame(events))
 
     # -- Manifold -----------------------------------------------------------------------------
 
@@ -519,30 +465,26 @@ class _Session:
                 continue
             market.prob = self._manifold_target(unit, market)
             pool_no = Decimal(market.prob) / 5  # pool total 2000 with p = 0.5: prob = NO / (YES + NO)
-            body = {
-                "id": market.contract_id,
-                "creatorId": "".join(self.rng.choice(string.ascii_letters) for _ in range(28)),
-                "creatorUsername": "EchoArbBot",
-                "createdTime": self.now - 45 * 86_400_000,
-                "closeTime": self.now + 200 * 86_400_000,
-                "question": market.question,
-                "slug": market.slug,
-                "url": f"https://manifold.markets/EchoArbBot/{market.slug}",
-                "outcomeType": "BINARY",
-                "mechanism": "cpmm-1",
-                "pool": {"YES": float(2000 - pool_no), "NO": float(pool_no)},
-                "p": 0.5,
-                "probability": _bps_number(market.prob),
-                "totalLiquidity": 1000,
-                "volume": self.rng.randint(500, 90_000),
-                "isResolved": False,
-                "token": "MANA",
-                "lastUpdatedTime": self.now - self.rng.randint(1_000, 600_000),
-            }
-            self._emit("manifold", _dumps(body), source="rest", path=f"/slug/{market.slug}")
+            creator_id = "".join(self.rng.choice(string.ascii_letters) for _ in range(28))
+            volume = self.rng.randint(500, 90_000)
+            last_updated = self.now - self.rng.randint(1_000, 600_000)
+            body = manifold.market(
+                market.contract_id,
+                market.slug,
+                market.question,
+                market.prob,
+                pool={"YES": float(2000 - pool_no), "NO": float(pool_no)},
+                close_time=self.now + 200 * 86_400_000,
+                last_updated=last_updated,
+                creator=(creator_id, "EchoArbBot"),
+                created_time=self.now - 45 * 86_400_000,
+                url=f"https://manifold.markets/EchoArbBot/{market.slug}",
+                volume=volume,
+            )
+            self._emit("manifold", manifold.dumps(body), source="rest", path=f"/slug/{market.slug}")
             self._step(20, 80)
         if any(u.manifold is not None for u in self.units):
-            self._emit("manifold", _dumps({"type": "ack", "txid": self._next_txid(), "success": True}))
+            self._emit("manifold", manifold.ack(self._next_txid()))
             self._step()
 
     def _next_txid(self) -> int:
@@ -569,25 +511,25 @@ class _Session:
             outcome = "YES" if after > before else "NO"
             price = Decimal(after + before) / 20000
             price = price if outcome == "YES" else 1 - price
-            bet: dict[str, Any] = {
-                "id": "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12)),
-                "userId": "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(28)),
-                "contractId": market.contract_id,
-                "createdTime": event_ts,
-                "amount": amount,
-                "shares": float((amount / price).quantize(Decimal("0.01"))),
-                "outcome": outcome,
-                "probBefore": _bps_number(before),
-                "probAfter": _bps_number(after),
-            }
-            if drop_prob:
-                del bet["probAfter"]
+            bet_id = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12))
+            user_id = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(28))
+            shares = float((amount / price).quantize(Decimal("0.01")))
+            bet = manifold.bet(
+                bet_id,
+                user_id,
+                market.contract_id,
+                event_ts,
+                amount,
+                outcome,
+                before,
+                None if drop_prob else after,
+                shares=shares,
+            )
             bets.append(bet)
             before = after
         if not drop_prob:
             market.prob = target
-        topic = f"contract/{market.contract_id}/new-bet"
-        self._emit("manifold", _dumps({"type": "broadcast", "topic": topic, "data": {"bets": bets}}))
+        self._emit("manifold", manifold.new_bets(market.contract_id, bets))
 
     # -- events -------------------------------------------------------------------------------
 
@@ -662,7 +604,8 @@ class _Session:
         m.no.bids, m.no.asks = dict(WORKED_POLY_NO_BIDS), dict(WORKED_POLY_NO_ASKS)
         self._step(2, 8)
         event_ts = self._event_ts("polymarket")
-        self._emit("polymarket", _dumps([self._poly_book_event(m, t, event_ts) for t in (m.yes, m.no)]))
+        books = [self._poly_book_event(m, t, event_ts) for t in (m.yes, m.no)]
+        self._emit("polymarket", polymarket.frame(books, array=True))
         self.window = (self.now, self.now)
         self._window_end = event_ts + WINDOW_MS
 
@@ -690,7 +633,7 @@ class _Session:
             if unit is not None and unit.manifold is not None:
                 self._manifold_bet(unit, unit.manifold, drop_prob=True)
         else:
-            self._emit("polymarket", "PONG")  # a second keep-alive where a frame is expected
+            self._emit("polymarket", polymarket.PONG)  # a second keep-alive where a frame is expected
 
     def run(self) -> list[RecordedFrame]:
         rng = self.rng
@@ -712,11 +655,11 @@ class _Session:
                 self._close_window(worked)
                 continue
             if self.now >= next_ping:
-                self._emit("polymarket", "PONG")
+                self._emit("polymarket", polymarket.PONG)
                 next_ping += PING_EVERY_MS
                 continue
             if self.now >= next_manifold_ping and any(u.manifold for u in self.units):
-                self._emit("manifold", _dumps({"type": "ack", "txid": self._next_txid(), "success": True}))
+                self._emit("manifold", manifold.ack(self._next_txid()))
                 next_manifold_ping += MANIFOLD_PING_EVERY_MS
                 continue
             due = [i for i in sorted(self._malformed) if i <= len(self.frames) and i not in done_malformed]

@@ -16,18 +16,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
+from echoarb.venues.kalshi import messages
 from echoarb.venues.kalshi.auth import WS_PATH, verify
-from echoarb.venues.simulator import Scenario, Session, VenueSimulator, dumps
-
-
-def _dollars(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}00"
+from echoarb.venues.simulator import Scenario, Session, VenueSimulator
 
 
 @dataclass
@@ -96,9 +92,7 @@ class KalshiSimulator(VenueSimulator):
         try:
             cmd = json.loads(text)
         except ValueError:
-            await self.send(
-                session, dumps({"id": None, "type": "error", "msg": {"code": 1, "msg": "bad JSON"}})
-            )
+            await self.send(session, messages.error(None, 1, "bad JSON"))
             return
         self.commands.append(cmd)
         st = session.state
@@ -113,12 +107,7 @@ class KalshiSimulator(VenueSimulator):
                 st["next_sid"] += 1
                 st["subs"][sid] = (channel, tickers)
                 st["seq"][sid] = 0
-                await self.send(
-                    session,
-                    dumps(
-                        {"id": cmd.get("id"), "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
-                    ),
-                )
+                await self.send(session, messages.subscribed(cmd.get("id"), channel, sid))
                 if channel == "orderbook_delta":
                     for ticker in tickers:
                         await self._snapshot(session, sid, ticker)
@@ -129,12 +118,9 @@ class KalshiSimulator(VenueSimulator):
         elif cmd.get("cmd") == "unsubscribe":
             for sid in params.get("sids") or []:
                 st["subs"].pop(sid, None)
-                await self.send(session, dumps({"id": cmd.get("id"), "sid": sid, "type": "unsubscribed"}))
+                await self.send(session, messages.unsubscribed(cmd.get("id"), sid))
         else:
-            await self.send(
-                session,
-                dumps({"id": cmd.get("id"), "type": "error", "msg": {"code": 2, "msg": "Params required"}}),
-            )
+            await self.send(session, messages.error(cmd.get("id"), 2, "Params required"))
 
     def lifecycle_tickers(self, session: Session) -> list[str]:
         """Markets the lifecycle channel talks about: every book served on this connection."""
@@ -143,17 +129,21 @@ class KalshiSimulator(VenueSimulator):
 
     async def _lifecycle(self, session: Session, sid: int, ticker: str, event_type: str) -> None:
         now_s = time.time_ns() // 1_000_000_000
-        msg: dict[str, Any] = {"market_ticker": ticker, "event_type": event_type}
         if event_type == "created":
-            msg.update(
+            frame = messages.market_lifecycle(
+                sid,
+                ticker,
+                event_type,
                 open_ts=now_s - 3600,
                 close_ts=now_s + 86_400,
                 price_level_structure="linear_cent",
                 price_ranges=[{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
             )
         elif event_type == "close_date_updated":
-            msg["close_ts"] = now_s + 86_400 + self.sent
-        await self.send(session, dumps({"type": "market_lifecycle_v2", "sid": sid, "msg": msg}))
+            frame = messages.market_lifecycle(sid, ticker, event_type, close_ts=now_s + 86_400 + self.sent)
+        else:
+            frame = messages.market_lifecycle(sid, ticker, event_type)
+        await self.send(session, frame)
 
     def _next_seq(self, session: Session, sid: int) -> int:
         seq: dict[int, int] = session.state["seq"]
@@ -162,17 +152,9 @@ class KalshiSimulator(VenueSimulator):
 
     async def _snapshot(self, session: Session, sid: int, ticker: str) -> None:
         book = self._book(ticker)
-        msg = {
-            "market_ticker": ticker,
-            "market_id": f"id-{ticker.lower()}",
-            "yes_dollars_fp": [[_dollars(p), f"{q}.00"] for p, q in sorted(book.yes.items())],
-            "no_dollars_fp": [[_dollars(p), f"{q}.00"] for p, q in sorted(book.no.items())],
-        }
+        seq = self._next_seq(session, sid)
         await self.send(
-            session,
-            dumps(
-                {"type": "orderbook_snapshot", "sid": sid, "seq": self._next_seq(session, sid), "msg": msg}
-            ),
+            session, messages.orderbook_snapshot(sid, seq, ticker, f"id-{ticker.lower()}", book.yes, book.no)
         )
 
     def _sid(self, session: Session, channel: str) -> tuple[int, list[str]] | None:
@@ -206,15 +188,14 @@ class KalshiSimulator(VenueSimulator):
         else:
             levels.pop(price, None)
         ts = time.time_ns() // 1_000_000
-        msg: dict[str, Any] = {"market_ticker": ticker, "side": side}
-        if self.sent % 3 == 1:
-            msg.update(price=price, delta=delta, ts=ts // 1000)  # legacy: integers, ts in seconds
+        seq = self._next_seq(session, sid)
+        if self.sent % 3 == 1:  # legacy: integers, ts in seconds
+            frame = messages.orderbook_delta(
+                sid, seq, ticker, side, price, delta, fmt="legacy", ts=ts // 1000
+            )
         else:
-            msg.update(price_dollars=_dollars(price), delta_fp=f"{delta}.00", ts_ms=ts)
-        await self.send(
-            session,
-            dumps({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(session, sid), "msg": msg}),
-        )
+            frame = messages.orderbook_delta(sid, seq, ticker, side, price, delta, fmt="fixed", ts_ms=ts)
+        await self.send(session, frame)
         life = self._channel_sid(session, "market_lifecycle_v2")
         if life is not None and self.sent % 25 == 24:
             await self._lifecycle(session, life, ticker, "close_date_updated")
@@ -223,19 +204,18 @@ class KalshiSimulator(VenueSimulator):
             tsid = ticker_sub[0]
             best_yes = max(book.yes or {1: 0})
             best_no = max(book.no or {1: 0})
-            body = {
-                "market_ticker": ticker,
-                "price": best_yes,
-                "yes_bid": best_yes,
-                "yes_ask": 100 - best_no,
-                "volume": 1000 + self.sent,
-                "open_interest": 500,
-                "ts": ts // 1000,
-            }
-            await self.send(
-                session,
-                dumps({"type": "ticker", "sid": tsid, "seq": self._next_seq(session, tsid), "msg": body}),
+            body = messages.ticker(
+                tsid,
+                self._next_seq(session, tsid),
+                ticker,
+                price=best_yes,
+                yes_bid=best_yes,
+                yes_ask=100 - best_no,
+                volume=1000 + self.sent,
+                open_interest=500,
+                ts=ts // 1000,
             )
+            await self.send(session, body)
 
     def _channel_sid(self, session: Session, channel: str) -> int | None:
         for sid, (name, _) in session.state.get("subs", {}).items():
@@ -249,4 +229,4 @@ class KalshiSimulator(VenueSimulator):
             self._next_seq(session, found[0])  # a seq number the client never sees
 
     def malformed(self) -> str:
-        return '{"type":"orderbook_delta","sid":1,"seq":'
+        return messages.MALFORMED

@@ -18,7 +18,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from echoarb.venues.simulator import Session, VenueSimulator, dumps
+from echoarb.venues.manifold import messages
+from echoarb.venues.simulator import Session, VenueSimulator
 
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
 
@@ -47,21 +48,16 @@ class ManifoldSimulator(VenueSimulator):
         cid = self.contract_id(slug)
         self.slugs_by_id[cid] = slug
         bps = self.probs.setdefault(cid, self.rng.randint(2000, 8000))
-        return {
-            "id": cid,
-            "slug": slug,
-            "question": slug.replace("-", " ").capitalize() + "?",
-            "outcomeType": "BINARY",
-            "mechanism": "cpmm-1",
-            "probability": bps / 10000,
-            "p": 0.5,
-            "pool": {"YES": 1000, "NO": 1000},
-            "totalLiquidity": 1000,
-            "closeTime": FAR_FUTURE_MS,
-            "isResolved": False,
-            "token": "MANA",
-            "lastUpdatedTime": time.time_ns() // 1_000_000,
-        }
+        question = slug.replace("-", " ").capitalize() + "?"
+        return messages.market(
+            cid,
+            slug,
+            question,
+            bps,
+            pool={"YES": 1000, "NO": 1000},
+            close_time=FAR_FUTURE_MS,
+            last_updated=time.time_ns() // 1_000_000,
+        )
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
@@ -87,14 +83,14 @@ class ManifoldSimulator(VenueSimulator):
         txid = cmd.get("txid")
         if cmd.get("type") == "ping":
             self.pings += 1
-            await self.send(session, dumps({"type": "ack", "txid": txid, "success": True}))
+            await self.send(session, messages.ack(txid))
         elif cmd.get("type") == "subscribe":
             topics: set[str] = session.state.setdefault("topics", set())
             topics.update(t for t in cmd.get("topics") or [] if isinstance(t, str))
-            await self.send(session, dumps({"type": "ack", "txid": txid, "success": True}))
+            await self.send(session, messages.ack(txid))
             session.subscribed.set()
         else:
-            await self.send(session, dumps({"type": "ack", "txid": txid, "success": False}))
+            await self.send(session, messages.ack(txid, success=False))
 
     async def send_update(self, session: Session) -> None:
         ids = sorted({t.split("/")[1] for t in session.state.get("topics", ()) if t.startswith("contract/")})
@@ -105,28 +101,15 @@ class ManifoldSimulator(VenueSimulator):
         self.probs[cid] = bps
         now = time.time_ns() // 1_000_000
         if self.sent % 6 == 5:  # a partial update without a probability (the venue sends those)
-            data: dict[str, Any] = {"contract": {"id": cid, "lastBetTime": now, "lastUpdatedTime": now}}
-            await self.send(session, dumps({"type": "broadcast", "topic": f"contract/{cid}", "data": data}))
-            return
-        if self.sent % 4 == 3:
-            data = {"contract": {"id": cid, "probability": bps / 10000, "lastUpdatedTime": now}}
-            topic = f"contract/{cid}"
+            await self.send(session, messages.contract_update(cid, None, now, last_bet_time=now))
+        elif self.sent % 4 == 3:
+            await self.send(session, messages.contract_update(cid, bps, now))
         else:
-            bet = {
-                "id": f"bet{self.sent}",
-                "contractId": cid,
-                "userId": "sim",
-                "amount": 10,
-                "outcome": "YES",
-                "probBefore": bps / 10000,
-                "probAfter": bps / 10000,
-                "createdTime": now,
-            }
-            data, topic = {"bets": [bet]}, f"contract/{cid}/new-bet"
-        await self.send(session, dumps({"type": "broadcast", "topic": topic, "data": data}))
+            bet = messages.bet(f"bet{self.sent}", "sim", cid, now, 10, "YES", bps, bps)
+            await self.send(session, messages.new_bets(cid, [bet]))
 
     def malformed(self) -> str:
-        return "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>"
+        return messages.MALFORMED
 
 
 def _json_response(status: int, body: Any) -> Response:

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
 from typing import Any
 
-from echoarb.venues.simulator import Session, VenueSimulator, dumps
-
-
-def _price(cents: int) -> str:
-    """50 -> "0.5", 41 -> "0.41": decimal strings as the CLOB prints them."""
-    return f"{Decimal(cents).scaleb(-2).normalize():f}"
+from echoarb.venues.polymarket import messages
+from echoarb.venues.polymarket.messages import price as _price
+from echoarb.venues.simulator import Session, VenueSimulator
 
 
 class PolymarketSimulator(VenueSimulator):
@@ -42,18 +38,11 @@ class PolymarketSimulator(VenueSimulator):
             book = self.books[asset] = (bids, asks)
         return book
 
-    def _book_event(self, asset: str) -> dict[str, Any]:
+    def _book_event(self, asset: str) -> messages.Event:
         bids, asks = self._book(asset)
-        return {
-            "event_type": "book",
-            "asset_id": asset,
-            "market": self._market(asset),
-            "bids": [{"price": _price(p), "size": str(s)} for p, s in sorted(bids.items())],
-            "asks": [{"price": _price(p), "size": str(s)} for p, s in sorted(asks.items(), reverse=True)],
-            "timestamp": str(time.time_ns() // 1_000_000),
-            "hash": f"{self.sent:040x}",
-            "tick_size": "0.01",
-        }
+        now = time.time_ns() // 1_000_000
+        market = self._market(asset)
+        return messages.book(market, asset, bids, asks, now, f"{self.sent:040x}", tick_size="0.01")
 
     @staticmethod
     def _market(asset: str) -> str:
@@ -62,7 +51,7 @@ class PolymarketSimulator(VenueSimulator):
     async def on_message(self, session: Session, text: str) -> None:
         if text.strip().upper() == "PING":
             self.pings += 1
-            await self.send(session, "PONG")
+            await self.send(session, messages.PONG)
             return
         try:
             cmd = json.loads(text)
@@ -80,7 +69,7 @@ class PolymarketSimulator(VenueSimulator):
         if cmd.get("custom_feature_enabled") is True:
             session.state["custom"] = True
         if ids:
-            await self.send(session, dumps([self._book_event(a) for a in ids]))
+            await self.send(session, messages.frame([self._book_event(a) for a in ids], array=True))
         session.subscribed.set()
 
     async def send_update(self, session: Session) -> None:
@@ -102,52 +91,27 @@ class PolymarketSimulator(VenueSimulator):
             levels[price] = size
         else:
             levels.pop(price, None)
-        now = str(time.time_ns() // 1_000_000)
-        change = {"price": _price(price), "size": str(size), "side": "BUY" if buy else "SELL"}
+        now = time.time_ns() // 1_000_000
+        side = "BUY" if buy else "SELL"
         market = self._market(asset)
-        best = {
-            "best_bid": _price(max(bids)) if bids else "0",
-            "best_ask": _price(min(asks)) if asks else "1",
-        }
+        top_bid = _price(max(bids)) if bids else "0"
+        top_ask = _price(min(asks)) if asks else "1"
         n = self.sent
         if n % 7 == 6:  # the flat 2024 format
-            event: dict[str, Any] = {
-                "asset_id": asset,
-                "event_type": "price_change",
-                "hash": f"{n:040x}",
-                "market": market,
-                **change,
-                "timestamp": now,
-            }
+            event = messages.flat_price_change(asset, market, price, size, side, now, f"{n:040x}")
         elif n % 5 == 4:
-            event = {
-                "event_type": "price_change",
-                "asset_id": asset,
-                "market": market,
-                "changes": [change],
-                "timestamp": now,
-            }
+            event = messages.legacy_price_change(asset, market, [(price, side, size)], now, None)
         else:
-            event = {
-                "event_type": "price_change",
-                "market": market,
-                "timestamp": now,
-                "price_changes": [{"asset_id": asset, **change, "hash": f"{n:040x}", **best}],
-            }
-        await self.send(session, dumps([event] if n % 3 == 2 else event))
+            entry = messages.price_change_entry(asset, price, size, side, f"{n:040x}", top_bid, top_ask)
+            event = messages.price_change(market, [entry], now)
+        await self.send(session, messages.frame([event], array=n % 3 == 2))
         if n % 11 == 10:
-            trade = {
-                "asset_id": asset,
-                "event_type": "last_trade_price",
-                "fee_rate_bps": "0",
-                "market": market,
-            }
-            trade.update(price=_price(price), side="BUY" if buy else "SELL", size="5", timestamp=now)
-            await self.send(session, dumps(trade))
+            trade = messages.last_trade_price(asset, market, price, side, 5, now)
+            await self.send(session, messages.frame([trade]))
         if session.state.get("custom") and n % 4 == 3:
             spread = _price(min(asks) - max(bids)) if bids and asks else "1"
-            bba = {"event_type": "best_bid_ask", "market": market, "asset_id": asset, **best}
-            await self.send(session, dumps({**bba, "spread": spread, "timestamp": now}))
+            bba = messages.best_bid_ask(market, asset, top_bid, top_ask, spread, now)
+            await self.send(session, messages.frame([bba]))
 
     def malformed(self) -> str:
-        return '[{"event_type":"price_change","market":"0x5f65177b394277fd294cd75650044e32ba00'
+        return messages.MALFORMED
