@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from echoarb.resources import EXAMPLE_PAIRS
 from echoarb.venues.kalshi import messages as kalshi
 from echoarb.venues.kalshi.messages import DeltaFormat
 from echoarb.venues.manifold import messages as manifold
@@ -701,7 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "malformed frames, and the worked example of docs/edge.md on fed-rate-march at mid-session.",
     )
     parser.add_argument(
-        "--pairs", default="config/market_pairs.json", help="pairs config (default: %(default)s)"
+        "--pairs", default=str(EXAMPLE_PAIRS), help="pairs config (default: the example pairs)"
     )
     parser.add_argument("--frames", type=int, default=3000, help="number of frames (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: %(default)s)")
