@@ -97,3 +97,32 @@ def test_manifold_market_then_bets() -> None:
     no_prob = [manifold.bet("b2", "u1", "c1", RECV, 10, "YES", 4800, None)]
     assert proto.receive(manifold.new_bets("c1", no_prob), RECV).errors
     assert proto.receive(manifold.MALFORMED, RECV).errors
+
+
+def test_newer_message_types_parse() -> None:
+    poly = PolymarketProtocol()
+    poly.receive(
+        polymarket.frame([polymarket.book("0xm", "T1", {44: 100}, {55: 300}, RECV, "h", tick_size="0.01")]),
+        RECV,
+    )
+    flat = polymarket.flat_price_change("T1", "0xm", 54, 40, "SELL", RECV + 1, "h2")
+    assert quote(poly.receive(polymarket.frame([flat]), RECV)).buy_yes[0] == L("0.54", "40")
+    bba = polymarket.best_bid_ask("0xm", "T1", "0.44", "0.54", "0.1", RECV + 2)
+    assert poly.receive(polymarket.frame([bba]), RECV).errors == []
+    mani = ManifoldProtocol()
+    body = manifold.market(
+        "c1", "s", "Q?", 4700, pool={"YES": 1, "NO": 1}, close_time=RECV * 2, last_updated=RECV
+    )
+    mani.receive(manifold.dumps(body), RECV, source="rest", path="/slug/s")
+    partial = manifold.contract_update("c1", None, RECV + 1, last_bet_time=RECV + 1)
+    assert mani.receive(partial, RECV).errors == []
+    kal = KalshiProtocol()
+    created = kalshi.market_lifecycle(
+        3,
+        "K-1",
+        "created",
+        open_ts=RECV // 1000 - 60,
+        close_ts=RECV // 1000 + 60,
+        price_level_structure="linear_cent",
+    )
+    assert kal.receive(created, RECV).errors == []
