@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import faust
 import pytest
@@ -86,7 +87,9 @@ async def _committed(bootstrap: str, group: str, tps: list[TopicPartition]) -> d
         await consumer.stop()
 
 
-async def _run_worker(broker: EmbeddedBroker, tmp_path: Path, topic: str, runs: bool) -> tuple[dict, dict]:
+async def _run_worker(
+    broker: EmbeddedBroker, tmp_path: Path, topic: str, runs: bool
+) -> tuple[dict[str, Any], dict[int, int | None]]:
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     app_id = f"runs-{uuid.uuid4().hex[:6]}"

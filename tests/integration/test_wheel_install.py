@@ -30,7 +30,9 @@ SOURCE_IGNORE = shutil.ignore_patterns(
 )
 
 
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
+def _run(
+    cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{cmd[:4]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     return result

@@ -84,7 +84,7 @@ def test_stalled_stream_is_released_after_max_wait() -> None:
     assert [t.recv_ts for t in released] == [50]
 
 
-def test_live_merge_releases_when_the_other_streams_are_read_up_to_their_high_watermark():
+def test_live_merge_releases_when_the_other_streams_are_read_up_to_their_high_watermark() -> None:
     caught_up = {"kalshi": True, "polymarket": False}
     strict = PartitionMerger({"kalshi", "polymarket"})
     live = PartitionMerger({"kalshi", "polymarket"}, caught_up=caught_up.__getitem__)
@@ -103,7 +103,7 @@ def test_live_merge_releases_when_the_other_streams_are_read_up_to_their_high_wa
     assert [t.recv_ts for t in strict.push("kalshi", 120, [], now=0.0)] == [100]
 
 
-def test_live_merge_counts_a_tick_that_arrives_after_a_later_one_was_released():
+def test_live_merge_counts_a_tick_that_arrives_after_a_later_one_was_released() -> None:
     live = PartitionMerger({"kalshi", "polymarket"}, caught_up=lambda venue: True)
     assert [t.recv_ts for t in live.push("kalshi", 99, [tick("kalshi", "a", 100)], now=0.0)] == [100]
     # Reached Kafka later, stamped earlier: processed in arrival order, counted late.
@@ -111,7 +111,7 @@ def test_live_merge_counts_a_tick_that_arrives_after_a_later_one_was_released():
     assert live.late == 1
 
 
-def test_tokenless_records_of_a_run_are_not_acked_alone():
+def test_tokenless_records_of_a_run_are_not_acked_alone() -> None:
     merger = PartitionMerger({"kalshi"})
     merger.push("kalshi", 10, [tick("kalshi", "a", 5)], now=0.0, token=None)
     merger.push("kalshi", 20, [tick("kalshi", "a", 15)], now=0.0, token="run")

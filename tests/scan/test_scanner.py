@@ -168,7 +168,7 @@ def test_late_tick_still_updates_quote_and_late_event_is_counted() -> None:
     assert scanner.late_window_events == 0  # the event's time is the pair's newest input (not late)
 
 
-def test_reapplied_ticks_are_skipped_per_venue_and_old_states_restore():
+def test_reapplied_ticks_are_skipped_per_venue_and_old_states_restore() -> None:
     from dataclasses import replace
 
     _, scanner = run(WORKED)
