@@ -8,16 +8,26 @@ from __future__ import annotations
 import functools
 import json
 import os
+import socket
 import types
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Self, Union, get_args, get_origin
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from echoarb.resources import EXAMPLE_PAIRS
+
+#: Docker secrets (and Kubernetes secret volumes) appear as one file per secret here; a file
+#: named like a field (``kafka_sasl_password``, ``clickhouse_password``, ``kalshi_api_key``)
+#: sets it, so secrets need not pass through the environment. Unused when absent.
+SECRETS_DIR = Path(os.environ.get("ECHOARB_SECRETS_DIR", "/run/secrets"))
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -25,7 +35,11 @@ class Settings(BaseSettings):
 
     # populate_by_name: Settings(embedded_broker=True) works like the alias (it was silently ignored).
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None,
     )
 
     # Kafka. Unset bootstrap means: start the embedded Tansu broker.
@@ -42,13 +56,28 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "echoarb.dead-letter"
     topic_control: str = "echoarb.control"
     partitions: int = Field(8, ge=1, le=1024, description="partitions of every tick and spread topic")
-    replication_factor: int = Field(1, ge=1)
+    replication_factor: int = Field(1, ge=1, description="replicas of every topic EchoArb creates")
     kafka_connect_timeout_s: float = Field(
         60.0, gt=0, description="how long a role waits for KAFKA_BOOTSTRAP to answer before giving up"
     )
 
+    # Kafka security: reaches every client (ingest, workers, sink, offset lookups, topic admin,
+    # serve) through echoarb.kafka.client_config. The embedded broker is always plaintext.
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = Field(None, description="with SASL_PLAINTEXT/SASL_SSL")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(None, description="or the secret file kafka_sasl_password")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle (PEM); unset = system trust store")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (PEM), mutual TLS")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client private key (PEM), mutual TLS")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
+
     # ClickHouse. Unset URL means: embedded chdb in data_dir.
     clickhouse_url: SecretStr | None = Field(None, description="http://user:pass@host:8123/db")
+    clickhouse_password: SecretStr | None = Field(
+        None, description="password for CLICKHOUSE_URL (or the secret file clickhouse_password)"
+    )
     clickhouse_database: str = "echoarb"
     data_dir: Path = Field(
         Path(".echoarb"),
@@ -155,8 +184,73 @@ class Settings(BaseSettings):
         """Relative paths are taken from the working directory, once: child processes get the same."""
         return value.expanduser().absolute()
 
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> Self:
+        """Contradictions fail at start with one line, not as a handshake error at first use."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        tls = self.kafka_security_protocol in ("SSL", "SASL_SSL")
+        if sasl:
+            missing = [
+                name
+                for name, value in (
+                    ("KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                    ("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                    ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        elif self.kafka_sasl_mechanism or self.kafka_sasl_username or self.kafka_sasl_password:
+            raise ValueError(
+                "SASL settings are set but KAFKA_SECURITY_PROTOCOL is "
+                f"{self.kafka_security_protocol}: use SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        files = self.kafka_ssl_cafile or self.kafka_ssl_certfile or self.kafka_ssl_keyfile
+        if files and not tls:
+            raise ValueError(
+                f"KAFKA_SSL_* files are set but KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol}: "
+                "use SSL or SASL_SSL"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("mutual TLS needs both KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE")
+        return self
+
+    @model_validator(mode="after")
+    def _clickhouse_password_into_url(self) -> Self:
+        """``CLICKHOUSE_PASSWORD`` (a Docker secret) completes a password-less ``CLICKHOUSE_URL``."""
+        if self.clickhouse_password is None or self.clickhouse_url is None:
+            return self
+        parts = urlsplit(self.clickhouse_url.get_secret_value())
+        password = self.clickhouse_password.get_secret_value()
+        if parts.password is not None:
+            if unquote(parts.password) == password:
+                return self  # already merged (a child process gets both from child_env)
+            raise ValueError("CLICKHOUSE_PASSWORD is set and CLICKHOUSE_URL has another password: give one")
+        user = quote(parts.username or "default", safe="")
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{user}:{quote(password, safe='')}@{host}"
+        self.clickhouse_url = SecretStr(urlunsplit(parts._replace(netloc=netloc)))
+        return self
+
     def tick_topic(self, venue: str) -> str:
         return f"{self.topic_ticks_prefix}{venue}"
+
+    def worker_url(self) -> str:
+        """The URL other workers use to reach this one's web views (Faust table routing).
+
+        A wildcard bind address is not reachable, so then the host name stands in: in a
+        container that is the container's own name on the compose network, which is what
+        lets ``--scale worker=N`` route without a per-replica setting.
+        """
+        if self.worker_canonical_url:
+            return self.worker_canonical_url
+        host = self.worker_web_host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        return f"http://{host}:{self.worker_web_port}"
 
     @classmethod
     def env_name(cls, field: str) -> str:

@@ -97,12 +97,13 @@ class Topology:
         options: dict[str, Any] = {
             # One event per fetched run of tick records (streams.run_transport), not per record.
             "broker": run_transport.broker_url(f"{s.kafka_bootstrap}"),
+            **client_config.faust_credentials(s),  # SASL/TLS of a real cluster
             "store": "memory://",
             "topic_partitions": s.partitions,
             "topic_replication_factor": s.replication_factor,
             "web_port": s.worker_web_port,
             "web_host": s.worker_web_host,
-            "canonical_url": s.worker_canonical_url or f"http://{s.worker_web_host}:{s.worker_web_port}",
+            "canonical_url": s.worker_url(),
             "datadir": str(s.data_dir / "faust" / s.worker_id),
             "consumer_auto_offset_reset": "earliest",
             "producer_linger": 0.005,
@@ -262,7 +263,7 @@ class Topology:
                 bootstrap_servers=self.settings.kafka_bootstrap,
                 group_id=self.app.conf.id,
                 enable_auto_commit=False,
-                **client_config.consumer(self.embedded_broker),
+                **client_config.consumer(self.embedded_broker, self.settings),
             )
             await client.start()
             self._offsets_client = client

@@ -57,11 +57,18 @@ def wait_for_cluster(settings: Settings) -> None:
     """Block until KAFKA_BOOTSTRAP answers (retrying with backoff), or fail with one line."""
     import asyncio
 
+    from echoarb.kafka import client_config
     from echoarb.kafka.readiness import KafkaUnreachable, wait_for_kafka
 
     assert settings.kafka_bootstrap
     try:
-        asyncio.run(wait_for_kafka(settings.kafka_bootstrap, timeout_s=settings.kafka_connect_timeout_s))
+        asyncio.run(
+            wait_for_kafka(
+                settings.kafka_bootstrap,
+                timeout_s=settings.kafka_connect_timeout_s,
+                client_kwargs=client_config.security(settings),  # a SASL cluster answers only then
+            )
+        )
     except KafkaUnreachable as exc:
         raise CliError(str(exc)) from None
 

@@ -91,8 +91,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "Tansu broker refuses (InitProducerId v0); use at_least_once (the default)"
         )
     wait_for_cluster(settings)
+    from aiokafka.errors import KafkaError
+
+    from echoarb.kafka.topics import TopicLayoutError, check_copartitioned
     from streams.app import Topology
     from streams.bounded_stop import BoundedStopWorker
+
+    # A private loop: asyncio.run would leave none current, and Faust's worker wants one.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(check_copartitioned(settings.kafka_bootstrap, settings))
+    except TopicLayoutError as exc:
+        raise CliError(f"refusing to start the worker: {exc}") from None
+    except KafkaError as exc:
+        raise CliError(f"cannot read the topics of {settings.kafka_bootstrap}: {exc}") from None
+    finally:
+        loop.close()
 
     topology = Topology(settings, pairs, embedded_broker=settings.embedded_broker)
     worker = BoundedStopWorker(
@@ -118,7 +132,7 @@ def cmd_sink(args: argparse.Namespace) -> int:
             settings,
             bootstrap,
             load_codecs(settings.schema_registry_url),
-            consumer_kwargs=client_config.consumer(embedded),
+            consumer_kwargs=client_config.consumer(embedded, settings),
             # A server may come up after the sink (compose): wait for it. A local chdb dir that
             # cannot be opened will not heal, so that fails at once.
             wait_for_clickhouse=settings.clickhouse_url is not None,

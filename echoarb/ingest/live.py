@@ -294,7 +294,7 @@ class IngestService:
         self.record = record
         self.run_id = f"ingest-{'-'.join(self.venues)}-{now_ms()}"
         self.recorder = RecordingWriter(record) if record else None
-        producer_kwargs = client_config.tick_producer(embedded_broker)
+        producer_kwargs = client_config.tick_producer(embedded_broker, settings)
         producer_kwargs["request_timeout_ms"] = int(s.ingest_kafka_outage_s * 1000)
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_kwargs)
         self.publisher = TickPublisher.for_settings(

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from echoarb.kafka.processes import free_port, spawn, terminate
+from echoarb.settings import Settings
 
 log = logging.getLogger("echoarb.broker")
 
@@ -171,12 +172,19 @@ class EmbeddedBroker:
         self.stop()
 
 
-async def create_topics(bootstrap: str, topics: Mapping[str, int], **config: Any) -> None:
-    """Create topics (name -> partitions) that do not exist yet; existing ones are left alone."""
+async def create_topics(
+    bootstrap: str, topics: Mapping[str, int], *, settings: Settings | None = None, **config: Any
+) -> None:
+    """Create topics (name -> partitions) that do not exist yet; existing ones are left alone.
+
+    ``settings`` carries the security of a real cluster (none for the embedded broker).
+    """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+    from echoarb.kafka import client_config
+
     replication = int(config.pop("replication_factor", 1))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_config.admin(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -181,7 +181,7 @@ async def run_replay(
     s = settings
     run_id = f"replay-{uuid.uuid4().hex[:10]}"
     codecs = load_codecs(s.schema_registry_url)
-    consumer_kwargs = client_config.consumer(embedded_broker)
+    consumer_kwargs = client_config.consumer(embedded_broker, s)
     streams = venue_streams(pairs, s.partitions)
 
     await client_config.ensure_topics(bootstrap, s)
@@ -199,7 +199,9 @@ async def run_replay(
     ]
     for worker in pool:
         worker.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_config.tick_producer(embedded_broker))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_config.tick_producer(embedded_broker, s)
+    )
     sink = SinkService(s, bootstrap, codecs, producer=producer, consumer_kwargs=consumer_kwargs)
     reader = SpreadReader(bootstrap, s, codecs, run_id, consumer_kwargs, on_event)
     tasks: list[asyncio.Task[Any]] = []
@@ -273,7 +275,7 @@ async def run_replay(
             for topic in (s.topic_spreads, s.topic_spread_windows)
             for p in range(s.partitions)
         ]
-        ends = await client_config.end_offsets(bootstrap, output_tps, embedded_broker)
+        ends = await client_config.end_offsets(bootstrap, output_tps, embedded_broker, s)
         spreads_end = {tp.partition: end for tp, end in ends.items() if tp.topic == s.topic_spreads}
         await reader.wait(
             lambda: all(reader.positions.get(p, -1) >= end - 1 for p, end in spreads_end.items()),

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from echoarb.kafka import client_config
 from echoarb.model import VENUES
 from echoarb.sink import deadletters, ledger
 from echoarb.sink.batches import Batch, Buffers, Plan
@@ -213,12 +214,15 @@ class SinkService:
             await self._open_clickhouse()
         if self._producer is None:
             # No idempotence: Tansu rejects InitProducerId v0 (see echoarb/kafka/tansu_compat.py).
-            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", **client_config.security(self.settings)
+            )
             await self._producer.start()
         kwargs: dict[str, Any] = {
             "group_id": self.group_id,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
+            **client_config.security(self.settings),  # SASL/TLS of a real cluster
             **self._consumer_kwargs,
         }
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, **kwargs)
