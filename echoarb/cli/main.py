@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
+        from echoarb.kafka.client_config import KafkaConfigError
         from echoarb.services.replay import ReplayError
         from echoarb.services.worker_process import WorkerError
         from echoarb.venues.recording import RecordingError
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, RecordingError):
             print(f"echoarb: error: bad recording line: {exc}", file=sys.stderr)
             return 2
-        if isinstance(exc, ReplayError | WorkerError):
+        if isinstance(exc, ReplayError | WorkerError | KafkaConfigError):
             print(f"echoarb: error: {exc}", file=sys.stderr)
             return 1
         raise

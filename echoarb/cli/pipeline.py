@@ -93,10 +93,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     wait_for_cluster(settings)
     from aiokafka.errors import KafkaError
 
+    from echoarb.kafka.client_config import describe
     from echoarb.kafka.topics import TopicLayoutError, check_copartitioned
     from streams.app import Topology
     from streams.bounded_stop import BoundedStopWorker
 
+    log.info("Kafka: %s (%s)", settings.kafka_bootstrap, describe(settings))  # never a secret
     # A private loop: asyncio.run would leave none current, and Faust's worker wants one.
     loop = asyncio.new_event_loop()
     try:
@@ -125,6 +127,10 @@ def cmd_sink(args: argparse.Namespace) -> int:
     from echoarb.wire.codec import load_codecs
 
     settings = settings_from_args(args)
+    if args.metrics_port is not None:  # process metrics; also what the container healthcheck reads
+        from echoarb import metrics
+
+        metrics.serve(args.metrics_port, args.metrics_addr)
 
     async def run(bootstrap: str, embedded: bool) -> None:
         await client_config.ensure_topics(bootstrap, settings)
@@ -226,6 +232,8 @@ def add_pipeline_commands(sub: Any) -> None:
         "ClickHouse, effectively once: batches have fixed boundaries recorded in sink_batches and are "
         "inserted with a deduplication token; offsets are committed only after the insert.",
     )
+    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
     p.set_defaults(func=cmd_sink)
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")

@@ -3,7 +3,7 @@
 Every Kafka client EchoArb opens takes its keyword arguments from here: the ingest
 producer, the Faust worker (:func:`faust_credentials`) and its offset lookups, the sink's
 consumer and dead-letter producer, replay, the topic admin and ``serve``. So SASL and TLS
-set once in ``Settings`` reach all of them (``tests/test_kafka_security.py`` checks each).
+set once in ``Settings`` reach all of them (``tests/kafka/test_security.py`` checks each).
 
 Secrets: the SASL password and TLS key password go into the client objects only; nothing
 here logs them, and :func:`describe` (what the CLI prints) names the mechanism and user.

@@ -8,7 +8,7 @@ every topic is created with its final count by ``echoarb topics create`` and a w
 to start on topics that disagree (:func:`check_copartitioned`).
 
 The Faust changelog names (``<worker id>-<table>-changelog``) mirror the tables built in
-``streams/app.py``; ``tests/test_topics.py`` builds the real Faust app and checks they match.
+``streams/app.py``; ``tests/kafka/test_topic_plan.py`` builds the real Faust app and checks they match.
 """
 
 from __future__ import annotations

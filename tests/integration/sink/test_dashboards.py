@@ -95,7 +95,7 @@ def test_dashboards_exist_and_use_the_provisioned_datasource() -> None:
     keys = dict(re.findall(r"^\s+(\w+): (.+)$", source, re.MULTILINE))
     assert keys["type"] == "grafana-clickhouse-datasource"
     assert {"host", "port", "protocol", "defaultDatabase"} <= set(keys)
-    assert keys["password"] == "$CLICKHOUSE_PASSWORD"  # from the environment, never committed
+    assert keys["password"] == "$__file{/run/secrets/clickhouse_password}"  # a Docker secret, never committed
     for path in DASHBOARDS:
         for panel in panels(json.loads(path.read_text())):
             for target in panel.get("targets", []):

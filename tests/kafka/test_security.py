@@ -34,6 +34,7 @@ from echoarb.wire.codec import load_codecs
 from streams.app import Topology
 from tests.venues.live_helpers import pairs
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "pw-Zq8!never-logged"
 KEY_PASSWORD = "key-pw-7Hk2"
 BOOTSTRAP = "kafka-1:9092,kafka-2:9092,kafka-3:9092"
@@ -315,3 +316,41 @@ def test_the_readiness_probe_authenticates_too(
         wait_for_cluster(secure(tls_dir, tmp_path))
     (client,) = made_clients
     assert_secure(client)
+
+
+def test_every_kafka_client_in_the_code_takes_its_configuration_from_client_config() -> None:
+    """A static guard for clients added later: no construction without the settings' kwargs.
+
+    ``client_config.consumer``/``producer`` need the Settings (their security) besides the
+    broker kind, and every direct aiokafka client construction expands a configuration
+    (``**client_config...`` or kwargs built from it) instead of bare keyword arguments.
+    """
+    import ast
+
+    clients = {"AIOKafkaConsumer", "AIOKafkaProducer", "AIOKafkaAdminClient", "AIOKafkaClient"}
+    problems = []
+    sources = [*(ROOT / "echoarb").rglob("*.py"), *(ROOT / "streams").rglob("*.py")]
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in ("consumer", "producer")
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "client_config"
+                and len(node.args) + len(node.keywords) < 2
+            ):
+                problems.append(f"{where}: client_config.{func.attr}() without the Settings")
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name in clients and not any(k.arg is None for k in node.keywords):
+                problems.append(f"{where}: {name}(...) without a **configuration from client_config")
+    assert not problems, "\n".join(problems)
