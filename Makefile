@@ -4,11 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean bench system-deps chaos
+.PHONY: demo test setup lint clean bench system-deps chaos lock
 
 # Debian packages the tests use as real parts (one list; append yours): chromium drives the
-# board's browser test, prometheus scrapes the running services.
-SYSTEM_PACKAGES := chromium prometheus
+# board's browser test, prometheus scrapes the running services (its promtool checks
+# docker/prometheus), docker-compose renders docker-compose.yml without a Docker engine.
+SYSTEM_PACKAGES := chromium prometheus docker-compose
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,10 @@ chaos: $(STAMP) system-deps
 # Benchmarks (embedded broker + ClickHouse, ~10 min): one table, JSON in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# The image's pinned runtime dependencies (docker/requirements.lock) after a dependency change.
+lock: $(STAMP)
+	$(BIN)/python docker/lock.py
 
 # The same checks as .pre-commit-config.yaml and CI: ruff (lint + format) and mypy --strict.
 LINT_PATHS := echoarb streams bench tests
