@@ -10,7 +10,11 @@ import sys
 import urllib.error
 import urllib.request
 
-url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ECHOARB_HEALTH_URL", "http://127.0.0.1:9100/metrics")
+url = (
+    sys.argv[1]
+    if len(sys.argv) > 1
+    else os.environ.get("ECHOARB_HEALTH_URL", "http://127.0.0.1:9100/metrics")
+)
 try:
     with urllib.request.urlopen(url, timeout=4) as response:
         sys.exit(0 if 200 <= response.status < 300 else 1)

@@ -49,7 +49,10 @@ def image_requirements() -> list[str]:
 
 def resolve() -> list[str]:
     freeze = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "venv.txt"

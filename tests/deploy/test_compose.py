@@ -92,7 +92,7 @@ def echoarb_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def settings_of(service: dict[str, Any]) -> Settings:
     """The Settings that service's process builds from its rendered environment."""
     env = {k.lower(): v for k, v in service.get("environment", {}).items()}
-    return Settings(_env_file=None, _secrets_dir=None, **env)  # type: ignore[call-arg]
+    return Settings(_env_file=None, _secrets_dir=None, **env)
 
 
 # -- structure ------------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def test_clickhouse_password_reaches_the_sink_url_from_the_secret_file(
     secrets.mkdir()
     (secrets / "clickhouse_password").write_text("from-the-secret\n")
     env = {k.lower(): v for k, v in services(compose)["sink"]["environment"].items()}
-    s = Settings(_env_file=None, _secrets_dir=secrets, **env)  # type: ignore[call-arg]
+    s = Settings(_env_file=None, _secrets_dir=secrets, **env)
     assert s.clickhouse_url is not None
     assert s.clickhouse_url.get_secret_value() == "http://echoarb:from-the-secret@clickhouse:8123/echoarb"
 
@@ -428,7 +428,7 @@ def _lock_module() -> ModuleType:
 
 
 def _lock() -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in LOCK.read_text().splitlines():
         if line and not line.startswith("#"):
             name, version = line.split("==")
@@ -522,7 +522,7 @@ def test_managed_kafka_override_gives_every_echoarb_client_sasl(tmp_path: Path) 
         held = {s if isinstance(s, str) else s["source"] for s in svc.get("secrets", [])}
         assert "kafka_sasl_password" in held, name
         env = {k.lower(): v for k, v in svc["environment"].items()}
-        s = Settings(_env_file=None, _secrets_dir=secrets, **env)  # type: ignore[call-arg]
+        s = Settings(_env_file=None, _secrets_dir=secrets, **env)
         kwargs = client_config.security(s)
         assert kwargs["security_protocol"] == "SASL_SSL" and kwargs["sasl_mechanism"] == "SCRAM-SHA-256", name
         assert kwargs["sasl_plain_username"] == "APIKEY" and kwargs["sasl_plain_password"] == "managed-pw"

@@ -159,7 +159,7 @@ def test_secrets_come_from_a_secrets_dir(tmp_path: Path) -> None:
     (secrets / "kafka_sasl_password").write_text(PASSWORD + "\n")
     (secrets / "clickhouse_password").write_text("ch-pw/with:odd@chars\n")
     s = Settings(
-        _secrets_dir=secrets,  # type: ignore[call-arg]
+        _secrets_dir=secrets,
         kafka_bootstrap=BOOTSTRAP,
         kafka_security_protocol="SASL_PLAINTEXT",
         kafka_sasl_mechanism="PLAIN",
@@ -251,7 +251,7 @@ async def test_faust_worker_clients(tls_dir: Path, tmp_path: Path) -> None:
     assert auth["security_protocol"] == "SASL_SSL" and auth["sasl_mechanism"] == "SCRAM-SHA-512"
     assert auth["sasl_plain_password"] == PASSWORD
     # ... and the producer it builds.
-    producer = topology.app.producer._new_producer()
+    producer = topology.app.producer._new_producer()  # type: ignore[attr-defined]
     assert_secure(producer.client)
     await producer.stop()
 
