@@ -31,6 +31,8 @@ def _other(name: str, annotation: Any, default: Any) -> Any:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) is typing.Literal:
         return next(a for a in typing.get_args(annotation) if a != default)
+    if args and typing.get_origin(args[0]) is typing.Literal:  # Optional[Literal[...]]
+        return next(a for a in typing.get_args(args[0]) if a != default)
     kind = args[0] if args and typing.get_origin(annotation) is not typing.Literal else annotation
     if kind is bool:
         return not default
@@ -52,6 +54,11 @@ def _other(name: str, annotation: Any, default: Any) -> Any:
 def _every_field_changed() -> Settings:
     fields = Settings.model_fields
     values = {name: _other(name, f.annotation, f.default) for name, f in fields.items()}
+    # Settings that must agree with each other (validated together): one consistent choice.
+    values.update(
+        kafka_security_protocol="SASL_SSL",
+        clickhouse_url=SecretStr("http://echoarb@clickhouse:8123/echoarb"),  # + clickhouse_password
+    )
     settings = Settings(_env_file=None, **values)
     for name, field in fields.items():
         assert getattr(settings, name) != field.default, name
