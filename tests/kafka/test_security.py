@@ -239,10 +239,12 @@ async def test_ingest_producer(tls_dir: Path, tmp_path: Path) -> None:
 
 
 async def test_faust_worker_clients(tls_dir: Path, tmp_path: Path) -> None:
-    s = secure(tls_dir, tmp_path)
+    s = secure(tls_dir, tmp_path, worker_web_host="0.0.0.0")
     topology = Topology(s, pairs(), embedded_broker=False)
     conf = topology.app.conf
     assert [f"{u.host}:{u.port}" for u in conf.broker] == BOOTSTRAP.split(",")
+    # Behind a wildcard bind (a container), routing uses the host name: --scale needs no setting.
+    assert str(conf.canonical_url).rstrip("/") == s.worker_url() != "http://0.0.0.0:6066"
     credentials = conf.broker_credentials
     assert isinstance(credentials, faust.SASLCredentials)
     assert PASSWORD not in repr(credentials)
