@@ -340,7 +340,7 @@ def test_every_kafka_client_in_the_code_takes_its_configuration_from_client_conf
             func = node.func
             if (
                 isinstance(func, ast.Attribute)
-                and func.attr in ("consumer", "producer")
+                and func.attr in ("consumer", "producer", "tick_producer")
                 and isinstance(func.value, ast.Name)
                 and func.value.id == "client_config"
                 and len(node.args) + len(node.keywords) < 2
