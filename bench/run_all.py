@@ -27,12 +27,13 @@ HERE = Path(__file__).resolve().parent
 SINK_LINE = re.compile(r"^\s*(\w+)\s+([\d,]+) rows in\s+([\d.]+) s =\s+([\d,]+) rows/s")
 
 
-def sink(rows: int, batch: int) -> dict[str, Any]:
+def sink(rows: int, batch: int | None) -> dict[str, Any]:
+    """``batch`` None: the sink's default rows per insert (SINK_BATCH_ROWS)."""
     script = HERE / "sink_insert.py"
     if not script.exists():
         return {"skipped": "bench/sink_insert.py not present"}
     proc = subprocess.run(
-        [sys.executable, str(script), "--rows", str(rows), "--batch", str(batch)],
+        [sys.executable, str(script), "--rows", str(rows), *(["--batch", str(batch)] if batch else [])],
         capture_output=True,
         text=True,
         timeout=900,
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
 
         result["pipeline"] = asyncio.run(pipeline_bench.run(ns))
     if "sink" in only:
-        result["sink"] = sink(2_000 if args.quick else 200_000, 1_000 if args.quick else 10_000)
+        result["sink"] = sink(2_000 if args.quick else 200_000, 1_000 if args.quick else None)
     result["seconds"] = round(time.monotonic() - started, 1)
     text = table(result)
     print(text)

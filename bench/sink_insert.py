@@ -4,7 +4,10 @@ Measures, in one run and on the same engine (median of ``--repeat`` runs each):
   * sink     -- the sink's real path from Kafka record to stored row: ``entries_for`` (header
                 check) -> ``Buffers`` (resolve, cut) -> ``ledger.record`` -> ``ClickHouseWriter.store``
                 (Avro container into ``spreads_staging``, the view converts into ``spreads`` and
-                ``pair_minute_stats``), one insert per ``--batch`` records, with its token;
+                ``pair_minute_stats``), one insert per ``--batch`` records (default: the
+                ``SINK_BATCH_ROWS`` default), with its token;
+  * sink_10k -- the same path at 10,000 rows per insert, the ``SINK_BATCH_ROWS`` default until
+                issue #11 (``--compare-batch``), to show what the batch size alone is worth;
   * python   -- the sink's fallback for a refused batch: decode + integer staging rows, same table;
   * floor    -- the finished ``spreads`` rows as pre-encoded Native blocks, inserted raw with a
                 token (view included): ClickHouse's own cost of storing these rows, no Python;
@@ -12,7 +15,7 @@ Measures, in one run and on the same engine (median of ``--repeat`` runs each):
                 into a bare MergeTree (no Decimals, arrays, view or token);
 and prints rows/s and each path's ratio to the baseline.
 
-    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch 10000] [--repeat 3] [--no-gc-freeze]
+    .venv/bin/python bench/sink_insert.py [--rows 200000] [--batch N] [--repeat 3] [--no-gc-freeze]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from echoarb.settings import Settings
 from echoarb.sink import ledger
 from echoarb.sink.batches import Buffers
 from echoarb.sink.client import connect_embedded
@@ -99,7 +103,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=10_000, help="rows per insert (SINK_BATCH_ROWS)")
+    default_batch = Settings.model_fields["sink_batch_rows"].default
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=default_batch,
+        help=f"rows per insert (SINK_BATCH_ROWS, default {default_batch})",
+    )
+    parser.add_argument(
+        "--compare-batch",
+        type=int,
+        default=10_000,
+        help="rows per insert of the sink_10k row (0: no such row)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per path; the median is reported")
     parser.add_argument(
         "--no-gc-freeze", action="store_true", help="let the collector re-scan the inputs (slower, noisier)"
@@ -131,7 +147,7 @@ def main() -> None:
         def chunks(k: int) -> range:
             return range(0, n, k)
 
-        def sink(attempt: int) -> None:
+        def sink(attempt: int, size: int = size) -> None:
             # What SinkService does per fetch and flush, minus the Kafka round trips.
             buffers = Buffers(size, 1.0)
             group = f"bench-{attempt}"  # a fresh group: every run inserts (no replays)
@@ -190,6 +206,8 @@ def main() -> None:
         paths: list[tuple[str, Callable[[int], None]]] = [
             ("floor", floor), ("python", python), ("sink", sink),
         ]  # fmt: skip
+        if args.compare_batch and args.compare_batch != size:
+            paths.append(("sink_10k", lambda attempt: sink(1000 + attempt, args.compare_batch)))
         for label, run in paths:
             rates[label] = timed(label, n, run, repeat, reset)
         stored = client.command("SELECT count() FROM bench.spreads")

@@ -7,22 +7,35 @@ datums untouched. Two things are added per record, as plain Avro encoding:
   envelope record whose other fields are those of the record's schema (a record's encoding is
   its fields' encodings in order, so prefix + datum is a valid envelope datum). ``_offset`` is
   an 8-byte little-endian ``fixed``, which ClickHouse reads into an Int64 column: one C call
-  per record where a varint costs a Python loop;
+  per record where a varint costs a Python loop. The record's 5-byte Confluent header stays
+  in place as a ``fixed`` field ``_confluent`` that no staging column names, so ClickHouse
+  skips it: the value is passed on whole instead of being sliced (a copy) per record;
 * a container block of its own: a datum that is corrupt or has trailing bytes then fails or is
   cut off alone, as in a per-record decode, instead of shifting every record after it.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from echoarb.wire.codec import MAGIC, AvroCodec
 
 HEADER_SIZE = 5  # magic byte + 4-byte schema id
+
+
+class Framed(Protocol):
+    """A Kafka record as the container needs it (aiokafka's ``ConsumerRecord`` is one)."""
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def value(self) -> bytes: ...
+
+
 _BYTES = [bytes([i]) for i in range(128)]
 
 
@@ -37,12 +50,6 @@ def zigzag(value: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
-
-
-@functools.cache
-def _sizes() -> list[bytes]:
-    """Encoded block sizes below 64 KiB, looked up instead of encoded per record."""
-    return [zigzag(n) for n in range(1 << 16)]
 
 
 def _avro_string(text: str | bytes) -> bytes:
@@ -66,6 +73,10 @@ def envelope_schema(codec: AvroCodec) -> dict[str, Any]:
         {"name": "_topic", "type": "string"},
         {"name": "_partition", "type": "long"},
         {"name": "_offset", "type": {"type": "fixed", "name": "io.echoarb.sink.KafkaOffset", "size": 8}},
+        {
+            "name": "_confluent",
+            "type": {"type": "fixed", "name": "io.echoarb.sink.ConfluentHeader", "size": HEADER_SIZE},
+        },
     ]
     return {**schema, "name": f"{schema['name']}Staged", "fields": coordinates + schema["fields"]}
 
@@ -92,21 +103,27 @@ class AvroContainer:
         """Whether ``value`` carries this codec's Confluent header (else decode it to learn why)."""
         return value is not None and len(value) > HEADER_SIZE and value.startswith(self.prefix)
 
-    def payload(self, topic: str, partition: int, records: Iterable[tuple[int, bytes]]) -> bytes:
-        """One block per ``(offset, framed value)``; values must pass ``framed``."""
+    def payload(self, topic: str, partition: int, records: Iterable[Framed]) -> bytes:
+        """One block per record (its ``offset`` and framed ``value``); values must pass ``framed``.
+
+        Per record: a block head (object count, block size, coordinates; the same for every
+        value of one length, so built once per length), the offset, the value, the sync marker.
+        """
         coordinates = _avro_string(topic) + zigzag(partition)
-        extra = len(coordinates) + 8 - HEADER_SIZE
-        sizes = _sizes()
-        limit = len(sizes)
+        extra = len(coordinates) + 8
+        heads: dict[int, bytes] = {}
         end = self.sync
         parts = [self.header]
         append = parts.append
-        for offset, value in records:
-            size = len(value) + extra
-            # b"\x02": one object in the block, then the block's byte size
-            append(b"\x02" + (sizes[size] if size < limit else zigzag(size)) + coordinates)
-            append(offset.to_bytes(8, "little"))
-            append(value[HEADER_SIZE:])
+        for record in records:
+            value = record.value
+            head = heads.get(len(value))
+            if head is None:
+                # b"\x02": one object in the block, then the block's byte size
+                head = heads[len(value)] = b"\x02" + zigzag(len(value) + extra) + coordinates
+            append(head)
+            append(record.offset.to_bytes(8, "little"))
+            append(value)
             append(end)
         return b"".join(parts)
 

@@ -77,7 +77,7 @@ class ClickHouseWriter:
         live = [item for item in items if item.dead is None]
         if not live:
             return 0
-        payload = route.container.payload(topic, partition, ((i.record.offset, i.record.value) for i in live))
+        payload = route.container.payload(topic, partition, [item.record for item in live])
         try:
             self.client.raw_insert(
                 f"{self.database}.{route.staging}", None, payload, settings=_token(token), fmt="Avro"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from echoarb.sink.container import AvroContainer, read_long, zigzag
 from echoarb.sink.rows import RowError, tick_count
@@ -146,7 +147,9 @@ def test_container_framing_and_tick_count() -> None:
     assert not container.framed(None) and not container.framed(value[:5])
     assert not container.framed(b"\x01" + value[1:])
     assert not AvroContainer(CODECS.spread_window).framed(value)
-    payload = container.payload("spreads", 2, [(7, value)])
+    payload = container.payload(
+        "spreads", 2, [ConsumerRecord("spreads", 2, 7, 0, 0, None, value, None, 0, 0, [])]
+    )
     assert payload.startswith(container.header) and payload.endswith(container.sync)
     for ticks in (0, 1, 5, 300):
         assert tick_count(CODECS.tick_batch.encode(tick_batch("kalshi", 9, ticks))) == ticks
