@@ -7,8 +7,9 @@ format) on subscribe, then deltas in the 2026 format (``price_dollars``/``delta_
 ``ts_ms`` only) with every third one in the legacy integer format (``price``/``delta``, ``ts``
 seconds) that old recordings hold, ``seq`` per subscription id, plus ``ticker`` messages. A
 ``market_lifecycle_v2`` subscription (all markets, as the venue does) gets each market's
-``created`` event with its open and close times and ``price_level_structure``, then now and
-then a ``close_date_updated``.
+``created`` event with its open and close times and ``price_level_structure`` (after one
+``event_lifecycle``), then now and then a ``close_date_updated`` or a
+``price_level_structure_updated`` (the same structure: the prices stay valid).
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ class KalshiSimulator(VenueSimulator):
                     for ticker in tickers:
                         await self._snapshot(session, sid, ticker)
                 elif channel == "market_lifecycle_v2":
+                    event = {"event_ticker": "KXSIM-EVENT", "exchange_index": 0, "title": "Simulated"}
+                    event.update(subtitle="", collateral_return_type="MECNET", series_ticker="KXSIM")
+                    await self.send(
+                        session, messages.dumps({"type": "event_lifecycle", "sid": sid, "msg": event})
+                    )
                     for ticker in self.lifecycle_tickers(session):
                         await self._lifecycle(session, sid, ticker, "created")
             session.subscribed.set()
@@ -141,6 +147,14 @@ class KalshiSimulator(VenueSimulator):
             )
         elif event_type == "close_date_updated":
             frame = messages.market_lifecycle(sid, ticker, event_type, close_ts=now_s + 86_400 + self.sent)
+        elif event_type == "price_level_structure_updated":  # the same structure: prices stay valid
+            frame = messages.market_lifecycle(
+                sid,
+                ticker,
+                event_type,
+                price_level_structure="linear_cent",
+                price_ranges=[{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+            )
         else:
             frame = messages.market_lifecycle(sid, ticker, event_type)
         await self.send(session, frame)
@@ -199,6 +213,8 @@ class KalshiSimulator(VenueSimulator):
         life = self._channel_sid(session, "market_lifecycle_v2")
         if life is not None and self.sent % 25 == 24:
             await self._lifecycle(session, life, ticker, "close_date_updated")
+        elif life is not None and self.sent % 40 == 39:
+            await self._lifecycle(session, life, ticker, "price_level_structure_updated")
         ticker_sub = self._sid(session, "ticker")
         if ticker_sub is not None and self.sent % 5 == 0:
             tsid = ticker_sub[0]

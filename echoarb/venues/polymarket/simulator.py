@@ -5,8 +5,10 @@ Initial books arrive as one JSON array frame (as the real server sends them), wi
 ``best_bid``/``best_ask``: "0" for no bid, "1" for no ask), every third one wrapped in an
 array, every fifth one in the pre-Sept-2025 format (``asset_id`` + ``changes``) and every
 seventh in the flat 2024 format (``asset_id``, ``price``, ``side``, ``size`` at the top).
-``last_trade_price`` follows some updates; with ``custom_feature_enabled`` in the subscription
-the server also sends ``best_bid_ask`` after some updates, as the real one does.
+``last_trade_price`` follows some updates, and once per connection a ``tick_size_change``
+(to 0.001: the cent prices stay valid); with ``custom_feature_enabled`` in the subscription
+the server also sends ``best_bid_ask`` after some updates and a ``new_market`` once, as the
+real one does.
 """
 
 from __future__ import annotations
@@ -108,6 +110,17 @@ class PolymarketSimulator(VenueSimulator):
         if n % 11 == 10:
             trade = messages.last_trade_price(asset, market, price, side, 5, now)
             await self.send(session, messages.frame([trade]))
+        if n % 30 == 29 and not session.state.get("tick_changed"):  # to 0.001: cent prices stay valid
+            session.state["tick_changed"] = True
+            tick = {"event_type": "tick_size_change", "asset_id": asset, "market": market}
+            tick.update(old_tick_size="0.01", new_tick_size="0.001", timestamp=str(now))
+            await self.send(session, messages.frame([tick]))
+        if session.state.get("custom") and n % 50 == 49 and not session.state.get("new_market"):
+            session.state["new_market"] = True
+            fresh: dict[str, Any] = {"event_type": "new_market", "id": "1", "question": "Simulated?"}
+            fresh.update(market="0xsim", slug="simulated", assets_ids=["sim-yes", "sim-no"])
+            fresh.update(outcomes=["Yes", "No"], order_price_min_tick_size="0.01", timestamp=str(now))
+            await self.send(session, messages.frame([fresh]))
         if session.state.get("custom") and n % 4 == 3:
             spread = _price(min(asks) - max(bids)) if bids and asks else "1"
             bba = messages.best_bid_ask(market, asset, top_bid, top_ask, spread, now)
