@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal as D
 
 from echoarb.model import Level
@@ -64,15 +63,20 @@ def test_cache_is_invalidated_on_change() -> None:
     assert book.best_bids(1) == (Level(D("0.6"), D("2")),)  # other depth recomputes
 
 
-def test_update_plus_read_is_fast() -> None:
+def test_cached_reads_follow_every_update() -> None:
+    """Reads are cached between updates (speed is measured in bench/, never asserted here):
+    after every delta the cached best levels equal a fresh book built from the same levels."""
     book = Book()
     prices = [D(i) / 100 for i in range(1, 41)]
-    book.replace([(p, D(10)) for p in prices[:20]], [(p, D(10)) for p in prices[20:]])
-    n = 5000
-    start = time.perf_counter()
-    for i in range(n):
-        book.apply_delta("bid", prices[i % 20], D(1))
-        book.best_bids(10)
-        book.complement_bids(10)
-    per_update_us = (time.perf_counter() - start) / n * 1e6
-    assert per_update_us < 60, per_update_us  # generous bound for slow CI; typically ~5 µs
+    bids = {p: D(10) for p in prices[:20]}
+    book.replace(list(bids.items()), [(p, D(10)) for p in prices[20:]])
+    for i in range(500):
+        price = prices[i % 20]
+        delta = D(1) if i % 3 else D(-11) if bids.get(price, D(0)) >= 11 else D(2)
+        book.apply_delta("bid", price, delta)
+        bids[price] = bids.get(price, D(0)) + delta
+        bids = {p: s for p, s in bids.items() if s > 0}
+        fresh = Book()
+        fresh.replace(list(bids.items()), [(p, D(10)) for p in prices[20:]])
+        assert book.best_bids(10) == fresh.best_bids(10)
+        assert book.complement_bids(10) == fresh.complement_bids(10)
