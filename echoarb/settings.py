@@ -153,6 +153,16 @@ class Settings(BaseSettings):
         description="worker: pair-state table writes and offset acks are coalesced over this window",
     )
 
+    # echoarb serve: HTTP API, WebSocket feed and board.
+    serve_host: str = Field("127.0.0.1", description="serve: bind address (0.0.0.0 to expose it)")
+    serve_port: int = Field(8000, ge=0, le=65535, description="serve: HTTP port (0 = a free one)")
+    serve_client_queue: int = Field(
+        1000, ge=1, description="serve: messages queued per WebSocket client before it is closed as slow"
+    )
+    serve_lookback_s: float = Field(
+        300.0, ge=0, description="serve: on start, read spread events this far back (real Kafka only)"
+    )
+
     # Faust worker.
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_web_host: str = "127.0.0.1"

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from echoarb.cli.common import CliError, setup_logging
 from echoarb.cli.live import add_live_commands
 from echoarb.cli.pipeline import add_pipeline_commands
+from echoarb.cli.serve import add_serve_commands
 from echoarb.cli.sink import add_sink_commands
 from echoarb.cli.topics import add_topics_commands
 from echoarb.settings import Settings
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_commands(sub)  # ingest, keys, simulate
     add_sink_commands(sub)  # db migrate, top
     add_topics_commands(sub)  # topics plan, create, check
+    add_serve_commands(sub)  # serve
     return parser
 
 

@@ -1,0 +1,1 @@
+"""``echoarb serve``: the HTTP face of the scanner (WebSocket feed, REST API, board, docs)."""

@@ -1,0 +1,127 @@
+"""Reads the spreads topic (and the tick topics, for per-pair quotes) into the server's state.
+
+No consumer group: every server instance reads every partition itself (a server is a view,
+not a share of the work) and commits nothing. At start it goes back ``lookback_s`` by
+timestamp so the snapshot is filled at once; on the embedded broker, which is memory-only
+and whose offset lookups are unreliable (see ``echoarb.kafka.tansu_compat``), it reads from
+the beginning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from echoarb.serve.state import Current, SpreadState
+from echoarb.settings import Settings
+from echoarb.wire.codec import CodecError, Codecs
+from echoarb.wire.records import spread_record_to_json
+
+log = logging.getLogger("echoarb.serve.source")
+
+EventListener = Callable[[Current], None]
+
+
+class SpreadSource:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        codecs: Codecs,
+        state: SpreadState,
+        *,
+        consumer_kwargs: dict[str, Any],
+        from_beginning: bool,
+        lookback_s: float = 300.0,
+        ticks: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.codecs = codecs
+        self.state = state
+        self.from_beginning = from_beginning
+        self.lookback_s = lookback_s
+        self.ticks = ticks
+        self.listeners: list[EventListener] = []
+        self.decode_errors = 0
+        self.records = 0
+        self.ready = asyncio.Event()
+        self.last_error: str | None = None
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, **consumer_kwargs
+        )
+
+    def partitions(self) -> list[TopicPartition]:
+        s = self.settings
+        tps = [TopicPartition(s.topic_spreads, p) for p in range(s.partitions)]
+        if self.ticks:
+            for venue in ("kalshi", "polymarket", "manifold"):
+                tps += [TopicPartition(s.tick_topic(venue), p) for p in range(s.partitions)]
+        return tps
+
+    async def _seek_start(self, tps: list[TopicPartition]) -> None:
+        if self.from_beginning:
+            await self._consumer.seek_to_beginning(*tps)
+            return
+        since = int((time.time() - self.lookback_s) * 1000)
+        found = await self._consumer.offsets_for_times(dict.fromkeys(tps, since))
+        for tp in tps:
+            hit = found.get(tp)
+            if hit is None:
+                await self._consumer.seek_to_end(tp)
+            else:
+                self._consumer.seek(tp, hit.offset)
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            tps = self.partitions()
+            self._consumer.assign(tps)
+            await self._seek_start(tps)
+            spreads_topic = self.settings.topic_spreads
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=2000)
+                for tp, records in batches.items():
+                    if tp.topic == spreads_topic:
+                        for record in records:
+                            self._on_spread(record.value)
+                    else:
+                        for record in records:
+                            self._on_ticks(record.value)
+                    self.records += len(records)
+                self.ready.set()
+                if batches:
+                    await asyncio.sleep(0)  # let the feed writers run between large fetches
+        finally:
+            await self._consumer.stop()
+
+    def _on_spread(self, value: bytes | None) -> None:
+        try:
+            raw = self.codecs.spread_event.decode(value)
+        except CodecError as exc:
+            self._decode_error(exc)
+            return
+        current = self.state.apply_event(spread_record_to_json(raw))
+        for listener in self.listeners:
+            try:
+                listener(current)
+            except Exception:  # a listener's bug must not stop the feed
+                log.exception("spread listener %r failed", listener)
+
+    def _on_ticks(self, value: bytes | None) -> None:
+        try:
+            batch = self.codecs.tick_batch.decode(value)
+        except CodecError as exc:
+            self._decode_error(exc)
+            return
+        for tick in batch["ticks"]:
+            self.state.apply_tick(tick)
+
+    def _decode_error(self, exc: CodecError) -> None:
+        self.decode_errors += 1
+        if self.decode_errors <= 5 or self.decode_errors % 1000 == 0:
+            log.warning("record does not decode (%d so far): %s", self.decode_errors, exc)
