@@ -117,8 +117,12 @@
       const y = (v) => H - P - (hi > lo ? (v - lo) / (hi - lo) : 0.5) * (H - 2 * P);
       const lines = series.map(([key, pts], i) => {
         const d = pts.map((p) => `${x(p[0]).toFixed(1)},${y(Number(p[1])).toFixed(1)}`).join(" ");
-        return `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" ` +
-          `points="${d}" data-key="${key}"><title>${key}</title></polyline>`;
+        const last = pts[pts.length - 1];
+        const color = COLORS[i % COLORS.length];
+        return `<polyline fill="none" stroke="${color}" stroke-width="1.5" ` +
+          `points="${d}" data-key="${key}"><title>${key}</title></polyline>` +
+          `<circle r="3" fill="${color}" cx="${x(last[0]).toFixed(1)}" cy="${y(Number(last[1])).toFixed(1)}">` +
+          `<title>${key}: ${pct(last[1])}</title></circle>`;
       }).join("");
       const legend = series.map(([key], i) =>
         `<span style="color:${COLORS[i % COLORS.length]}">■ ${key.split("|")[2]}</span>`).join(" ");
