@@ -20,7 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Page, async_playwright
 
 from echoarb.kafka.embedded import EmbeddedBroker
