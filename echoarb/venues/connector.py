@@ -131,7 +131,7 @@ class VenueConnector(ABC):
                 continue
             if not first:
                 self.reconnects += 1
-                metrics.RECONNECT_ATTEMPTS.labels(source=self.venue).inc()
+                metrics.RECONNECT_ATTEMPTS.labels(venue=self.venue).inc()
             first = False
             self._healthy = False
             try:
@@ -175,7 +175,7 @@ class VenueConnector(ABC):
         ) as ws:
             self._ws = ws
             self.sessions += 1
-            metrics.CONNECTIONS_ACTIVE.labels(source=self.venue).inc()
+            metrics.CONNECTIONS_ACTIVE.labels(venue=self.venue).inc()
             self.touch()
             self.connected.set()
             log.info("%s: connected to %s (session %d)", self.venue, self.url, self.sessions)
@@ -188,7 +188,7 @@ class VenueConnector(ABC):
                 await asyncio.gather(keepalive, return_exceptions=True)
                 self.connected.clear()
                 self._ws = None
-                metrics.CONNECTIONS_ACTIVE.labels(source=self.venue).dec()
+                metrics.CONNECTIONS_ACTIVE.labels(venue=self.venue).dec()
 
     def touch(self) -> None:
         """Something arrived (a frame or a pong): the socket is alive."""
@@ -229,7 +229,7 @@ class VenueConnector(ABC):
     async def deliver(self, text: str, *, source: str = "ws", path: str | None = None) -> Delivered:
         """Hand one received frame to the sink and act on a resync request."""
         self.frames += 1
-        metrics.MESSAGES_RECEIVED.labels(source=self.venue).inc()
+        metrics.MESSAGES_RECEIVED.labels(venue=self.venue).inc()
         if source == "ws":
             self.on_text(text)
         outcome = await self.sink(RecordedFrame(self.venue, now_ms(), text, source, path))

@@ -21,14 +21,18 @@ import contextlib
 import json
 import logging
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+if TYPE_CHECKING:
+    from echoarb.venues.market_model import MarketModel
 
 log = logging.getLogger("echoarb.simulate")
 
@@ -76,9 +80,17 @@ class VenueSimulator(ABC):
     ws_path = "/"
 
     def __init__(
-        self, scenarios: Sequence[Scenario] | None = None, *, interval: float = 0.05, seed: int = 7
+        self,
+        scenarios: Sequence[Scenario] | None = None,
+        *,
+        interval: float = 0.05,
+        seed: int = 7,
+        model: MarketModel | None = None,
     ) -> None:
         self.scenarios: list[Scenario] = list(scenarios) if scenarios else [[Step("stream")]]
+        #: With a model, books follow its moving prices (updates move them to its target book);
+        #: without, they random-walk from random mids.
+        self.model = model
         self.interval = interval
         self.rng = random.Random(seed)
         self.connections = 0
@@ -135,6 +147,12 @@ class VenueSimulator(ABC):
 
     def malformed(self) -> str:
         return '{"type":"broken",'
+
+    def target_book(self, instrument: str) -> tuple[dict[int, int], dict[int, int]] | None:
+        """The model's (bids, asks) in cents for ``instrument`` now, if a model is set and knows it."""
+        if self.model is None:
+            return None
+        return self.model.book(self.venue, instrument, time.time())
 
     async def send_gap(self, session: Session) -> None:  # noqa: B027 - optional hook
         """Default: venues without sequence numbers have no gap to make."""

@@ -46,8 +46,9 @@ class KalshiSimulator(VenueSimulator):
         max_skew_ms: int = 10_000,
         interval: float = 0.05,
         seed: int = 7,
+        model: Any = None,
     ) -> None:
-        super().__init__(scenarios, interval=interval, seed=seed)
+        super().__init__(scenarios, interval=interval, seed=seed, model=model)
         self.public_key = public_key
         self.key_id = key_id
         self.max_skew_ms = max_skew_ms
@@ -81,7 +82,11 @@ class KalshiSimulator(VenueSimulator):
     # -- commands ---------------------------------------------------------------------------------
     def _book(self, ticker: str) -> _Book:
         book = self.books.get(ticker)
-        if book is None:
+        target = self.target_book(ticker) if book is None else None
+        if target is not None:
+            bids, asks = target
+            book = self.books[ticker] = _Book(yes=dict(bids), no={100 - p: q for p, q in asks.items()})
+        elif book is None:
             mid = self.rng.randint(25, 75)
             book = self.books[ticker] = _Book(
                 yes={mid - 2 - i: self.rng.randint(1, 40) * 10 for i in range(3)},
@@ -184,6 +189,10 @@ class KalshiSimulator(VenueSimulator):
         sid, tickers = found
         ticker = self.rng.choice(tickers)
         book = self._book(ticker)
+        target = self.target_book(ticker)
+        if target is not None:
+            await self._move_to(session, sid, ticker, book, target)
+            return
         side = self.rng.choice(("yes", "no"))
         levels = book.yes if side == "yes" else book.no
         price = (
@@ -238,6 +247,48 @@ class KalshiSimulator(VenueSimulator):
             if name == channel:
                 return int(sid)
         return None
+
+    async def _move_to(
+        self,
+        session: Session,
+        sid: int,
+        ticker: str,
+        book: _Book,
+        target: tuple[dict[int, int], dict[int, int]],
+    ) -> None:
+        """One delta per level that differs from the model's book (YES bids, NO bids = 100 - YES asks)."""
+        bids, asks = target
+        wanted = {"yes": bids, "no": {100 - p: q for p, q in asks.items()}}
+        ts = time.time_ns() // 1_000_000
+        for side in ("yes", "no"):
+            levels = book.yes if side == "yes" else book.no
+            goal = wanted[side]
+            for price in sorted(set(levels) | set(goal)):
+                delta = goal.get(price, 0) - levels.get(price, 0)
+                if delta == 0:
+                    continue
+                if goal.get(price, 0):
+                    levels[price] = goal[price]
+                else:
+                    levels.pop(price, None)
+                msg = {
+                    "market_ticker": ticker,
+                    "side": side,
+                    "ts": ts,
+                    "price_dollars": _dollars(price),
+                    "delta_fp": f"{delta}.00",
+                }
+                await self.send(
+                    session,
+                    dumps(
+                        {
+                            "type": "orderbook_delta",
+                            "sid": sid,
+                            "seq": self._next_seq(session, sid),
+                            "msg": msg,
+                        }
+                    ),
+                )
 
     async def send_gap(self, session: Session) -> None:
         found = self._sid(session, "orderbook_delta")

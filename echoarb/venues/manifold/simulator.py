@@ -47,7 +47,8 @@ class ManifoldSimulator(VenueSimulator):
     def _market(self, slug: str) -> dict[str, Any]:
         cid = self.contract_id(slug)
         self.slugs_by_id[cid] = slug
-        bps = self.probs.setdefault(cid, self.rng.randint(2000, 8000))
+        target = self._model_bps(slug)
+        bps = self.probs.setdefault(cid, target if target is not None else self.rng.randint(2000, 8000))
         question = slug.replace("-", " ").capitalize() + "?"
         return messages.market(
             cid,
@@ -97,7 +98,11 @@ class ManifoldSimulator(VenueSimulator):
         if not ids:
             return
         cid = self.rng.choice(ids)
-        bps = min(9900, max(100, self.probs.get(cid, 5000) + self.rng.randint(-150, 150)))
+        target = self._model_bps(self.slugs_by_id.get(cid, ""))
+        if target is not None:
+            bps = target
+        else:
+            bps = min(9900, max(100, self.probs.get(cid, 5000) + self.rng.randint(-150, 150)))
         self.probs[cid] = bps
         now = time.time_ns() // 1_000_000
         if self.sent % 6 == 5:  # a partial update without a probability (the venue sends those)
@@ -107,6 +112,13 @@ class ManifoldSimulator(VenueSimulator):
         else:
             bet = messages.bet(f"bet{self.sent}", "sim", cid, now, 10, "YES", bps, bps)
             await self.send(session, messages.new_bets(cid, [bet]))
+
+    def _model_bps(self, slug: str) -> int | None:
+        """The model's probability for a slug, in basis points (the AMM has no spread)."""
+        if self.model is None:
+            return None
+        mid = self.model.mid(self.venue, slug, time.time())
+        return None if mid is None else mid * 100
 
     def malformed(self) -> str:
         return messages.MALFORMED

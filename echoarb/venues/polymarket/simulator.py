@@ -33,7 +33,10 @@ class PolymarketSimulator(VenueSimulator):
 
     def _book(self, asset: str) -> tuple[dict[int, int], dict[int, int]]:
         book = self.books.get(asset)
-        if book is None:
+        target = self.target_book(asset) if book is None else None
+        if target is not None:
+            book = self.books[asset] = (dict(target[0]), dict(target[1]))
+        elif book is None:
             mid = self.rng.randint(25, 75)
             bids = {mid - 2 - i: self.rng.randint(1, 40) * 10 for i in range(3)}
             asks = {mid + 2 + i: self.rng.randint(1, 40) * 10 for i in range(3)}
@@ -80,6 +83,10 @@ class PolymarketSimulator(VenueSimulator):
             return
         asset = self.rng.choice(assets)
         bids, asks = self._book(asset)
+        target = self.target_book(asset)
+        if target is not None:
+            await self._move_to(session, asset, bids, asks, target)
+            return
         buy = self.rng.random() < 0.5
         levels = bids if buy else asks
         best_bid, best_ask = max(bids or {1: 0}), min(asks or {99: 0})
@@ -125,6 +132,40 @@ class PolymarketSimulator(VenueSimulator):
             spread = _price(min(asks) - max(bids)) if bids and asks else "1"
             bba = messages.best_bid_ask(market, asset, top_bid, top_ask, spread, now)
             await self.send(session, messages.frame([bba]))
+
+    async def _move_to(
+        self,
+        session: Session,
+        asset: str,
+        bids: dict[int, int],
+        asks: dict[int, int],
+        target: tuple[dict[int, int], dict[int, int]],
+    ) -> None:
+        """One ``price_change`` carrying every level that differs from the model's book."""
+        changes = []
+        for levels, goal, side in ((bids, target[0], "BUY"), (asks, target[1], "SELL")):
+            for price in sorted(set(levels) | set(goal)):
+                size = goal.get(price, 0)
+                if levels.get(price, 0) == size:
+                    continue
+                if size:
+                    levels[price] = size
+                else:
+                    levels.pop(price, None)
+                changes.append({"asset_id": asset, "price": _price(price), "size": str(size), "side": side})
+        if not changes:
+            return
+        best_bid, best_ask = _price(max(bids or {1: 0})), _price(min(asks or {99: 0}))
+        event = {
+            "event_type": "price_change",
+            "market": "0xabc",
+            "timestamp": str(time.time_ns() // 1_000_000),
+            "price_changes": [
+                {**change, "hash": f"{self.sent:040x}", "best_bid": best_bid, "best_ask": best_ask}
+                for change in changes
+            ],
+        }
+        await self.send(session, dumps(event))
 
     def malformed(self) -> str:
         return messages.MALFORMED
