@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint clean bench system-deps chaos lock
+.PHONY: demo live test setup lint clean bench system-deps chaos lock
 
 # Debian packages the tests use as real parts (one list; append yours): chromium drives the
 # board's browser test, prometheus scrapes the running services (its promtool checks
@@ -21,6 +21,10 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/echoarb replay config/recordings/sample.jsonl --out .echoarb/spreads.jsonl --live
+
+# The live stack on local venue simulators: broker, ingest, worker, sink and the board (Ctrl-C stops it).
+live: $(STAMP)
+	$(BIN)/echoarb up --simulate
 
 # Installs missing SYSTEM_PACKAGES with apt-get as root, else names the command to run.
 system-deps:

@@ -32,13 +32,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         except KalshiKeyError as exc:
             raise CliError(f"refusing to start the Kalshi connector: {exc}") from None
     logging.getLogger("websockets").setLevel(logging.WARNING)
-    if args.metrics_port is not None:
-        from echoarb import metrics
-
-        metrics.serve(args.metrics_port, args.metrics_addr)
-        log.info("metrics on http://%s:%d/metrics", args.metrics_addr, args.metrics_port)
 
     async def run(bootstrap: str, embedded: bool) -> None:
+        from echoarb.services.ops import OpsServer
+
         service = IngestService(
             settings,
             pairs,
@@ -53,7 +50,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, service.stop)
         if args.duration:
             loop.call_later(args.duration, service.stop)
-        stats = await service.run()
+        ops = None
+        if args.metrics_port is not None:
+            ops = OpsServer(service.health, host=args.metrics_addr, port=args.metrics_port)
+            try:
+                await ops.start()
+            except OSError as exc:
+                raise CliError(
+                    f"cannot serve metrics on {args.metrics_addr}:{args.metrics_port}: {exc}"
+                ) from None
+        try:
+            stats = await service.run()
+        finally:
+            if ops is not None:
+                await ops.stop()
         print(
             f"ingested {stats.frames} frames ({stats.parse_errors} rejected) -> {stats.ticks} ticks; "
             f"{service.publisher.records_sent} records"
@@ -96,6 +106,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     logging.getLogger("websockets").setLevel(logging.WARNING)
     common: dict[str, Any] = {"interval": args.interval, "seed": args.seed}
+    if args.market:
+        from echoarb.cli.common import load_pairs_config, settings_from_args
+        from echoarb.venues.market_model import MarketModel
+
+        pairs = load_pairs_config(settings_from_args(args))
+        common["model"] = MarketModel(pairs, seed=args.seed, cross_every_s=args.cross_every)
     if args.venue == "kalshi":
         from echoarb.venues.kalshi.auth import load_public_key
         from echoarb.venues.kalshi.simulator import KalshiSimulator
@@ -123,8 +139,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(
             f"{args.venue} simulator on {args.host}:{sim.port}; export {hint} (Ctrl-C stops it)", flush=True
         )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await sim.stop()
 
@@ -144,7 +165,9 @@ def add_live_commands(sub: Any) -> None:
     p.add_argument("--pairs", help="market pairs file")
     p.add_argument("--venue", action="append", choices=VENUES, help="only this venue (repeatable)")
     p.add_argument("--record", help="also write every received frame to this recording (JSON Lines)")
-    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics and /health on this port"
+    )
     p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
     p.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     p.set_defaults(func=cmd_ingest)
@@ -168,5 +191,15 @@ def add_live_commands(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
         "--public-key", default="keys/kalshi.pub.pem", help="(kalshi) key to verify signatures with"
+    )
+    p.add_argument(
+        "--market",
+        action="store_true",
+        help="books follow moving fair prices of the pairs in --pairs that now and then cross "
+        "(simulators started with the same --seed agree)",
+    )
+    p.add_argument("--pairs", help="market pairs file for --market (default: PAIRS_FILE)")
+    p.add_argument(
+        "--cross-every", type=float, default=15.0, help="--market: seconds between dislocations per pair"
     )
     p.set_defaults(func=cmd_simulate)

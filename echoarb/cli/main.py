@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_commands(sub)  # ingest, keys, simulate
     add_sink_commands(sub)  # db migrate, top
     add_topics_commands(sub)  # topics plan, create, check
-    add_serve_commands(sub)  # serve
+    add_serve_commands(sub)  # serve, up
     return parser
 
 

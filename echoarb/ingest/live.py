@@ -169,7 +169,7 @@ def _observe(ticks: Iterable[Tick]) -> None:
     """Live-only metrics: publish latency (meaningless for a recording) and the best asks."""
     now = time.time()
     for tick in ticks:
-        metrics.MESSAGE_LATENCY.observe(max(0.0, now - tick.event_ts / 1000))
+        metrics.INGEST_LATENCY.observe(max(0.0, now - tick.event_ts / 1000))
         if tick.yes_asks:
             metrics.PRICE_VALUE.labels(pair=tick.pair_id, venue=tick.venue, side="yes").set(
                 float(tick.yes_asks[0].price)
@@ -309,6 +309,7 @@ class IngestService:
             recorder=self.recorder,
         )
         self.connectors = build_connectors(s, self.handler, self.pipeline, self.venues)
+        metrics.init_venue_series(self.venues)
         self._stop = asyncio.Event()
 
     def connector(self, venue: str) -> VenueConnector:
@@ -316,6 +317,22 @@ class IngestService:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while every venue connector holds an open connection."""
+        venues = {
+            c.venue: {"connected": c.connected.is_set(), "sessions": c.sessions, "frames": c.frames}
+            for c in self.connectors
+        }
+        ok = bool(venues) and all(v["connected"] for v in venues.values())
+        stats = self.pipeline.stats
+        return ok, {
+            "venues": venues,
+            "frames": stats.frames,
+            "ticks": stats.ticks,
+            "records_sent": self.publisher.records_sent,
+            "failed_venues": stats.failed_venues,
+        }
 
     async def run(self) -> IngestStats:
         """Until ``stop()``. One venue failing (even fatally) never stops the others."""

@@ -75,7 +75,17 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 class EmbeddedBroker:
     """Starts Tansu on a free loopback port; stops it on ``stop()``, context exit or interpreter exit."""
 
-    def __init__(self, *, log_path: Path, port: int | None = None, start_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        log_path: Path,
+        port: int | None = None,
+        start_timeout: float = 20.0,
+        supervised: bool = False,
+    ) -> None:
+        """``supervised``: the broker gets its own session, so a Ctrl-C in the terminal reaches only
+        the parent, which stops it last, after its clients flushed (``echoarb up``)."""
+        self.supervised = supervised
         self.log_path = Path(log_path)
         self.port = port or free_port()
         self.start_timeout = start_timeout
@@ -111,6 +121,7 @@ class EmbeddedBroker:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
+                new_session=self.supervised,
             )
         atexit.register(self.stop)
         started = time.monotonic()

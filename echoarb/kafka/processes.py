@@ -45,11 +45,14 @@ def spawn(
     stderr: IO[Any] | int | None = None,
     cwd: str | None = None,
     die_with_parent: bool = True,
+    new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start a child whose life is bound to this process (SIGKILL when we die, on Linux).
 
     The parent-death signal is tied to the thread that forks: children are started from the
     main thread (asyncio loops run there), which lives as long as the process.
+    ``new_session``: the child leaves the terminal's process group, so a Ctrl-C reaches only
+    the parent, which then stops its children in its own order (``echoarb up``).
     """
     preexec = _parent_death_signal(os.getpid(), signal.SIGKILL) if die_with_parent else None
     return subprocess.Popen(
@@ -60,6 +63,7 @@ def spawn(
         stdin=subprocess.DEVNULL,
         cwd=cwd,
         preexec_fn=preexec,
+        start_new_session=new_session,
     )
 
 
