@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         300.0, ge=0, description="serve: on start, read spread events this far back (real Kafka only)"
     )
 
+    alerts_file: Path | None = Field(
+        PROJECT_ROOT / "config" / "alerts.json",
+        description="serve: alert rules and webhooks (JSON); empty = no alerts",
+    )
+
     # Faust worker.
     worker_web_port: int = Field(6066, ge=1, le=65535)
     worker_web_host: str = "127.0.0.1"

@@ -127,12 +127,12 @@ def cmd_sink(args: argparse.Namespace) -> int:
     from echoarb.wire.codec import load_codecs
 
     settings = settings_from_args(args)
-    if args.metrics_port is not None:  # process metrics; also what the container healthcheck reads
-        from echoarb import metrics
-
-        metrics.serve(args.metrics_port, args.metrics_addr)
 
     async def run(bootstrap: str, embedded: bool) -> None:
+        import signal
+
+        from echoarb.services.ops import OpsServer
+
         await client_config.ensure_topics(bootstrap, settings)
         sink = SinkService(
             settings,
@@ -143,10 +143,43 @@ def cmd_sink(args: argparse.Namespace) -> int:
             # cannot be opened will not heal, so that fails at once.
             wait_for_clickhouse=settings.clickhouse_url is not None,
         )
+        ready = False
+
+        def health() -> tuple[bool, dict[str, Any]]:
+            return ready, {
+                "spreads_inserted": sink.spreads_inserted,
+                "windows_inserted": sink.windows_inserted,
+                "inserts": sink.inserts,
+                "store_failures": sink.store_failures,
+            }
+
+        ops = None
+        if args.metrics_port is not None:
+            from echoarb.sink.metrics import register_lag
+
+            register_lag(sink.group_id, sink.lag)
+            ops = OpsServer(health, host=args.metrics_addr, port=args.metrics_port)
+            await ops.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: insert, commit, leave the group
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stopping.set)
+        runner: asyncio.Task[None] | None = None
         try:
-            await sink.run()
+            await sink.start()  # closes what it opened if it fails
+            ready = True
+            runner = asyncio.create_task(sink.run())
+            stop_wait = asyncio.create_task(stopping.wait())
+            await asyncio.wait([runner, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            if runner.done():
+                runner.result()
         finally:
-            await sink.stop()
+            if runner is not None:
+                await sink.stop()
+            if ops is not None:
+                await ops.stop()
 
     with kafka(settings) as (bootstrap, embedded), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(bootstrap, embedded))
@@ -232,7 +265,9 @@ def add_pipeline_commands(sub: Any) -> None:
         "ClickHouse, effectively once: batches have fixed boundaries recorded in sink_batches and are "
         "inserted with a deduplication token; offsets are committed only after the insert.",
     )
-    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
+    p.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics and /health on this port"
+    )
     p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
     p.set_defaults(func=cmd_sink)
 

@@ -25,6 +25,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     pairs = load_pairs_config(settings)
     host = args.host or settings.serve_host
     port = settings.serve_port if args.port is None else args.port
+    alerts = None
+    if settings.alerts_file is not None:
+        from echoarb.alerts.rules import AlertsConfigError, load_alerts
+
+        try:
+            alerts = load_alerts(settings.alerts_file)
+        except AlertsConfigError as exc:
+            raise CliError(f"invalid alerts config: {exc}") from None
 
     async def run(bootstrap: str, embedded: bool) -> None:
         await client_config.ensure_topics(bootstrap, settings)
@@ -43,6 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             max_queue=settings.serve_client_queue,
             max_quote_age_ms=settings.max_quote_age_ms,
+            alerts=alerts,
+            lag_group=settings.worker_id,
         )
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
@@ -73,6 +83,63 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    import time
+
+    from echoarb.kafka import client_config
+    from echoarb.services.stack import Stack, StackError, plan
+
+    settings = settings_from_args(args)
+    if args.data_dir:
+        from pathlib import Path
+
+        settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
+    load_pairs_config(settings)  # a bad pairs file fails here, before anything starts
+    began = time.monotonic()
+
+    def announce(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    async def run(bootstrap: str, embedded: bool) -> None:
+        await client_config.ensure_topics(bootstrap, settings)
+        stack = Stack(
+            plan(
+                settings,
+                bootstrap,
+                embedded,
+                simulate=args.simulate,
+                workers=args.workers,
+                host=args.host or settings.serve_host,
+                serve_port=settings.serve_port if args.port is None else args.port,
+                sink=not args.no_sink,
+                venues=args.venue,
+            ),
+            ready_timeout=args.ready_timeout,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stack.request_stop)
+        try:
+            await stack.run(announce)
+        except StackError as exc:
+            raise CliError(str(exc)) from None
+
+    if settings.kafka_bootstrap:
+        announce(f"ready  {'broker':<20} Kafka {settings.kafka_bootstrap}")
+        asyncio.run(run(settings.kafka_bootstrap, settings.embedded_broker))
+        return 0
+    from echoarb.kafka.embedded import EmbeddedBroker
+
+    with EmbeddedBroker(log_path=settings.data_dir / "logs" / "tansu.log", supervised=True) as broker:
+        announce(f"ready  {'broker':<20} embedded {broker.bootstrap}  ({time.monotonic() - began:.1f}s)")
+        try:
+            asyncio.run(run(broker.bootstrap, True))
+        finally:
+            announce("stopping broker")
+    return 0
+
+
 def add_serve_commands(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
@@ -85,3 +152,24 @@ def add_serve_commands(sub: Any) -> None:
     p.add_argument("--host", default=None, help="bind address (default SERVE_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default SERVE_PORT or 8000; 0 = free)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "up",
+        help="run the whole live stack: broker, ingest, worker(s), sink and serve (Ctrl-C stops it)",
+        description="One supervised process tree on the embedded default (no KAFKA_BOOTSTRAP, no "
+        "CLICKHOUSE_URL): the broker, ingest for the configured venues, worker(s), the ClickHouse sink and "
+        "the board/API server. One line per part when it is ready, then the board's URL. Ctrl-C or SIGTERM "
+        "stops the parts upstream first (ingest, workers, sink, serve) and the broker last. With --simulate "
+        "the three venue simulators run locally with moving markets that now and then cross: no "
+        "credentials, no network.",
+    )
+    p.add_argument("--simulate", action="store_true", help="run local venue simulators instead of the venues")
+    p.add_argument("--pairs", help="market pairs file")
+    p.add_argument("--workers", type=int, default=1, help="stream workers (default 1)")
+    p.add_argument("--venue", action="append", help="ingest only this venue (repeatable)")
+    p.add_argument("--host", default=None, help="serve bind address (default SERVE_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="board port (default SERVE_PORT or 8000; 0 = free)")
+    p.add_argument("--no-sink", action="store_true", help="do not run the ClickHouse sink")
+    p.add_argument("--data-dir", help="logs, embedded ClickHouse, keys (default DATA_DIR or .echoarb/)")
+    p.add_argument("--ready-timeout", type=float, default=120.0, help="seconds a part may take to be ready")
+    p.set_defaults(func=cmd_up)

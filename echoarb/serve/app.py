@@ -18,7 +18,11 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from echoarb.alerts.delivery import AlertDispatcher
+from echoarb.alerts.engine import AlertEngine
+from echoarb.alerts.rules import AlertsConfig
 from echoarb.serve.feed import Feed
+from echoarb.serve.lag import LagMonitor
 from echoarb.serve.metrics import CONTENT_TYPE, ServeMetrics
 from echoarb.serve.openapi import document
 from echoarb.serve.source import SpreadSource
@@ -171,21 +175,46 @@ class ServeService:
         port: int = 8000,
         max_queue: int = 1000,
         max_quote_age_ms: int = 30_000,
+        alerts: AlertsConfig | None = None,
+        lag_group: str | None = None,
     ) -> None:
+        """``lag_group``: the stream workers' consumer group, whose lag on the tick topics
+        this server reports (it reads those partitions anyway)."""
         self.source = source
         self.state = source.state
         self.feed = Feed(max_queue=max_queue)
         self.metrics = ServeMetrics(self.state, self.feed, lambda: source.decode_errors)
         source.listeners.append(self.metrics.on_event)
         source.listeners.append(self.feed.publish)
+        self.alerts: AlertDispatcher | None = None
+        self.alert_engine: AlertEngine | None = None
+        if alerts is not None and alerts.rules:
+            self.alert_engine = AlertEngine(alerts.rules, clock=time.monotonic)
+            self.alerts = AlertDispatcher(alerts)
+            source.listeners.append(self._alert)
+            self.metrics.add_alerts(self.alerts, self.alert_engine)
         self.host = host
         self.port = port
         self.app = build_app(
             self.state, self.feed, self.metrics, self.health, max_quote_age_ms=max_quote_age_ms
         )
+        self.lag: LagMonitor | None = None
+        if lag_group and source.ticks:
+            s = source.settings
+            topics = [s.tick_topic(v) for v in ("kalshi", "polymarket", "manifold")]
+            self.lag = LagMonitor(
+                source.bootstrap, lag_group, topics, source, consumer_kwargs=source.consumer_kwargs
+            )
+            self.metrics.add_lag(self.lag)
+        self._lag_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.started = asyncio.Event()
         self._source_task: asyncio.Task[None] | None = None
+
+    def _alert(self, current: Any) -> None:
+        assert self.alert_engine is not None and self.alerts is not None
+        for alert in self.alert_engine.evaluate(current.event):
+            self.alerts.submit(alert)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         task = self._source_task
@@ -213,7 +242,11 @@ class ServeService:
             server = site._server
             sockets = getattr(server, "sockets", None) or []
             self.port = int(sockets[0].getsockname()[1])
+        if self.alerts is not None:
+            await self.alerts.start()
         self._source_task = asyncio.create_task(self.source.run(), name="serve-source")
+        if self.lag is not None:
+            self._lag_task = asyncio.create_task(self.lag.run(), name="serve-lag")
         self.started.set()
 
     async def run(self) -> None:
@@ -223,11 +256,17 @@ class ServeService:
         await self._source_task  # raises if the source fails
 
     async def stop(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._lag_task
         if self._source_task is not None:
             self._source_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._source_task
         await self.feed.close_all()
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

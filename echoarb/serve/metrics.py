@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -81,6 +82,37 @@ class _StateCollector(Collector):
         )
 
 
+class _AlertsCollector(Collector):
+    def __init__(self, dispatcher: Any, engine: Any) -> None:
+        self.dispatcher = dispatcher
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        d = self.dispatcher
+        yield CounterMetricFamily("echoarb_alerts", "Alerts raised (written to the log)", value=d.logged)
+        deliveries = CounterMetricFamily(
+            "echoarb_alert_deliveries", "Webhook delivery outcomes, all URLs", labels=["outcome"]
+        )
+        for outcome in ("delivered", "retries", "failed", "dropped"):
+            deliveries.add_metric([outcome], sum(getattr(t, outcome) for t in d.targets))
+        yield deliveries
+        yield GaugeMetricFamily("echoarb_alert_queue", "Alerts waiting for a webhook", d.pending())
+
+
+class _LagCollector(Collector):
+    def __init__(self, monitor: Any) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "echoarb_consumer_lag", "Records not yet committed by the group (log end - committed)",
+            labels=["group", "topic"],
+        )  # fmt: skip
+        for topic, value in sorted(self.monitor.lag.items()):
+            family.add_metric([self.monitor.group, topic], value)
+        yield family
+
+
 class ServeMetrics:
     def __init__(self, state: SpreadState, feed: Feed, decode_errors: Callable[[], int] = lambda: 0) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -97,6 +129,12 @@ class ServeMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def add_lag(self, monitor: Any) -> None:
+        self.registry.register(_LagCollector(monitor))
+
+    def add_alerts(self, dispatcher: Any, engine: Any) -> None:
+        self.registry.register(_AlertsCollector(dispatcher, engine))
 
     def on_event(self, current: Current) -> None:
         event = current.event

@@ -41,6 +41,7 @@ class SpreadSource:
         ticks: bool = True,
     ) -> None:
         self.settings = settings
+        self.bootstrap = bootstrap
         self.codecs = codecs
         self.state = state
         self.from_beginning = from_beginning
@@ -51,9 +52,15 @@ class SpreadSource:
         self.records = 0
         self.ready = asyncio.Event()
         self.last_error: str | None = None
+        self.consumer_kwargs = consumer_kwargs
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, **consumer_kwargs
         )
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        """Log end of a partition this source reads, from its last fetch (right on every broker)."""
+        value = self._consumer.highwater(tp)
+        return None if value is None else int(value)
 
     def partitions(self) -> list[TopicPartition]:
         s = self.settings

@@ -41,6 +41,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from echoarb.kafka import client_config
 from echoarb.model import VENUES
 from echoarb.sink import deadletters, ledger
+from echoarb.sink import metrics as sink_metrics
 from echoarb.sink.batches import Batch, Buffers, Plan
 from echoarb.sink.client import connect
 from echoarb.sink.commits import Commits
@@ -189,6 +190,19 @@ class SinkService:
         return self._commits.view
 
     # -- lifecycle ------------------------------------------------------------------------------
+
+    def lag(self) -> dict[str, int]:
+        """Per topic: log end (high watermark of the last fetch) minus the committed offset."""
+        consumer = self._consumer
+        lags: dict[str, int] = {}
+        if consumer is None:
+            return lags
+        committed = self.committed
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is not None:
+                lags[tp.topic] = lags.get(tp.topic, 0) + max(0, end - committed.get(tp, 0))
+        return lags
 
     async def start(self) -> None:
         """Open ClickHouse and migrate the schema, then join the group.
@@ -361,6 +375,7 @@ class SinkService:
         for batch in with_rows:
             if batch.tp not in self._owned:
                 continue
+            began = time.monotonic()
             try:
                 stored = await self._retry(
                     f"insert into {batch.table} ({batch.token})",
@@ -369,6 +384,7 @@ class SinkService:
                 )
             except Dropped:
                 continue
+            sink_metrics.observe_insert(batch.table, stored, time.monotonic() - began)
             self.inserted[batch.table] += stored
             self.inserts += 1
             self.batches_replayed += batch.replayed

@@ -144,8 +144,8 @@ async def test_ingest_publishes_decodable_tick_batches_for_every_venue(
         len(handler.handle(f.venue, f.frame, f.recv_ts, source=f.source, path=f.path).ticks) for f in frames
     )
     assert replayed == stats.ticks
-    assert metric("echoarb_messages_received_total", source="manifold") > 0
-    assert metric("echoarb_message_latency_seconds_count") > 0
+    assert metric("echoarb_messages_received_total", venue="manifold") > 0
+    assert metric("echoarb_ingest_latency_seconds_count") > 0
 
 
 async def test_one_venue_down_the_others_still_publish(broker: EmbeddedBroker, tmp_path: Path) -> None:

@@ -191,7 +191,7 @@ async def test_seq_gap_resubscribes_for_a_fresh_snapshot(keys: tuple[Path, Path]
 
 async def test_disconnect_reconnects_and_resubscribes(keys: tuple[Path, Path]) -> None:
     pipe, publisher = pipeline()
-    before = metric("echoarb_reconnect_attempts_total", source="kalshi")
+    before = metric("echoarb_reconnect_attempts_total", venue="kalshi")
     async with _sim(keys, "updates:3,disconnect", "stream") as sim:
         connector = _connector(sim, keys[0], pipe.on_frame)
         tasks = [asyncio.create_task(connector.run()), asyncio.create_task(pipe.run())]
@@ -201,14 +201,14 @@ async def test_disconnect_reconnects_and_resubscribes(keys: tuple[Path, Path]) -
             )
             count = len(publisher.ticks)
             await until(lambda: len(publisher.ticks) > count + 5, what="ticks after the reconnect")
-            assert metric("echoarb_connections_active", source="kalshi") == 1
+            assert metric("echoarb_connections_active", venue="kalshi") == 1
         finally:
             await stop(*tasks)
     assert sim.connections == 2
     full = [c for c in sim.commands if c["params"].get("channels") == ["market_lifecycle_v2"]]
     assert len(full) == 2  # subscribed again on the new connection
-    assert metric("echoarb_reconnect_attempts_total", source="kalshi") == before + 1
-    assert metric("echoarb_connections_active", source="kalshi") == 0
+    assert metric("echoarb_reconnect_attempts_total", venue="kalshi") == before + 1
+    assert metric("echoarb_connections_active", venue="kalshi") == 0
 
 
 async def test_silent_stall_is_detected_by_the_heartbeat_timeout(keys: tuple[Path, Path]) -> None:
