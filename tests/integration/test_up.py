@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def children_of(pid: int) -> set[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
@@ -95,7 +97,7 @@ def targets(lines: list[str]) -> dict[str, str]:
 
 
 def query(port: int, promql: str) -> list[dict[str, object]]:
-    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.request.quote(promql)}"
+    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(promql)}"
     with urllib.request.urlopen(url, timeout=5) as r:
         body = json.load(r)
     assert body["status"] == "success", body
