@@ -53,13 +53,11 @@ class SpreadSource:
         self.ready = asyncio.Event()
         self.last_error: str | None = None
         self.consumer_kwargs = consumer_kwargs
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, **consumer_kwargs
-        )
+        self._consumer: AIOKafkaConsumer | None = None  # made in run(): never left unclosed
 
     def highwater(self, tp: TopicPartition) -> int | None:
         """Log end of a partition this source reads, from its last fetch (right on every broker)."""
-        value = self._consumer.highwater(tp)
+        value = None if self._consumer is None else self._consumer.highwater(tp)
         return None if value is None else int(value)
 
     def partitions(self) -> list[TopicPartition]:
@@ -70,28 +68,31 @@ class SpreadSource:
                 tps += [TopicPartition(s.tick_topic(venue), p) for p in range(s.partitions)]
         return tps
 
-    async def _seek_start(self, tps: list[TopicPartition]) -> None:
+    async def _seek_start(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
         if self.from_beginning:
-            await self._consumer.seek_to_beginning(*tps)
+            await consumer.seek_to_beginning(*tps)
             return
         since = int((time.time() - self.lookback_s) * 1000)
-        found = await self._consumer.offsets_for_times(dict.fromkeys(tps, since))
+        found = await consumer.offsets_for_times(dict.fromkeys(tps, since))
         for tp in tps:
             hit = found.get(tp)
             if hit is None:
-                await self._consumer.seek_to_end(tp)
+                await consumer.seek_to_end(tp)
             else:
-                self._consumer.seek(tp, hit.offset)
+                consumer.seek(tp, hit.offset)
 
     async def run(self) -> None:
-        await self._consumer.start()
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, **self.consumer_kwargs
+        )
+        await consumer.start()
         try:
             tps = self.partitions()
-            self._consumer.assign(tps)
-            await self._seek_start(tps)
+            consumer.assign(tps)
+            await self._seek_start(consumer, tps)
             spreads_topic = self.settings.topic_spreads
             while True:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=2000)
+                batches = await consumer.getmany(timeout_ms=200, max_records=2000)
                 for tp, records in batches.items():
                     if tp.topic == spreads_topic:
                         for record in records:
@@ -104,7 +105,7 @@ class SpreadSource:
                 if batches:
                     await asyncio.sleep(0)  # let the feed writers run between large fetches
         finally:
-            await self._consumer.stop()
+            await consumer.stop()
 
     def _on_spread(self, value: bytes | None) -> None:
         try:

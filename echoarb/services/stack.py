@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from echoarb.kafka.processes import free_port, spawn, terminate
 from echoarb.settings import Settings
@@ -106,17 +106,12 @@ class StackPlan:
     board_url: str = ""
 
 
-def _child_env(settings: Settings, bootstrap: str, embedded: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        KAFKA_BOOTSTRAP=bootstrap,
-        ECHOARB_EMBEDDED_BROKER="1" if embedded else "0",
-        PAIRS_FILE=str(settings.pairs_file),
-        DATA_DIR=str(settings.data_dir),
-        PARTITIONS=str(settings.partitions),
-        WORKER_ID=WORKER_GROUP,  # the workers' group; serve reports its lag
-        PYTHONUNBUFFERED="1",
+def _child_env(settings: Settings, bootstrap: str, embedded: bool, **overrides: Any) -> dict[str, str]:
+    """Every setting reaches every part (``Settings.child_env``), plus the broker to use."""
+    env: dict[str, str] = settings.child_env(
+        kafka_bootstrap=bootstrap, embedded_broker=embedded, worker_id=WORKER_GROUP, **overrides
     )
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 

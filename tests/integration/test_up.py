@@ -137,8 +137,11 @@ def scrape_with_prometheus(tmp_path: Path, jobs: dict[str, str]) -> None:
             except OSError:
                 pass
             time.sleep(0.5)
-        latency = query(port, "sum(rate(echoarb_message_latency_seconds_count[30s]))")
-        assert latency and float(latency[0]["value"][1]) >= 0  # type: ignore[index]
+        deadline = time.monotonic() + 30
+        while not (latency := query(port, "sum(rate(echoarb_message_latency_seconds_count[30s]))")):
+            assert time.monotonic() < deadline, "no rate() over the latency histogram"
+            time.sleep(0.5)  # rate() needs two scrapes of the series
+        assert float(latency[0]["value"][1]) >= 0  # type: ignore[index]
         venues = {r["metric"]["venue"] for r in query(port, "echoarb_messages_received_total")}  # type: ignore[index]
         assert venues == {"kalshi", "polymarket", "manifold"}
         # Consumer lag per group: the sink's own, and the workers' group as serve sees it.
