@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of ``echoarb serve`` (served at ``/openapi.json``, shown at ``/docs``).
+"""The OpenAPI 3.0 document of ``echoarb serve`` (served at ``/openapi.json``, shown at ``/docs``).
 
 Written as data next to the handlers it describes; ``tests/serve`` checks that every route
 of the application is documented and every documented path is routed.
@@ -37,7 +37,13 @@ _FILTERS: list[dict[str, Any]] = [
     },
 ]
 
-_DECIMAL = {"type": ["string", "null"], "format": "decimal", "description": "exact decimal as a string"}
+# OpenAPI 3.0 (not 3.1): the Swagger UI of the swagger-ui-bundle wheel (4.x) renders 3.0 only.
+_DECIMAL = {
+    "type": "string",
+    "nullable": True,
+    "format": "decimal",
+    "description": "exact decimal as a string",
+}
 
 _LEG = {
     "type": "object",
@@ -90,7 +96,7 @@ def document(version: str) -> dict[str, Any]:
     spreads_ref = {"$ref": "#/components/schemas/SpreadEvent"}
     error_ref = {"$ref": "#/components/schemas/Error"}
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {
             "title": "EchoArb",
             "version": version,
@@ -131,8 +137,8 @@ def document(version: str) -> dict[str, Any]:
                                 "properties": {
                                     "pair_id": {"type": "string"},
                                     "quotes": {"type": "array", "items": {"type": "object"}},
-                                    "stale": {"type": ["boolean", "null"]},
-                                    "last_event": {"oneOf": [spreads_ref, {"type": "null"}]},
+                                    "stale": {"type": "boolean", "nullable": True},
+                                    "last_event": {"allOf": [spreads_ref], "nullable": True},
                                     "opportunities": {"type": "array", "items": spreads_ref},
                                     "history": {"type": "object"},
                                 },

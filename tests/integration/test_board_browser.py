@@ -205,6 +205,21 @@ async def test_board_shows_replayed_opportunities_and_reconnects(
             )
             assert set(await rows_on_page(page)) == set(latest)
             await page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
+
+            # The API docs page renders the OpenAPI document (Swagger UI, served locally).
+            await page.goto(f"http://127.0.0.1:{server.port}/docs")
+            await page.wait_for_function("document.querySelectorAll('.opblock').length === 5", timeout=30_000)
+            paths = await page.eval_on_selector_all(
+                ".opblock-summary-path", "els => els.map(e => e.textContent.replace(/\u200b/g, ''))"
+            )
+            assert set(paths) == {
+                "/api/spreads",
+                "/api/pairs/{pair_id}",
+                "/ws/spreads",
+                "/health",
+                "/metrics",
+            }
+            await page.screenshot(path=str(ARTIFACTS / "docs.png"), full_page=True)
             await browser.close()
     finally:
         await asyncio.to_thread(server.stop)
