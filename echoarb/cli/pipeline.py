@@ -166,16 +166,24 @@ def cmd_sink(args: argparse.Namespace) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stopping.set)
         runner: asyncio.Task[None] | None = None
+        stop_wait = asyncio.create_task(stopping.wait())
         try:
-            await sink.start()  # closes what it opened if it fails
+            # A stop while ClickHouse is still awaited (a server that is not up yet) cancels
+            # the start, which closes what it opened.
+            starting = asyncio.create_task(sink.start())
+            await asyncio.wait([starting, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+                return
+            starting.result()
             ready = True
             runner = asyncio.create_task(sink.run())
-            stop_wait = asyncio.create_task(stopping.wait())
             await asyncio.wait([runner, stop_wait], return_when=asyncio.FIRST_COMPLETED)
-            stop_wait.cancel()
             if runner.done():
                 runner.result()
         finally:
+            stop_wait.cancel()
             if runner is not None:
                 await sink.stop()
             if ops is not None:

@@ -33,3 +33,18 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert "clickhouse_p99_ms" in result["pipeline"]["latency"]["rates"]["500"]
     assert "sink" in result
     assert "pipeline 1 worker" in proc.stdout
+
+
+def test_fanout_bench_quick(tmp_path: Path) -> None:
+    out = tmp_path / "fanout.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.fanout", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cases = json.loads(out.read_text())["cases"]
+    assert {c["server"] for c in cases} == {"echoarb", "naive await-each", "websockets.broadcast"}
+    assert all(c["sent"] > 0 and c["delivered_pct"] > 0 for c in cases)
