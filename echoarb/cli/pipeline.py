@@ -129,8 +129,6 @@ def cmd_sink(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
 
     async def run(bootstrap: str, embedded: bool) -> None:
-        import signal
-
         from echoarb.services.ops import OpsServer
 
         await client_config.ensure_topics(bootstrap, settings)
@@ -160,31 +158,15 @@ def cmd_sink(args: argparse.Namespace) -> int:
             register_lag(sink.group_id, sink.lag)
             ops = OpsServer(health, host=args.metrics_addr, port=args.metrics_port)
             await ops.start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: insert, commit, leave the group
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stopping.set)
-        runner: asyncio.Task[None] | None = None
-        stop_wait = asyncio.create_task(stopping.wait())
+        # SIGTERM unwinds like Ctrl-C (cli/main.py): run() is cancelled, stop() then leaves the
+        # group; what was not inserted was not committed, so nothing is lost.
+        started = False
         try:
-            # A stop while ClickHouse is still awaited (a server that is not up yet) cancels
-            # the start, which closes what it opened.
-            starting = asyncio.create_task(sink.start())
-            await asyncio.wait([starting, stop_wait], return_when=asyncio.FIRST_COMPLETED)
-            if not starting.done():
-                starting.cancel()
-                await asyncio.gather(starting, return_exceptions=True)
-                return
-            starting.result()
-            ready = True
-            runner = asyncio.create_task(sink.run())
-            await asyncio.wait([runner, stop_wait], return_when=asyncio.FIRST_COMPLETED)
-            if runner.done():
-                runner.result()
+            await sink.start()  # closes what it opened if it fails or is interrupted
+            started = ready = True
+            await sink.run()
         finally:
-            stop_wait.cancel()
-            if runner is not None:
+            if started:
                 await sink.stop()
             if ops is not None:
                 await ops.stop()

@@ -107,7 +107,7 @@ def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
         )
         latency_count = sum(
             float(m.group(1))
-            for m in re.finditer(r"^echoarb_message_latency_seconds_count\S* (\S+)$", text, re.M)
+            for m in re.finditer(r"^echoarb_ingest_latency_seconds_count\S* (\S+)$", text, re.M)
         )
         print(
             f"flood: {received:.0f} frames in ~15 s; ingest RSS {start_rss:.0f} MB at start, "
