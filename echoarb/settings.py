@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from echoarb.resources import EXAMPLE_PAIRS
+from echoarb.resources import EXAMPLE_ALERTS, EXAMPLE_PAIRS
 
 #: Docker secrets (and Kubernetes secret volumes) appear as one file per secret here; a file
 #: named like a field (``kafka_sasl_password``, ``clickhouse_password``, ``kalshi_api_key``)
@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     )
 
     alerts_file: Path | None = Field(
-        PROJECT_ROOT / "config" / "alerts.json",
+        EXAMPLE_ALERTS,
         description="serve: alert rules and webhooks (JSON); empty = no alerts",
     )
 

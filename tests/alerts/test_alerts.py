@@ -18,8 +18,8 @@ from echoarb.alerts.delivery import AlertDispatcher
 from echoarb.alerts.engine import AlertEngine
 from echoarb.alerts.rules import AlertsConfigError, load_alerts, parse_alerts
 from echoarb.kafka.processes import free_port
+from echoarb.resources import EXAMPLE_ALERTS
 from echoarb.serve.state import SpreadState
-from echoarb.settings import PROJECT_ROOT
 from echoarb.wire.records import spread_record_to_json
 from tests.serve.helpers import spread_record
 
@@ -103,7 +103,7 @@ def test_rules_cooldown_and_duplicates() -> None:
 
 
 def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
-    assert load_alerts(PROJECT_ROOT / "config" / "alerts.json").rules
+    assert load_alerts(EXAMPLE_ALERTS).rules
     bad = tmp_path / "alerts.json"
     bad.write_text(
         json.dumps({"rules": [{"name": "x", "min_net_edge": "lots"}], "webhooks": [{"url": "ftp://x"}]})

@@ -25,17 +25,18 @@ from playwright.async_api import Page, async_playwright
 from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.kafka.processes import free_port
 from echoarb.pairs import load_pairs
+from echoarb.resources import EXAMPLE_PAIRS, SAMPLE_RECORDING
 from echoarb.serve.state import opportunity_key
 from echoarb.services.replay import run_replay
-from echoarb.settings import PROJECT_ROOT, Settings
+from echoarb.settings import Settings
 
-SAMPLE = PROJECT_ROOT / "config" / "recordings" / "sample.jsonl"
+SAMPLE = SAMPLE_RECORDING
 # The sample's worked example (shared edge rules) crosses fed-rate-march at this receive time
 # and closes again 4 s later; the test replays the sample up to here, so the final board holds
 # that executable opportunity (and Manifold's play-money one beside it).
 CROSSED_UNTIL_MS = 1767225756000
-PAIRS = PROJECT_ROOT / "config" / "market_pairs.json"
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+PAIRS = EXAMPLE_PAIRS
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/ (git-ignored)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -220,12 +220,3 @@ def test_up_killed_with_sigkill_leaves_no_orphan(tmp_path: Path) -> None:
         for pid in children_of(proc.pid) | {proc.pid}:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-
-
-def test_production_scrape_config_is_valid_and_covers_every_process() -> None:
-    config = Path(__file__).resolve().parents[2] / "docker" / "prometheus" / "prometheus.yml"
-    promtool = shutil.which("promtool") or "/usr/bin/promtool"
-    result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    jobs = set(re.findall(r"job_name: (\S+)", config.read_text()))
-    assert jobs == {"ingest", "worker", "sink", "serve"}

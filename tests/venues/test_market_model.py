@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 from echoarb.pairs import load_pairs
-from echoarb.settings import PROJECT_ROOT
+from echoarb.resources import EXAMPLE_PAIRS
 from echoarb.venues.market_model import MarketModel
 
-PAIRS = load_pairs(PROJECT_ROOT / "config" / "market_pairs.json")
+PAIRS = load_pairs(EXAMPLE_PAIRS)
 KALSHI = "FED-25MAR-T4.75"
 POLY_YES = next(v for v in PAIRS.by_id()["fed-rate-march"].venues if v.venue == "polymarket").instrument
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import ServerConnection
@@ -275,12 +276,12 @@ class KalshiSimulator(VenueSimulator):
                     "market_ticker": ticker,
                     "side": side,
                     "ts": ts,
-                    "price_dollars": _dollars(price),
+                    "price_dollars": messages.dollars(price),
                     "delta_fp": f"{delta}.00",
                 }
                 await self.send(
                     session,
-                    dumps(
+                    messages.dumps(
                         {
                             "type": "orderbook_delta",
                             "sid": sid,

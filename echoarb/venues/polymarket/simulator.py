@@ -165,7 +165,7 @@ class PolymarketSimulator(VenueSimulator):
                 for change in changes
             ],
         }
-        await self.send(session, dumps(event))
+        await self.send(session, messages.dumps(event))
 
     def malformed(self) -> str:
         return messages.MALFORMED
