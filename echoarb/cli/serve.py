@@ -41,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             bootstrap,
             load_codecs(settings.schema_registry_url),
             SpreadState({p.id for p in pairs.pairs}),
-            consumer_kwargs=client_config.consumer(embedded),
+            consumer_kwargs=client_config.consumer(embedded, settings),
             from_beginning=embedded,
             lookback_s=settings.serve_lookback_s,
         )
