@@ -55,6 +55,7 @@ from echoarb.services.worker_process import WorkerProcess
 from echoarb.settings import Settings
 from echoarb.venues.sample import generate_recording
 from echoarb.wire.codec import load_codecs
+from echoarb.wire.control import decode_control
 from echoarb.wire.records import tick_from_record, tick_to_record
 
 log = logging.getLogger("bench.pipeline")
@@ -230,6 +231,7 @@ def encode_backlog(
 class ControlWatcher:
     def __init__(self, bootstrap: str, s: Settings) -> None:
         self.s = s
+        self.codec = load_codecs(s.schema_registry_url).control
         self.eos: dict[int, float] = {}
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -248,9 +250,9 @@ class ControlWatcher:
                 now = time.perf_counter()
                 for records in got.values():
                     for r in records:
-                        body = json.loads(r.value)
-                        if body.get("type") == "end_of_stream" and body.get("producer_id") == producer_id:
-                            self.eos.setdefault(int(body["partition"]), now)
+                        marker = decode_control(self.codec, r.value)
+                        if marker is not None and marker.producer_id == producer_id:
+                            self.eos.setdefault(marker.partition, now)
         finally:
             await self._consumer.stop()
 

@@ -1,27 +1,25 @@
 """The per-partition processor: released ticks in, spread events and closed windows out.
 
-Pure (no Kafka, no Faust): the stream worker feeds it merged ticks and persists
-``PairState.to_json()`` in a changelog-backed table, so it can be tested and benchmarked
+Pure (no Kafka, no Faust): the stream worker feeds it merged ticks and persists each
+``PairState`` (``echoarb.scan.state``) in a changelog-backed table, so it can be tested and benchmarked
 without a broker and rebuilt after a restart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from echoarb.model import ONE, ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
-from echoarb.scan.edge.changes import ChangeDetector
 from echoarb.scan.edge.fees import fee_model
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
+from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state
 from echoarb.scan.windows import PairWindows
-from echoarb.wire.records import cached_tick_record, tick_from_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,59 +32,6 @@ class ScanParams:
     window_grace_ms: int = 5_000
 
 
-@dataclass
-class PairState:
-    """Everything the worker knows about one pair; round-trips through JSON for the table."""
-
-    pair_id: str
-    quotes: dict[str, Tick] = field(default_factory=dict)  # "venue" or "venue|outcome"
-    detector: ChangeDetector = field(default_factory=ChangeDetector)
-    windows: list[PairWindows] = field(default_factory=list)
-    executable: set[str] = field(default_factory=set)
-    last_event_ts: int = 0
-    last_spread: dict[str, Any] | None = None  # last emitted opportunity, for views
-    best: dict[str, Any] | None = None  # current best opportunity (size > 0), for views
-    recent_windows: list[dict[str, Any]] = field(default_factory=list)  # last closed, for views
-    # Merge position (recv_ts, venue rank, seq) of the last tick applied, per venue: after a
-    # crash the changelog can be ahead of the committed offsets, and re-read ticks must not be
-    # re-applied. Per venue, not per pair: the live merge may apply two venues' ticks out of
-    # recv_ts order, and a venue's own ticks are always in order (strict merge: the same).
-    applied: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "pair_id": self.pair_id,
-            "quotes": {k: cached_tick_record(t) for k, t in self.quotes.items()},
-            "detector": self.detector.snapshot(),
-            "windows": [w.to_json() for w in self.windows],
-            "executable": sorted(self.executable),
-            "last_event_ts": self.last_event_ts,
-            "last_spread": self.last_spread,
-            "best": self.best,
-            "recent_windows": self.recent_windows,
-            "applied": {venue: list(pos) for venue, pos in sorted(self.applied.items())},
-        }
-
-    def restore(self, raw: dict[str, Any]) -> None:
-        self.quotes = {k: tick_from_record(v) for k, v in raw["quotes"].items()}
-        self.detector.restore(raw["detector"])
-        for window, saved in zip(self.windows, raw["windows"], strict=False):
-            window.restore(saved)
-        self.executable = set(raw["executable"])
-        self.last_event_ts = raw["last_event_ts"]
-        self.last_spread = raw.get("last_spread")
-        self.best = raw.get("best")
-        self.recent_windows = raw.get("recent_windows", [])
-        applied = raw.get("applied")
-        if isinstance(applied, dict):
-            self.applied = {v: (int(p[0]), int(p[1]), int(p[2])) for v, p in applied.items()}
-        elif applied:  # one position for the pair (states written before per-venue positions)
-            position = (int(applied[0]), int(applied[1]), int(applied[2]))
-            self.applied = dict.fromkeys(VENUE_RANK, position)
-        else:
-            self.applied = {}
-
-
 RECENT_WINDOWS = 12
 
 
@@ -96,31 +41,22 @@ def _first_units(tick: Tick) -> tuple[Decimal | None, Decimal | None]:
     return first_unit(tick.yes_asks, model), first_unit(tick.no_asks, model)
 
 
-def _summary(opp: Opportunity) -> dict[str, Any]:
-    return {
-        "key": opp.key,
-        "size": str(opp.size),
-        "net_profit": str(opp.net_profit),
-        "net_edge": str(opp.net_edge),
-        "executable": opp.executable,
-        "event_ts": opp.event_ts,
-    }
+def load_state(pair_id: str, params: ScanParams, saved: bytes | None = None) -> PairState:
+    """A pair's state with the configured windows, restored from its table value if any."""
+    state = PairState(
+        pair_id,
+        windows=[
+            PairWindows("tumbling", params.tumbling_ms, params.tumbling_ms),
+            PairWindows("hopping", params.hopping_ms, params.hopping_step_ms),
+        ],
+    )
+    if saved:
+        state.restore(decode_state(saved))
+    return state
 
 
-def _window_summary(window: ClosedWindow) -> dict[str, Any]:
-    agg = window.agg
-    return {
-        "window": window.window,
-        "start": window.start,
-        "end": window.end,
-        "events": agg.events,
-        "max_net_edge": None if agg.max_net_edge is None else str(agg.max_net_edge),
-        "best_size": str(agg.best_size),
-        "executable_ms": agg.executable_ms,
-    }
-
-
-StateLoader = Callable[[str], dict[str, Any] | None]
+#: Reads a pair's table value (``encode_state`` bytes), None when the pair has none yet.
+StateLoader = Callable[[str], bytes | None]
 
 
 class PartitionScanner:
@@ -148,17 +84,9 @@ class PartitionScanner:
     def state(self, pair_id: str) -> PairState:
         state = self.states.get(pair_id)
         if state is None:
-            p = self.params
-            state = PairState(
-                pair_id,
-                windows=[
-                    PairWindows("tumbling", p.tumbling_ms, p.tumbling_ms),
-                    PairWindows("hopping", p.hopping_ms, p.hopping_step_ms),
-                ],
-            )
             saved = self._load(pair_id) if self._load else None
+            state = load_state(pair_id, self.params, saved)
             if saved:
-                state.restore(saved)
                 self.clock = max(self.clock, state.last_event_ts)
             self.states[pair_id] = state
         return state
@@ -208,9 +136,9 @@ class PartitionScanner:
             for opp in changed:
                 self.late_window_events += window.on_opportunity(opp.event_ts, opp)
         if changed:
-            state.last_spread = _summary(changed[-1])
+            state.last_spread = OpportunitySummary.of(changed[-1])
             top = max((o for o in results if o.size > 0), key=lambda o: o.net_profit, default=None)
-            state.best = None if top is None else _summary(top)
+            state.best = None if top is None else OpportunitySummary.of(top)
         return changed
 
     def _uncrossed(self, pair_id: str, state: PairState) -> bool:
@@ -272,9 +200,8 @@ class PartitionScanner:
                 if closed:
                     out.extend(closed)
                     self.dirty.add(pair_id)
-                    state.recent_windows = (state.recent_windows + [_window_summary(c) for c in closed])[
-                        -RECENT_WINDOWS:
-                    ]
+                    recent = state.recent_windows + tuple(WindowSummary.of(c) for c in closed)
+                    state.recent_windows = recent[-RECENT_WINDOWS:]
         return out
 
     def take_dirty(self) -> Iterable[PairState]:

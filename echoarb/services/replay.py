@@ -31,6 +31,7 @@ from echoarb.settings import Settings
 from echoarb.sink.service import SinkService
 from echoarb.venues.recording import RecordingError, read_recording
 from echoarb.wire.codec import CodecError, Codecs, load_codecs
+from echoarb.wire.control import decode_control
 from echoarb.wire.records import spread_record_to_json
 
 log = logging.getLogger("echoarb.replay")
@@ -107,11 +108,11 @@ class SpreadReader:
     def _handle(self, tp: TopicPartition, record: Any) -> None:
         if tp.topic == self.settings.topic_control:
             try:
-                body = json.loads(record.value)
-            except ValueError:
+                marker = decode_control(self.codecs.control, record.value)
+            except CodecError:
                 return
-            if body.get("type") == "end_of_stream" and body.get("producer_id") == self.producer_id:
-                self.eos[int(body["partition"])] = body["last_offsets"]
+            if marker is not None and marker.producer_id == self.producer_id:
+                self.eos[marker.partition] = dict(marker.last_offsets)
             return
         self.positions[tp.partition] = record.offset
         try:

@@ -27,6 +27,7 @@ TICK_BATCH = "io.echoarb.TickBatch"
 SPREAD_EVENT = "io.echoarb.SpreadEvent"
 SPREAD_WINDOW = "io.echoarb.SpreadWindow"
 TICK = "io.echoarb.Tick"
+CONTROL = "io.echoarb.Control"
 
 
 class CodecError(ValueError):
@@ -158,6 +159,7 @@ class Codecs:
     tick_batch: AvroCodec
     spread_event: AvroCodec
     spread_window: AvroCodec
+    control: AvroCodec  # see echoarb.wire.control
 
 
 def load_codecs(registry_url: str | None = None, schemas_dir: Path = SCHEMAS_DIR) -> Codecs:
@@ -169,4 +171,4 @@ def load_codecs(registry_url: str | None = None, schemas_dir: Path = SCHEMAS_DIR
         # epoch-ms ints on both sides (no datetime round trip on the hot path).
         return AvroCodec(name, resolve(name, schema), fastavro.parse_schema(_strip_logical(schema)))
 
-    return Codecs(codec(TICK_BATCH), codec(SPREAD_EVENT), codec(SPREAD_WINDOW))
+    return Codecs(codec(TICK_BATCH), codec(SPREAD_EVENT), codec(SPREAD_WINDOW), codec(CONTROL))

@@ -9,6 +9,7 @@ from echoarb.ingest.frames import FrameHandler
 from echoarb.model import Opportunity
 from echoarb.pairs import PairsConfig, parse_pairs
 from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.scan.state import encode_state
 
 Frame = tuple[str, str, int]
 Book = list[tuple[str, str]]
@@ -133,9 +134,13 @@ def test_inverted_venue_swaps_yes_and_no() -> None:
 def test_state_round_trips_through_json() -> None:
     _, scanner = run(WORKED)
     state = scanner.states["fed"]
-    raw = json.loads(json.dumps(state.to_json()))
+    raw = encode_state(state.to_json())  # the pair-state table's value
     restored = PartitionScanner(PAIRS.by_id(), ScanParams(), load=lambda pid: raw)
     assert restored.state("fed").to_json() == state.to_json()
+    back = restored.state("fed")
+    assert (back.best, back.last_spread) == (state.best, state.last_spread)
+    assert back.recent_windows == state.recent_windows
+    assert back.quotes == state.quotes and back.applied == state.applied
     # The restored detector remembers what was emitted: the same books emit nothing new.
     assert restored.apply(state.quotes["polymarket"]) == []
 
@@ -186,5 +191,6 @@ def test_reapplied_ticks_are_skipped_per_venue_and_old_states_restore() -> None:
     # A state saved with one position for the whole pair: every venue resumes after it.
     raw = json.loads(json.dumps(state.to_json()))
     raw["applied"] = [poly.recv_ts, 1, poly.seq]
-    restored = PartitionScanner(PAIRS.by_id(), ScanParams(), load=lambda pid: raw)
+    old = encode_state(raw)
+    restored = PartitionScanner(PAIRS.by_id(), ScanParams(), load=lambda pid: old)
     assert restored.apply(late) == [] and restored.reapplied == 1

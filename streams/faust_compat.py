@@ -1,0 +1,216 @@
+"""Every workaround of faust-streaming behaviour the worker relies on, in one place.
+
+Each one was read in faust-streaming 0.15.3's source and is pinned by
+``tests/integration/test_faust_compat.py`` (the raw behaviour, then the workaround). They
+touch Faust internals, so the module refuses to import under any other version: upgrade
+Faust by re-running those tests, then moving :data:`FAUST_VERSION`.
+
+W1 -- late seek after a rebalance. ``Recovery._resume_streams`` resumes the stream
+    partitions *before* ``consumer.perform_seek()`` moves them to their committed offsets.
+    A fetch issued in between delivers offsets X.. (past the commit C) first; Faust's
+    ``_drain_messages`` then sets its read offset to X and drops the re-fetched C..X-1 as
+    "already seen". With acks held in the merge buffer those are exactly the records not yet
+    in the state: they would be lost. :class:`Sequencer` passes each record once, in offset
+    order from the committed offset (the pure rule is ``streams.offsets.OffsetGate``) and
+    seeks back with ``seek_wait`` (which, unlike ``seek``, also resets Faust's read offset)
+    when a record jumps ahead.
+W2 -- a jump counts as acked. On that jump ``_drain_messages`` records C+1..X-1 in the
+    private ``Consumer._gap`` (meant for compacted ranges), and ``_new_offset`` treats the
+    gap as acked: Faust would commit past records nobody processed. :meth:`Sequencer.seek_back`
+    forgets the gap (:func:`forget_gap`).
+W3 -- stale records after a rebalance. Records fetched in an earlier generation still reach
+    the agent after the rebalance; their partition may now be someone else's.
+    :meth:`Sequencer.accept` skips them (the new generation re-reads from the commit).
+W4 -- acks of an earlier generation count. ``Consumer.ack`` accepts an ack whatever the
+    generation the record was fetched in; a late ack after a revoke-and-reassign would commit
+    an offset whose state the (new) owner has not recovered. :func:`ack_current` drops them.
+W5 -- ``stream_wait_empty`` (default True) makes a rebalance wait until every event taken
+    from the stream is acked. Ticks wait unacked in the merge buffer until every venue's
+    watermark passes them, so the rebalance would wait for ever (until its timeout).
+    :data:`APP_OPTIONS` turns it off: unacked records are simply re-read by the new owner.
+W6 -- no public "recovered" flag: :func:`tables_recovered` reads ``app.tables.recovery``.
+W7 -- windowed tables take the partition of a key from the *current event*; writing one
+    outside stream iteration raises. :func:`in_stream_iteration` says when a write is allowed.
+
+Not here, though Faust-specific (each is a module of its own, pinned to the same version):
+``streams.run_transport`` replaces Faust's per-record delivery with one event per fetched
+run (a transport, not a patch: ~300 µs per record in Faust's stream machinery) and fixes
+its drain loop moving the read offset for a stale message; ``streams.bounded_stop`` bounds
+a shutdown that Faust can hang for ever. The fetch max wait that Faust's aiokafka driver
+hard-codes (1,500 ms) and the recovery highwaters it reads with ListOffsets are harmless
+against Kafka and wrong only against the embedded Tansu broker, so they are patched, only
+for Tansu, in ``echoarb.kafka.tansu_compat`` (gaps 1 and 6) and pinned by its tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from importlib.metadata import version
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from echoarb.kafka import client_config
+from echoarb.settings import Settings
+from streams.offsets import OffsetGate, Verdict
+from streams.run_transport import records_of
+
+FAUST_VERSION = "0.15.3"
+
+_installed = version("faust-streaming")
+if _installed != FAUST_VERSION:  # pragma: no cover - exercised by upgrading Faust
+    raise ImportError(
+        f"streams.faust_compat works around faust-streaming {FAUST_VERSION} internals; "
+        f"{_installed} is installed. Re-run tests/integration/test_faust_compat.py against it "
+        "and update the workarounds (and FAUST_VERSION) before using it."
+    )
+
+log = logging.getLogger("echoarb.worker")
+
+#: ``faust.App`` settings the workarounds need (W5).
+APP_OPTIONS: dict[str, Any] = {"stream_wait_empty": False}
+
+#: A second seek to the same offset within this long is the rest of one stale fetch (W1).
+RESEEK_DEBOUNCE_S = 0.05
+#: A seek whose re-fetch was overtaken by more stale records is repeated after this long.
+RESEEK_RETRY_S = 0.5
+
+
+def forget_gap(consumer: Any, tp: Any) -> None:
+    """W2: drop Faust's record of a jump so it is not committed as acked."""
+    consumer._gap.pop(tp, None)
+
+
+def ack_current(app: faust.App, events: Iterable[Any]) -> None:
+    """W4: ack only the events fetched in the current generation."""
+    generation = app.consumer_generation_id
+    for event in events:
+        if event.message.generation_id == generation:
+            event.ack()
+
+
+def tables_recovered(app: faust.App) -> bool:
+    """W6: table recovery finished and is not running again."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.completed.is_set() and not recovery.in_recovery)
+
+
+def in_stream_iteration() -> bool:
+    """W7: a windowed-table key may be written (there is a current event to take its partition from)."""
+    return faust.current_event() is not None
+
+
+class Sequencer:
+    """W1-W3: each generation, a partition's records reach the agent once, in offset order.
+
+    ``accept`` is called for every event the stream yields (a run of records with
+    ``streams.run_transport``, else one record); it returns the records to process, the
+    others will come again or came already. Not thread-safe: the agent's task only.
+    """
+
+    def __init__(self, app: faust.App, settings: Settings, *, embedded_broker: bool) -> None:
+        self.app = app
+        self._settings = settings
+        self._bootstrap = settings.kafka_bootstrap
+        self._embedded = embedded_broker
+        self.gate = OffsetGate()
+        self._generation: int | None = None
+        self._reseeks: dict[Any, tuple[int | None, float]] = {}
+        self._offsets_client: AIOKafkaConsumer | None = None
+        self.stale_skipped = 0
+        self.repeats_skipped = 0
+        self.reseeks = 0
+
+    async def accept(self, message: Any) -> list[Any]:
+        """The records of ``message`` (a run, or one record) to process: each once, in offset
+        order from the committed offset; repeats are skipped, a jump ahead seeks back."""
+        generation = message.generation_id
+        if generation != self.app.consumer_generation_id:
+            self.stale_skipped += 1  # W3: fetched before the last rebalance
+            return []
+        if self._generation != generation:
+            self.gate.reset()
+            self._reseeks.clear()
+            self._generation = generation
+        tp = message.tp
+        if not self.gate.known(tp):
+            committed = await self._committed(tp)
+            if generation != self.app.consumer_generation_id:
+                return []
+            self.gate.start(tp, committed)
+        accepted: list[Any] = []
+        check = self.gate.check
+        for record in records_of(message):
+            verdict = check(tp, record.offset)
+            if verdict is Verdict.ACCEPT:
+                accepted.append(record)
+            elif verdict is Verdict.REPEAT:
+                self.repeats_skipped += 1
+            else:
+                await self.seek_back(tp, record.offset)
+                break  # the rest of the run is ahead too
+        return accepted
+
+    def caught_up(self, tp: Any) -> bool:
+        """Live merge: has this worker read ``tp`` up to the high watermark of its newest fetch
+        (nothing more that Kafka already holds)? Reads Faust's private committed offsets."""
+        consumer: Any = self.app.consumer
+        try:
+            highwater = consumer.highwater(tp)
+        except Exception:  # not assigned (any more)
+            return False
+        if highwater is None:
+            return False  # no fetch answered yet
+        gate = self.gate
+        position = gate.expected(tp) if gate.known(tp) else consumer._committed_offset.get(tp)
+        return bool((position or 0) >= highwater)
+
+    async def _committed(self, tp: Any) -> int | None:
+        """Where the group resumes ``tp``: read by a client of our own (not the group member)."""
+        if self._offsets_client is None:
+            client = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=self.app.conf.id,
+                enable_auto_commit=False,
+                **client_config.consumer(self._embedded, self._settings),
+            )
+            await client.start()
+            self._offsets_client = client
+        atp = TopicPartition(tp.topic, tp.partition)
+        offset = await self._offsets_client.committed(atp)
+        if offset is not None and offset >= 0:
+            return int(offset)
+        # Nothing committed: the group starts at the log start (auto_offset_reset=earliest), not
+        # wherever this consumer's earlier fetches had got to.
+        start = await self._offsets_client.beginning_offsets([atp])
+        return None if start.get(atp) is None else int(start[atp])
+
+    async def seek_back(self, tp: Any, got: int | None = None) -> None:
+        """W1/W2: a record from a fetch issued before Faust's seek: fetch the skipped range again."""
+        expected = self.gate.expected(tp)
+        consumer: Any = self.app.consumer
+        forget_gap(consumer, tp)
+        now = time.monotonic()
+        last = self._reseeks.get(tp)
+        if last is not None and last[0] == expected and now - last[1] < RESEEK_DEBOUNCE_S:
+            return  # the rest of one stale fetch; retry_seeks seeks again if nothing moves
+        self._reseeks[tp] = (expected, now)
+        self.reseeks += 1
+        (log.info if last is None else log.debug)(
+            "%s: got offset %s, expected %s: seeking back", tp, got, expected
+        )
+        # seek_wait runs in the consumer's thread and resets Faust's read offset with it.
+        await consumer.seek_wait({tp: expected or 0})
+
+    async def retry_seeks(self, now: float, assigned: set[Any]) -> None:
+        """A seek whose re-fetch was overtaken by more stale records: seek again (timer)."""
+        if not self._reseeks or self._generation != self.app.consumer_generation_id:
+            return
+        for tp, (expected, at) in list(self._reseeks.items()):
+            if self.gate.expected(tp) != expected:
+                del self._reseeks[tp]  # records flow again from the expected offset
+            elif now - at >= RESEEK_RETRY_S and tp in assigned:
+                await self.seek_back(tp)
