@@ -77,9 +77,6 @@ def wait_for_cluster(settings: Settings) -> None:
 def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
     """The configured cluster, or an embedded broker for the duration of the block."""
     if settings.kafka_bootstrap:
-        from echoarb.kafka.client_config import describe
-
-        log.info("Kafka: %s (%s)", settings.kafka_bootstrap, describe(settings))  # never a secret
         wait_for_cluster(settings)
         yield settings.kafka_bootstrap, settings.embedded_broker
         return
