@@ -74,11 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear one-line reason; the traceback only at DEBUG
+        from aiokafka.errors import KafkaError
+
         from echoarb.kafka.client_config import KafkaConfigError
         from echoarb.services.replay import ReplayError
         from echoarb.services.worker_process import WorkerError
         from echoarb.venues.recording import RecordingError
 
+        if isinstance(exc, KafkaError):  # e.g. the broker died under a running command
+            print(f"echoarb: error: Kafka: {exc}", file=sys.stderr)
+            return 1
         if isinstance(exc, RecordingError):
             print(f"echoarb: error: bad recording line: {exc}", file=sys.stderr)
             return 2

@@ -301,6 +301,7 @@ class IngestService:
             self.producer, load_codecs(s.schema_registry_url).tick_batch, s, pairs, producer_id=self.run_id
         )
         self.publisher.recreate_topics = lambda: client_config.ensure_topics(bootstrap, s)
+        self.publisher.recreate_budget_s = s.ingest_kafka_outage_s
         self.pipeline = BufferedIngest(
             self.handler,
             self.publisher,

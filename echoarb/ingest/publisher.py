@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from echoarb.ingest.batching import OutBatch, TickBatcher
 from echoarb.ingest.pipeline import BatchingSink, tick_batcher
@@ -22,9 +23,6 @@ log = logging.getLogger("echoarb.publisher")
 
 MAX_INFLIGHT = 1000
 """Unacknowledged sends before ``send`` waits: backpressure instead of unbounded memory."""
-
-
-_RECREATE_ATTEMPTS = 8
 
 
 class PublishError(RuntimeError):
@@ -56,6 +54,7 @@ class TickPublisher(BatchingSink):
         # after a memory-only broker restart): recreate the topics, then send again.
         self.recreate_topics: Callable[[], Awaitable[None]] | None = None
         self.topics_recreated = 0
+        self.recreate_budget_s = 120.0
 
     @classmethod
     def for_settings(
@@ -99,21 +98,29 @@ class TickPublisher(BatchingSink):
         value = self.codec.encode(record)
         key = batch.key.encode() if batch.key else None
         topic = self.topics[batch.venue]
-        for attempt in range(_RECREATE_ATTEMPTS):
+        deadline: float | None = None
+        delay = 0.2
+        while True:
             try:
                 fut = await self.producer.send(topic, value, key=key, partition=batch.partition)
                 break
             except AssertionError:  # aiokafka: "Unrecognized partition" (its metadata lacks it)
-                if self.recreate_topics is None or attempt == _RECREATE_ATTEMPTS - 1:
+                now = asyncio.get_running_loop().time()
+                deadline = now + self.recreate_budget_s if deadline is None else deadline
+                if self.recreate_topics is None or now > deadline:
                     raise PublishError(
                         f"topic {topic} has no partition {batch.partition} on the cluster; "
                         "create the topics with the configured PARTITIONS"
                     ) from None
                 log.warning("topic %s lost partition %s: recreating the topics", topic, batch.partition)
-                await self.recreate_topics()
-                self.topics_recreated += 1
-                await self.producer.client.force_metadata_update()
-                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+                try:  # the cluster may still be down: keep trying until the budget is spent
+                    await self.recreate_topics()
+                    self.topics_recreated += 1
+                    await self.producer.client.force_metadata_update()
+                except (KafkaError, OSError) as exc:
+                    log.warning("cannot recreate the topics yet (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
         self._inflight.append(fut)
 
     async def dead_letter(self, venue: str, frame: str, reason: str, recv_ts: int) -> None:
