@@ -101,7 +101,7 @@ def settings_of(service: dict[str, Any]) -> Settings:
 def test_rendered_services(compose: dict[str, Any]) -> None:
     assert set(services(compose)) == {
         "kafka-1", "kafka-2", "kafka-3", "kafka-exporter", "topic-init", "clickhouse", "grafana",
-        "prometheus", "ingest-kalshi", "ingest-polymarket", "ingest-manifold", "worker", "sink",
+        "prometheus", "ingest-kalshi", "ingest-polymarket", "ingest-manifold", "worker", "sink", "serve",
     }  # fmt: skip
     assert services(compose)["worker"]["deploy"]["replicas"] >= 2
 
@@ -142,7 +142,7 @@ def test_every_echoarb_command_is_a_real_subcommand(compose: dict[str, Any]) -> 
         assert commands[name][1] is not None
     assert {name: cmd for name, (cmd, _) in commands.items()} == {
         "topic-init": "topics", "ingest-kalshi": "ingest", "ingest-polymarket": "ingest",
-        "ingest-manifold": "ingest", "worker": "worker", "sink": "sink",
+        "ingest-manifold": "ingest", "worker": "worker", "sink": "sink", "serve": "serve",
     }  # fmt: skip
     # One ingest per venue, together covering all three.
     venues = [
