@@ -19,6 +19,8 @@ from aiohttp.typedefs import Middleware
 log = logging.getLogger("echoarb.web")
 
 OPEN_PATHS = frozenset({"/health", "/healthz", "/ready"})
+# Static assets of the board and the docs page hold nothing secret; the page itself is gated.
+OPEN_PREFIXES = ("/static/", "/docs/static/")
 
 
 def is_loopback(host: str) -> bool:
@@ -30,13 +32,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def authorized(headers: Mapping[str, str], token: str | None) -> bool:
-    """True when no token is configured, or the request carries exactly that bearer token."""
+def authorized(headers: Mapping[str, str], token: str | None, query_token: str | None = None) -> bool:
+    """True when no token is configured, or the request carries exactly that token.
+
+    ``Authorization: Bearer <token>`` for programs; ``?access_token=`` (``query_token``) for
+    what cannot set headers: a browser opening the board or its WebSocket.
+    """
     if not token:
         return True
     value = headers.get("Authorization", "")
     scheme, _, given = value.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return True
+    return query_token is not None and hmac.compare_digest(query_token.encode(), token.encode())
 
 
 def warn_if_exposed(what: str, host: str, token: str | None) -> None:
@@ -53,7 +61,11 @@ def bearer_middleware(token: str | None) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS or authorized(request.headers, token):
+        if (
+            request.path in OPEN_PATHS
+            or request.path.startswith(OPEN_PREFIXES)
+            or authorized(request.headers, token, request.query.get("access_token"))
+        ):
             return await handler(request)
         return web.json_response(
             {"error": "unauthorized: send Authorization: Bearer <WEB_AUTH_TOKEN>"},

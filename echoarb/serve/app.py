@@ -27,6 +27,7 @@ from echoarb.serve.metrics import CONTENT_TYPE, ServeMetrics
 from echoarb.serve.openapi import document
 from echoarb.serve.source import SpreadSource
 from echoarb.serve.state import FilterError, SpreadFilter, SpreadState
+from echoarb.web_auth import bearer_middleware, warn_if_exposed
 
 log = logging.getLogger("echoarb.serve")
 
@@ -138,9 +139,11 @@ def build_app(
     health_check: Any,
     *,
     max_quote_age_ms: int = 30_000,
+    auth_token: str | None = None,
 ) -> web.Application:
-    """``health_check()`` returns ``(ok, body)``."""
-    app = web.Application()
+    """``health_check()`` returns ``(ok, body)``; with ``auth_token`` every path but /health
+    needs it (see :mod:`echoarb.web_auth`)."""
+    app = web.Application(middlewares=[bearer_middleware(auth_token)] if auth_token else [])
     app[STATE] = state
     app[FEED] = feed
     app[METRICS] = serve_metrics
@@ -177,6 +180,7 @@ class ServeService:
         max_quote_age_ms: int = 30_000,
         alerts: AlertsConfig | None = None,
         lag_group: str | None = None,
+        auth_token: str | None = None,
     ) -> None:
         """``lag_group``: the stream workers' consumer group, whose lag on the tick topics
         this server reports (it reads those partitions anyway)."""
@@ -196,8 +200,14 @@ class ServeService:
         self.host = host
         self.port = port
         self.app = build_app(
-            self.state, self.feed, self.metrics, self.health, max_quote_age_ms=max_quote_age_ms
+            self.state,
+            self.feed,
+            self.metrics,
+            self.health,
+            max_quote_age_ms=max_quote_age_ms,
+            auth_token=auth_token,
         )
+        warn_if_exposed("serve", host, auth_token)
         self.lag: LagMonitor | None = None
         if lag_group and source.ticks:
             s = source.settings

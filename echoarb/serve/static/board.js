@@ -144,7 +144,7 @@
   async function loadHistory(pairs) {
     for (const pair of pairs) {
       try {
-        const res = await fetch(`/api/pairs/${encodeURIComponent(pair)}`);
+        const res = await fetch(withToken(`/api/pairs/${encodeURIComponent(pair)}`));
         if (!res.ok) continue;
         const body = await res.json();
         for (const [key, pts] of Object.entries(body.history || {})) pts.forEach((p) => addPoint(key, p[0], p[1]));
@@ -175,12 +175,19 @@
     scheduleCharts();
   }
 
+  // With WEB_AUTH_TOKEN set, open the board as /?access_token=...: the page passes it on.
+  function withToken(url) {
+    const token = new URLSearchParams(location.search).get("access_token");
+    if (!token) return url;
+    return url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(token);
+  }
+
   function connect() {
     clearTimeout(reconnectTimer);
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const q = query();
     setConn("connecting", attempt ? `reconnecting (attempt ${attempt})` : "connecting");
-    const ws = new WebSocket(`${proto}//${location.host}/ws/spreads${q ? "?" + q : ""}`);
+    const ws = new WebSocket(withToken(`${proto}//${location.host}/ws/spreads${q ? "?" + q : ""}`));
     socket = ws;
     ws.onopen = () => { attempt = 0; connections++; setConn("open", "live"); updateStats(); };
     ws.onmessage = onMessage;
