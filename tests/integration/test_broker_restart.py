@@ -27,14 +27,7 @@ from aiokafka import AIOKafkaConsumer
 
 from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.kafka.processes import free_port
-
-
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fp:
-        for line in fp:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from tests.integration.test_venue_flood import _rss_mb
 
 
 async def _tick_records(bootstrap: str, topic: str, wait_s: float) -> int:
