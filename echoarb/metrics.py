@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_RECEIVED = Counter(
     "echoarb_messages_received", "Frames received from a venue (ws or rest)", ["venue"]
@@ -68,8 +68,3 @@ def init_venue_series(venues: list[str]) -> None:
         MESSAGES_RECEIVED.labels(venue=venue)
         CONNECTIONS_ACTIVE.labels(venue=venue)
         RECONNECT_ATTEMPTS.labels(venue=venue)
-
-
-def serve(port: int, addr: str = "127.0.0.1") -> None:
-    """Expose ``/metrics`` on ``addr:port`` (a daemon thread)."""
-    start_http_server(port, addr=addr)

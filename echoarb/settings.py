@@ -253,6 +253,10 @@ class Settings(BaseSettings):
         self.clickhouse_url = SecretStr(urlunsplit(parts._replace(netloc=netloc)))
         return self
 
+    def web_token(self) -> str | None:
+        """``WEB_AUTH_TOKEN`` in clear for the HTTP servers that check it (never to a log)."""
+        return self.web_auth_token.get_secret_value() if self.web_auth_token else None
+
     def tick_topic(self, venue: str) -> str:
         return f"{self.topic_ticks_prefix}{venue}"
 

@@ -30,6 +30,7 @@ from echoarb.scan.partition import PartitionCores, Step
 from echoarb.scan.scanner import ScanParams
 from echoarb.scan.state import encode_state
 from echoarb.settings import Settings
+from echoarb.web_auth import bearer_middleware, warn_if_exposed
 from echoarb.wire.codec import CodecError, load_codecs
 from echoarb.wire.records import tick_from_record
 from streams import faust_compat, run_transport
@@ -77,6 +78,13 @@ def app_options(settings: Settings, embedded_broker: bool) -> dict[str, Any]:
         "processing_guarantee": s.processing_guarantee,
         **faust_compat.APP_OPTIONS,
     }
+    token = s.web_token()
+    if token:
+        # Every view but /health needs the bearer token. Faust forwards a table-routed request
+        # with its headers, so the owning worker checks the same token (tests/integration/
+        # test_web_auth_cluster.py).
+        options["web_application_options"] = {"middlewares": [bearer_middleware(token)]}
+    warn_if_exposed("worker web views", s.worker_web_host, token)
     if embedded_broker:
         from echoarb.kafka import tansu_compat
 

@@ -52,7 +52,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             loop.call_later(args.duration, service.stop)
         ops = None
         if args.metrics_port is not None:
-            ops = OpsServer(service.health, host=args.metrics_addr, port=args.metrics_port)
+            ops = OpsServer(
+                service.health,
+                host=args.metrics_addr,
+                port=args.metrics_port,
+                auth_token=settings.web_token(),
+            )
             try:
                 await ops.start()
             except OSError as exc:

@@ -156,7 +156,9 @@ def cmd_sink(args: argparse.Namespace) -> int:
             from echoarb.sink.metrics import register_lag
 
             register_lag(sink.group_id, sink.lag)
-            ops = OpsServer(health, host=args.metrics_addr, port=args.metrics_port)
+            ops = OpsServer(
+                health, host=args.metrics_addr, port=args.metrics_port, auth_token=settings.web_token()
+            )
             await ops.start()
         # SIGTERM unwinds like Ctrl-C (cli/main.py): run() is cancelled, stop() then leaves the
         # group; what was not inserted was not committed, so nothing is lost.

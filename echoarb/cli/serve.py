@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_quote_age_ms=settings.max_quote_age_ms,
             alerts=alerts,
             lag_group=settings.worker_id,
-            auth_token=settings.web_auth_token.get_secret_value() if settings.web_auth_token else None,
+            auth_token=settings.web_token(),
         )
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()

@@ -13,6 +13,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
+from echoarb.web_auth import bearer_middleware, warn_if_exposed
+
 log = logging.getLogger("echoarb.ops")
 
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
@@ -27,8 +29,10 @@ class OpsServer:
         host: str = "127.0.0.1",
         port: int = 0,
         registry: CollectorRegistry = REGISTRY,
+        auth_token: str | None = None,
     ) -> None:
         self.health = health
+        self.auth_token = auth_token
         self.host = host
         self.port = port
         self.registry = registry
@@ -46,7 +50,8 @@ class OpsServer:
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE})
 
     async def start(self) -> None:
-        app = web.Application()
+        # /metrics needs WEB_AUTH_TOKEN when one is set; /health stays open for probes.
+        app = web.Application(middlewares=[bearer_middleware(self.auth_token)] if self.auth_token else [])
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -55,6 +60,7 @@ class OpsServer:
         await site.start()
         if self.port == 0:
             self.port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        warn_if_exposed("metrics", self.host, self.auth_token)
         log.info("metrics and health on http://%s:%d/metrics, /health", self.host, self.port)
 
     async def stop(self) -> None:
