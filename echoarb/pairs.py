@@ -29,6 +29,7 @@ class VenueRef:
     no_instrument: str | None = None  # polymarket NO token id
     invert: bool = False
     fee_rate: Decimal | None = None
+    fee_exponent: int = 1  # polymarket: the market's fee exponent (docs/edge.md, "Fees")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,11 @@ _VENUE_KEYS: dict[str, dict[str, str]] = {
         "no_token_id": "no_instrument",
         "invert": "invert",
         "fee_rate": "fee_rate",
+        "fee_exponent": "fee_exponent",
     },
     "manifold": {"slug": "instrument", "invert": "invert"},
 }
+MAX_FEE_EXPONENT = 8  # the same bound as echoarb.scan.edge.fees.MAX_EXPONENT (core: no import of scan)
 _REQUIRED = {"kalshi": "ticker", "polymarket": "token_id", "manifold": "slug"}
 _PAIR_KEYS = {"id", "description", "type", "exhaustive", "outcomes", *VENUES}
 _OUTCOME_KEYS = {"name", *VENUES}
@@ -197,8 +200,26 @@ def _parse_venues(item: dict[str, Any], where: str) -> tuple[VenueRef, ...]:
                 fee_rate = None
             if fee_rate is None or not (0 <= fee_rate < 1) or isinstance(spec["fee_rate"], bool):
                 raise PairsConfigError(f"{where}: key {venue}.fee_rate must be a number in [0, 1)")
-        refs.append(VenueRef(venue, spec[required], no_instrument, invert, fee_rate))
+        fee_exponent = _whole(spec.get("fee_exponent", 1))
+        if fee_exponent is None or not 1 <= fee_exponent <= MAX_FEE_EXPONENT:
+            raise PairsConfigError(
+                f"{where}: key {venue}.fee_exponent must be a whole number from 1 to {MAX_FEE_EXPONENT}"
+            )
+        refs.append(VenueRef(venue, spec[required], no_instrument, invert, fee_rate, fee_exponent))
     return tuple(refs)
+
+
+def _whole(value: object) -> int | None:
+    """A whole number given as a JSON number or a decimal string ("2", 2, 2.0), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def _pair_to_json(pair: MarketPair) -> dict[str, Any]:
@@ -211,6 +232,8 @@ def _pair_to_json(pair: MarketPair) -> dict[str, Any]:
             out["invert"] = True
         if ref.fee_rate is not None:
             out["fee_rate"] = str(ref.fee_rate)
+        if ref.fee_exponent != 1:
+            out["fee_exponent"] = ref.fee_exponent
         return out
 
     out: dict[str, Any] = {"id": pair.id, "description": pair.description}

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     kalshi_api_key: SecretStr | None = None
     kalshi_private_key_path: Path | None = None
     kalshi_fee_rate: Decimal = Field(Decimal("0.07"), ge=0, lt=1)
+    kalshi_fee_rounding: Literal["order", "per_fill_cent"] = Field(
+        "order",
+        description="Kalshi fees: order = trade fee per fill to $0.0001, outlay per order to the account "
+        "precision (2026 rules); per_fill_cent = each fill's fee rounded up to the cent (never less)",
+    )
+    kalshi_account_precision: Decimal = Field(
+        Decimal("0.01"), description="Kalshi account balance precision: 0.01, or 0.0001 for direct members"
+    )
 
     # Live ingest (producer agents). URLs default to the real venues; tests point them at simulators.
     kalshi_ws_url: str = "wss://api.elections.kalshi.com/trade-api/ws/v2"
@@ -194,6 +202,13 @@ class Settings(BaseSettings):
         """A blank value of an optional setting means unset (``FOO=`` in compose or a child env)."""
         if isinstance(value, str) and not value.strip() and info.field_name in _optional_fields(cls):
             return None
+        return value
+
+    @field_validator("kalshi_account_precision", mode="after")
+    @classmethod
+    def _precision(cls, value: Decimal) -> Decimal:
+        if value not in (Decimal("0.01"), Decimal("0.0001")):
+            raise ValueError("must be 0.01 (most accounts) or 0.0001 (direct members)")
         return value
 
     @field_validator("data_dir", "pairs_file", mode="after")

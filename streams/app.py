@@ -25,6 +25,7 @@ from faust.types import TP
 from echoarb.kafka import client_config
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
+from echoarb.scan.edge.fees import FeePolicy
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.partition import PartitionCores, Step
 from echoarb.scan.scanner import ScanParams
@@ -51,6 +52,7 @@ def scan_params(settings: Settings) -> ScanParams:
         tumbling_ms=settings.window_tumbling_s * 1000,
         hopping_ms=settings.window_hopping_s * 1000,
         hopping_step_ms=settings.window_hopping_step_s * 1000,
+        fees=FeePolicy(settings.kalshi_fee_rounding, settings.kalshi_account_precision),
     )
 
 

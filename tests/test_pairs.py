@@ -34,6 +34,22 @@ def test_seed_format_loads_unchanged() -> None:
     assert parse_pairs(config.to_json()) == config
 
 
+def test_fee_exponent() -> None:
+    raw = json.loads(json.dumps(SEED))
+    assert {ref.venue: ref.fee_exponent for ref in parse_pairs(raw).pairs[0].venues} == {
+        "kalshi": 1,
+        "polymarket": 1,
+        "manifold": 1,
+    }
+    for given in (2, "2", 2.0):
+        raw["pairs"][0]["polymarket"]["fee_exponent"] = given
+        config = parse_pairs(raw)
+        refs = {ref.venue: ref for ref in config.pairs[0].venues}
+        assert refs["polymarket"].fee_exponent == 2
+        assert config.to_json()["pairs"][0]["polymarket"]["fee_exponent"] == 2
+        assert parse_pairs(config.to_json()) == config
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -43,6 +59,16 @@ def test_seed_format_loads_unchanged() -> None:
         (lambda p: p["kalshi"].pop("ticker"), "key kalshi.ticker must be a non-empty string"),
         (lambda p: (p.pop("kalshi"), p.pop("polymarket")), "needs at least two venues"),
         (lambda p: p["manifold"].update(invert="yes"), "manifold.invert must be true or false"),
+        (
+            lambda p: p["polymarket"].update(fee_exponent=1.5),
+            "polymarket.fee_exponent must be a whole number",
+        ),
+        (lambda p: p["polymarket"].update(fee_exponent=0), "polymarket.fee_exponent must be a whole number"),
+        (
+            lambda p: p["polymarket"].update(fee_exponent=True),
+            "polymarket.fee_exponent must be a whole number",
+        ),
+        (lambda p: p["kalshi"].update(fee_exponent=2), "unknown key kalshi.fee_exponent"),
     ],
 )
 def test_bad_config_names_pair_and_key(mutate: Callable[[dict[str, Any]], object], message: str) -> None:

@@ -58,6 +58,7 @@ def _every_field_changed() -> Settings:
     values.update(
         kafka_security_protocol="SASL_SSL",
         clickhouse_url=SecretStr("http://echoarb@clickhouse:8123/echoarb"),  # + clickhouse_password
+        kalshi_account_precision=Decimal("0.0001"),  # one of two valid values
     )
     settings = Settings(_env_file=None, **values)
     for name, field in fields.items():

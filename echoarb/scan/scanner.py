@@ -15,7 +15,7 @@ from echoarb.model import ONE, ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
-from echoarb.scan.edge.fees import fee_model
+from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state
@@ -30,15 +30,21 @@ class ScanParams:
     hopping_ms: int = 300_000
     hopping_step_ms: int = 60_000
     window_grace_ms: int = 5_000
+    fees: FeePolicy = DEFAULT_POLICY  # the account's Kalshi fee rounding (Settings)
 
 
 RECENT_WINDOWS = 12
 
 
-def _first_units(tick: Tick) -> tuple[Decimal | None, Decimal | None]:
+def _first_units(tick: Tick, exponent: int, policy: FeePolicy) -> tuple[Decimal | None, Decimal | None]:
     """All-in unit cost of the first level a walk would take on each side (None: empty side)."""
-    model = fee_model(tick.venue, tick.fee_rate)
+    model = fee_model(tick.venue, tick.fee_rate, exponent, policy)
     return first_unit(tick.yes_asks, model), first_unit(tick.no_asks, model)
+
+
+def fee_exponents(pair: MarketPair) -> dict[tuple[str, str], int]:
+    """(outcome, venue) -> the pair's configured fee exponent, for the venues that set one."""
+    return {(outcome, ref.venue): ref.fee_exponent for outcome, ref in pair.refs() if ref.fee_exponent != 1}
 
 
 def load_state(pair_id: str, params: ScanParams, saved: bytes | None = None) -> PairState:
@@ -80,6 +86,7 @@ class PartitionScanner:
         # (pair id, quote key) -> (tick, unit cost of its first YES level, of its first NO level)
         self._units: dict[tuple[str, str], tuple[Tick, Decimal | None, Decimal | None]] = {}
         self._walks: dict[str, WalkCache] = {}  # pair id -> walks of its unchanged directions
+        self._exponents = {pid: fee_exponents(pair) for pid, pair in pairs.items()}
 
     def state(self, pair_id: str) -> PairState:
         state = self.states.get(pair_id)
@@ -112,7 +119,7 @@ class PartitionScanner:
             self.clock = tick.event_ts
         self.dirty.add(tick.pair_id)
         if pair.type == "binary" and not state.executable and not len(state.detector):
-            self._units[(tick.pair_id, key)] = (tick, *_first_units(tick))
+            self._units[(tick.pair_id, key)] = (tick, *self._first_units(tick))
             if self._uncrossed(tick.pair_id, state):
                 # Every direction's first step already costs >= 1 - min_edge, so every result
                 # is "no opportunity", the state already says so, and nothing is executable:
@@ -152,7 +159,7 @@ class PartitionScanner:
         for key, tick in quotes.items():
             cached = units.get((pair_id, key))
             if cached is None or cached[0] is not tick:
-                cached = units[(pair_id, key)] = (tick, *_first_units(tick))
+                cached = units[(pair_id, key)] = (tick, *self._first_units(tick))
             rows.append(cached)
         for i, (_, yes, _) in enumerate(rows):
             if yes is None:
@@ -162,14 +169,25 @@ class PartitionScanner:
                     return False
         return True
 
+    def _first_units(self, tick: Tick) -> tuple[Decimal | None, Decimal | None]:
+        exponent = self._exponents.get(tick.pair_id, {}).get((tick.outcome, tick.venue), 1)
+        return _first_units(tick, exponent, self.params.fees)
+
     def _evaluate(self, pair: MarketPair, state: PairState) -> list[Opportunity]:
         p = self.params
+        exponents = self._exponents.get(pair.id) or None
         if pair.type == "binary":
             walks = self._walks.get(pair.id)
             if walks is None:
                 walks = self._walks[pair.id] = {}
             return evaluate_binary(
-                pair.id, state.quotes, min_edge=p.min_edge, max_quote_age_ms=p.max_quote_age_ms, walks=walks
+                pair.id,
+                state.quotes,
+                min_edge=p.min_edge,
+                max_quote_age_ms=p.max_quote_age_ms,
+                fee_exponents=None if exponents is None else {v: e for (_, v), e in exponents.items()},
+                fee_policy=p.fees,
+                walks=walks,
             )
         outcome_ticks: dict[str, dict[str, Tick]] = {}
         for tick in state.quotes.values():
@@ -182,6 +200,8 @@ class PartitionScanner:
             exhaustive=pair.exhaustive,
             min_edge=p.min_edge,
             max_quote_age_ms=p.max_quote_age_ms,
+            fee_exponents=exponents,
+            fee_policy=p.fees,
         )
         return [] if basket is None else [basket]
 

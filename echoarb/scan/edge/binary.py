@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from echoarb.model import Opportunity, Tick
-from echoarb.scan.edge.fees import fee_model
+from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
 from echoarb.scan.edge.walk import PricedLadder, WalkResult, build_opportunity, walk
 
 WalkCache = dict[tuple[str, str], tuple[Tick, Tick, Decimal, WalkResult]]
@@ -20,18 +20,23 @@ def evaluate_binary(
     min_edge: Decimal,
     max_quote_age_ms: int,
     fee_rates: Mapping[str, Decimal] | None = None,
+    fee_exponents: Mapping[str, int] | None = None,
+    fee_policy: FeePolicy = DEFAULT_POLICY,
     walks: WalkCache | None = None,
 ) -> list[Opportunity]:
     """One Opportunity per ordered venue pair (A, B), A != B, ordered by (A, B) venue names.
 
     ``ticks`` maps venue -> latest Tick of that venue for the pair (already in the pair's
     orientation). A venue's fee rate is ``fee_rates[venue]`` when given, else ``Tick.fee_rate``
-    (Manifold is always 0). Ages are measured against the newest event time of all ``ticks``.
+    (Manifold is always 0). ``fee_exponents[venue]`` is a Polymarket market's fee exponent
+    (default 1, from the pair's config); ``fee_policy`` is the account's Kalshi rounding.
+    Ages are measured against the newest event time of all ``ticks``.
 
     ``walks`` (kept by the caller per pair) reuses the walk of a direction whose two quotes
     are the very same objects as last time: a tick changes only the directions it is a leg
     of, and a walk depends on nothing but its two ladders and ``min_edge``. Only valid
-    without ``fee_rates`` (fees then come from the quotes themselves).
+    without ``fee_rates`` (fees then come from the quotes themselves), and with the same
+    ``fee_exponents`` and ``fee_policy`` on every call that shares the cache.
     """
     if fee_rates:
         walks = None
@@ -43,7 +48,8 @@ def evaluate_binary(
     for venue in venues:
         tick = ticks[venue]
         rate = fee_rates.get(venue, tick.fee_rate) if fee_rates else tick.fee_rate
-        model = fee_model(tick.venue, rate)
+        exponent = fee_exponents.get(venue, 1) if fee_exponents else 1
+        model = fee_model(tick.venue, rate, exponent, fee_policy)
         books[venue] = (tick, PricedLadder(tick.yes_asks, model), PricedLadder(tick.no_asks, model))
 
     out: list[Opportunity] = []

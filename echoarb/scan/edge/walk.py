@@ -92,8 +92,8 @@ def first_unit(levels: Ladder, model: FeeModel) -> Decimal | None:
 def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
     """Walk all ladders from the top while one more contract of every leg costs ``< 1 - min_edge``.
 
-    Fees are charged per ladder and per level on the total quantity taken at that level
-    (one fill per level, rounded up per fill).
+    Fees are charged per ladder as one order: one fill per level on the total quantity taken
+    there (``FeeModel.fill_fee``), then the order's rounding (``FeeModel.leg_fees``).
     """
     n = len(ladders)
     empty = _EMPTY.get(n) or _EMPTY.setdefault(n, WalkResult(ZERO, ZERO, ZERO, (_NO_FILL,) * n))
@@ -132,7 +132,7 @@ def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
             lad = ladders[i]
             price = lad.levels[idx[i]].price
             notional[i] += taken[i] * price
-            fees[i] += lad.model.fee(taken[i], price)
+            fees[i] += lad.model.fill_fee(taken[i], price)
             taken[i] = ZERO
             j = idx[i] = _next_level(lad.levels, idx[i] + 1)
             if j >= len(lad.levels):
@@ -147,7 +147,9 @@ def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
             lad = ladders[i]
             price = lad.levels[idx[i]].price
             notional[i] += taken[i] * price
-            fees[i] += lad.model.fee(taken[i], price)
+            fees[i] += lad.model.fill_fee(taken[i], price)
+    for i in range(n):  # per-order rounding (Kalshi's account precision)
+        fees[i] = ladders[i].model.leg_fees(notional[i], fees[i])
 
     fills = tuple(
         Fill(size, notional[i], fees[i], (notional[i] / size).quantize(PRICE_QUANTUM)) for i in range(n)

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 from echoarb.model import Ladder, Level, Opportunity, Tick, Venue
 from echoarb.scan.edge.binary import evaluate_binary
+from echoarb.scan.edge.fees import FeePolicy
 
 AGE = 30_000
 
@@ -37,7 +38,8 @@ def test_worked_example() -> None:
     assert forward.key == "p|binary|kalshi:yes,polymarket:no"
     assert forward.size == 120
     assert forward.cost == D("114.80")
-    # Kalshi 1.40 + 0.70; Polymarket one fill of 120 at 0.47: 1.1957 (two fills would be 0.7972 + 0.3986).
+    # Kalshi ceil_cent(58.40 + 1.3978 + 0.7000) - 58.40 = 2.10; Polymarket one fill of 120 at 0.47:
+    # 1.1957 (two fills would be 0.7972 + 0.3986).
     assert forward.fees == D("3.2957")
     assert forward.net_profit == D("1.9043")
     assert forward.net_edge == D("0.015869")
@@ -68,7 +70,7 @@ def test_worked_example() -> None:
     assert [leg.best_price for leg in reverse.legs] == [D("0.55"), D("0.59")]
 
 
-def test_fees_rounded_per_level() -> None:
+def test_kalshi_fees_are_rounded_per_order() -> None:
     # Step 1: 0.30 + 0.60 + 0.0147 < 1, step 2: 0.31 + 0.60 + 0.014973 < 1, then Kalshi is empty.
     ticks = {
         "kalshi": tick("kalshi", ladder(("0.30", 1), ("0.31", 1)), (), "0.07"),
@@ -76,15 +78,55 @@ def test_fees_rounded_per_level() -> None:
     }
     opp = run(ticks)[0]
     assert (opp.size, opp.cost) == (2, D("1.81"))
-    assert opp.fees == D("0.04")  # 0.0147 -> 0.02 and 0.014973 -> 0.02, not ceil(0.029673) = 0.03
-    assert opp.net_profit == D("0.15")
-    assert opp.net_edge == D("0.075")
+    # Trade fees 0.0147 + 0.0150 (0.014973 up to $0.0001); outlay ceil_cent(0.61 + 0.0297) = 0.64.
+    assert opp.fees == D("0.03")
+    assert opp.net_profit == D("0.16")
+    assert opp.net_edge == D("0.08")
     assert opp.legs[1].avg_price == D("0.6")
+
+    # The conservative rule: 0.0147 -> 0.02 and 0.014973 -> 0.02 on their own.
+    opp = run(ticks, fee_policy=FeePolicy("per_fill_cent"))[0]
+    assert (opp.size, opp.cost, opp.fees, opp.net_profit) == (2, D("1.81"), D("0.04"), D("0.15"))
+    assert opp.net_edge == D("0.075")
+    # A direct member's account keeps $0.0001: the trade fees alone.
+    opp = run(ticks, fee_policy=FeePolicy("order", D("0.0001")))[0]
+    assert (opp.fees, opp.net_profit) == (D("0.0297"), D("0.1603"))
+
+
+def test_worked_example_under_every_kalshi_rule() -> None:
+    """docs/edge.md: the Kalshi leg costs 2.10 in fees under either rule (1.40 + 0.70 per fill)."""
+    for policy in (FeePolicy(), FeePolicy("per_fill_cent")):
+        forward = run(worked_example(), fee_policy=policy)[0]
+        assert (forward.fees, forward.net_profit) == (D("3.2957"), D("1.9043")), policy
+    forward = run(worked_example(), fee_policy=FeePolicy("order", D("0.0001")))[0]
+    assert (forward.fees, forward.net_profit) == (D("3.2935"), D("1.9065"))  # 2.0978 + 1.1957
+
+
+def test_polymarket_fee_exponent() -> None:
+    """``fee_exponent`` 2: fees and the walk's marginal cost use (p * (1 - p)) ** 2."""
+    ticks = {
+        "kalshi": tick("kalshi", ladder(("0.40", 10)), (), "0"),
+        "polymarket": tick("polymarket", (), ladder(("0.50", 10), ("0.58", 10)), "0.25"),
+    }
+    # Exponent 1: step 1 costs 0.40 + 0.50 + 0.25 * 0.25 = 0.9625 < 1, 10 contracts; fee 0.625.
+    opp = run(ticks)[0]
+    assert (opp.size, opp.cost, opp.fees) == (10, D("9.00"), D("0.625"))
+    # Exponent 2: 0.25 * 0.0625 = 0.015625 per contract, 10 contracts: 0.15625 -> 0.1563.
+    opp = run(ticks, fee_exponents={"polymarket": 2})[0]
+    assert (opp.size, opp.cost, opp.fees, opp.net_profit) == (10, D("9.00"), D("0.1563"), D("0.8437"))
+    # The marginal cost criterion too: at 0.58, p * (1 - p) = 0.2436; with exponent 1 one more
+    # contract costs 0.40 + 0.58 + 0.0609 >= 1 (stop), with exponent 2 0.40 + 0.58 + 0.0148352 < 1.
+    ticks["kalshi"] = tick("kalshi", ladder(("0.40", 20)), (), "0")
+    assert run(ticks)[0].size == 10
+    opp = run(ticks, fee_exponents={"polymarket": 2})[0]
+    assert opp.size == 20
+    assert opp.fees == D("0.1563") + D("0.1484")  # 10 * 0.25 * 0.05934096 = 0.148352 -> 0.1484
 
 
 def test_min_edge_cuts_the_walk() -> None:
     opp = run(worked_example(), "0.01")[0]  # step 2 costs 0.997464 >= 0.99
-    assert (opp.size, opp.cost, opp.fees) == (80, D("76.00"), D("2.1972"))  # 1.40 + ceil(0.79712)
+    # Kalshi ceil_cent(38.40 + 1.3978) - 38.40 = 1.40, Polymarket ceil_0.0001(0.79712).
+    assert (opp.size, opp.cost, opp.fees) == (80, D("76.00"), D("2.1972"))
     assert opp.net_profit == D("1.8028")
     assert opp.net_edge == D("0.022535")
     assert opp.executable
@@ -125,7 +167,8 @@ def test_depth_exhausted_books_partial_other_leg() -> None:
         "polymarket": tick("polymarket", (), ladder(("0.50", 25))),
     }
     opp = run(ticks)[0]
-    assert (opp.size, opp.cost, opp.fees, opp.net_profit) == (10, D("9.00"), D("0.17"), D("0.83"))  # 0.168 up
+    # Kalshi trade fee 0.1680; outlay ceil_cent(4.00 + 0.168) = 4.17.
+    assert (opp.size, opp.cost, opp.fees, opp.net_profit) == (10, D("9.00"), D("0.17"), D("0.83"))
 
 
 def test_manifold_leg_never_executable() -> None:
