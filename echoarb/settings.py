@@ -116,6 +116,16 @@ class Settings(BaseSettings):
     manifold_ws_url: str = "wss://api.manifold.markets/ws"
     manifold_api_url: str = "https://api.manifold.markets/v0"
     manifold_requests_per_min: int = Field(500, ge=1, description="REST budget (venue limit: 500/min/IP)")
+    # Market discovery (echoarb discover): listing REST bases and their request budgets.
+    kalshi_api_url: str = "https://api.elections.kalshi.com/trade-api/v2"
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    kalshi_requests_per_min: int = Field(600, ge=1, description="discover: Kalshi REST budget (basic: 20 reads/s)")
+    polymarket_requests_per_min: int = Field(300, ge=1, description="discover: Gamma REST budget")
+    discover_retries: int = Field(5, ge=0, description="discover: retries of a failed listing request")
+    discover_timeout_s: float = Field(20.0, gt=0, description="discover: timeout of one listing request")
+    discover_cache_max_age_s: float = Field(
+        3600.0, ge=0, description="discover: a cached listing younger than this is reused (0 = always fetch)"
+    )
     ingest_heartbeat_ms: int = Field(100, ge=1, description="watermark heartbeat and flush period")
     ingest_buffer_frames: int = Field(10_000, ge=1, description="frames buffered before backpressure")
     ingest_kafka_outage_s: float = Field(120.0, gt=0, description="Kafka outage ridden out before failing")

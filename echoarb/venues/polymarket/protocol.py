@@ -358,14 +358,7 @@ class PolymarketProtocol:
 
     def _gamma_market(self, market: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
         """Gamma ``/markets``: whether each token accepts orders, its tick and end date."""
-        ids = require(market, "clobTokenIds")
-        if isinstance(ids, str):  # Gamma encodes the list as a JSON string
-            try:
-                ids = loads(ids)
-            except FrameError:
-                raise FrameError("field 'clobTokenIds' is not a JSON list") from None
-        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-            raise FrameError(f"field 'clobTokenIds' is not a list of ids: {ids!r}")
+        ids = gamma_list(market, "clobTokenIds")
         tick = _tick(market.get("orderPriceMinTickSize"), "orderPriceMinTickSize")
         end_ms = first_ms(market.get("endDate"), market.get("end_date_iso")) or 0
         status: MarketStatus = "open"
@@ -392,6 +385,24 @@ class PolymarketProtocol:
         return book_quote(
             "polymarket", asset_id, token.book, self.depth, event_ts, recv_ts, token.status, token.in_sync
         )
+
+
+def gamma_list(market: dict[str, Any], name: str) -> list[str]:
+    """A Gamma list field (``clobTokenIds``, ``outcomes``, ``outcomePrices``) as its strings.
+
+    Gamma encodes these lists as JSON strings inside the JSON body; newer bodies (and other
+    clients' fixtures) sometimes carry the plain list. Both are accepted; anything else is a
+    :class:`FrameError`. Shared with market discovery (``echoarb.discover.polymarket``).
+    """
+    values = require(market, name)
+    if isinstance(values, str):
+        try:
+            values = loads(values)
+        except FrameError:
+            raise FrameError(f"field {name!r} is not a JSON list") from None
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise FrameError(f"field {name!r} is not a list of strings: {values!r}")
+    return values
 
 
 def _is_keepalive(frame: str | bytes) -> bool:
