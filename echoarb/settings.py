@@ -119,7 +119,9 @@ class Settings(BaseSettings):
     # Market discovery (echoarb discover): listing REST bases and their request budgets.
     kalshi_api_url: str = "https://api.elections.kalshi.com/trade-api/v2"
     polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    kalshi_requests_per_min: int = Field(600, ge=1, description="discover: Kalshi REST budget (basic: 20 reads/s)")
+    kalshi_requests_per_min: int = Field(
+        600, ge=1, description="discover: Kalshi REST budget (basic tier: 20 reads/s)"
+    )
     polymarket_requests_per_min: int = Field(300, ge=1, description="discover: Gamma REST budget")
     discover_retries: int = Field(5, ge=0, description="discover: retries of a failed listing request")
     discover_timeout_s: float = Field(20.0, gt=0, description="discover: timeout of one listing request")
