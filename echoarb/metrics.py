@@ -43,6 +43,17 @@ EVENT_TIME_FALLBACKS = Counter(
     ["venue"],
 )
 
+VENUE_REST_REQUESTS = Counter(
+    "echoarb_venue_rest_requests",
+    "REST requests to a venue (market metadata, order book resyncs)",
+    ["venue", "endpoint"],
+)
+VENUE_REST_FAILURES = Counter(
+    "echoarb_venue_rest_failures",
+    "Venue REST requests that failed (HTTP error, timeout, refused): logged, the feed continues",
+    ["venue", "endpoint"],
+)
+
 _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invalid_json", re.compile(r"not valid JSON")),
     ("not_object", re.compile(r"is not a JSON (object|array)|not a JSON object or array")),

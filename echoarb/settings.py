@@ -116,13 +116,21 @@ class Settings(BaseSettings):
     manifold_ws_url: str = "wss://api.manifold.markets/ws"
     manifold_api_url: str = "https://api.manifold.markets/v0"
     manifold_requests_per_min: int = Field(500, ge=1, description="REST budget (venue limit: 500/min/IP)")
-    # Market discovery (echoarb discover): listing REST bases and their request budgets.
+    # Venue REST bases and budgets: market discovery (echoarb discover), and the ingest's market
+    # metadata (close times, status, tick sizes) and Polymarket book resyncs; for the ingest an
+    # empty URL turns that venue's metadata fetch (and REST resync) off.
     kalshi_api_url: str = "https://api.elections.kalshi.com/trade-api/v2"
     polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
-    kalshi_requests_per_min: int = Field(
-        600, ge=1, description="discover: Kalshi REST budget (basic tier: 20 reads/s)"
+    polymarket_clob_url: str = Field(
+        "https://clob.polymarket.com", description="ingest: Polymarket CLOB REST (GET /book on resync)"
     )
-    polymarket_requests_per_min: int = Field(300, ge=1, description="discover: Gamma REST budget")
+    venue_metadata_refresh_s: float = Field(
+        300.0, ge=0, description="ingest: re-read REST market metadata this often (0 = at start-up only)"
+    )
+    kalshi_requests_per_min: int = Field(
+        600, ge=1, description="discover, ingest: Kalshi REST budget (basic tier: 20 reads/s)"
+    )
+    polymarket_requests_per_min: int = Field(300, ge=1, description="discover, ingest: Polymarket REST budget")
     discover_retries: int = Field(5, ge=0, description="discover: retries of a failed listing request")
     discover_timeout_s: float = Field(20.0, gt=0, description="discover: timeout of one listing request")
     discover_cache_max_age_s: float = Field(

@@ -139,8 +139,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         await sim.start(args.host, args.port)
         env = {"kalshi": "KALSHI_WS_URL", "polymarket": "POLYMARKET_WS_URL", "manifold": "MANIFOLD_WS_URL"}
         hint = f"{env[args.venue]}=ws://{args.host}:{sim.port}{sim.ws_path}"
+        http = f"http://{args.host}:{sim.port}"
         if args.venue == "manifold":
-            hint += f" MANIFOLD_API_URL=http://{args.host}:{sim.port}/v0"
+            hint += f" MANIFOLD_API_URL={http}/v0"
+        elif args.venue == "kalshi":
+            hint += f" KALSHI_API_URL={http}/trade-api/v2"
+        else:
+            hint += f" POLYMARKET_GAMMA_URL={http} POLYMARKET_CLOB_URL={http}"
         print(
             f"{args.venue} simulator on {args.host}:{sim.port}; export {hint} (Ctrl-C stops it)", flush=True
         )

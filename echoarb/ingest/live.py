@@ -40,6 +40,7 @@ from echoarb.resilience.ratelimit import TokenBucket
 from echoarb.settings import Settings
 from echoarb.venues.connector import ConnectorFatalError, ConnectorTiming, VenueConnector, now_ms
 from echoarb.venues.recording import RecordedFrame, RecordingWriter
+from echoarb.venues.rest import MetadataPoller, RestClient
 from echoarb.wire.codec import load_codecs
 
 log = logging.getLogger("echoarb.ingest")
@@ -165,6 +166,11 @@ class BufferedIngest:
         await self.publisher.wait_delivered()
 
 
+def _poller_done(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %s; the feeds keep running", task.get_name(), task.exception())
+
+
 def _observe(ticks: Iterable[Tick]) -> None:
     """Live-only metrics: publish latency (meaningless for a recording) and the best asks."""
     now = time.time()
@@ -239,9 +245,21 @@ def build_connectors(
             from echoarb.venues.polymarket.client import polymarket_connectors
 
             # A few hundred assets per connection at most: one connector per shard.
+            clob = None
+            if settings.polymarket_clob_url:
+                clob = RestClient(
+                    "polymarket",
+                    settings.polymarket_clob_url,
+                    bucket=TokenBucket.per_minute(settings.polymarket_requests_per_min),
+                    timeout=settings.connector_connect_timeout_s,
+                )
             connectors.extend(
                 polymarket_connectors(
-                    settings.polymarket_ws_url, instruments, pipeline.on_frame, _timing(settings, 10.0)
+                    settings.polymarket_ws_url,
+                    instruments,
+                    pipeline.on_frame,
+                    _timing(settings, 10.0),
+                    clob=clob,
                 )
             )
         elif venue == "manifold":
@@ -260,6 +278,39 @@ def build_connectors(
         else:
             raise ValueError(f"unknown venue {venue!r}")
     return connectors
+
+
+def build_metadata_pollers(
+    settings: Settings, handler: FrameHandler, pipeline: BufferedIngest, venues: Iterable[str]
+) -> list[MetadataPoller]:
+    """REST market metadata per venue (Kalshi markets, Polymarket Gamma), at start-up and on a timer.
+
+    Manifold needs none: its connector reads each market over REST on every session.
+    """
+    pollers: list[MetadataPoller] = []
+    for venue in venues:
+        instruments = handler.normaliser.instruments(venue)
+        if venue == "kalshi" and settings.kalshi_api_url:
+            from echoarb.venues.kalshi.client import metadata_requests as kalshi_requests
+
+            base, requests = settings.kalshi_api_url, kalshi_requests(instruments)
+            per_min = settings.kalshi_requests_per_min
+        elif venue == "polymarket" and settings.polymarket_gamma_url:
+            from echoarb.venues.polymarket.client import metadata_requests as gamma_requests
+
+            base, requests = settings.polymarket_gamma_url, gamma_requests(instruments)
+            per_min = settings.polymarket_requests_per_min
+        else:
+            continue
+        if not requests:
+            continue
+        client = RestClient(
+            venue, base, bucket=TokenBucket.per_minute(per_min), timeout=settings.connector_connect_timeout_s
+        )
+        pollers.append(
+            MetadataPoller(client, requests, pipeline.on_frame, refresh_s=settings.venue_metadata_refresh_s)
+        )
+    return pollers
 
 
 class IngestService:
@@ -310,6 +361,7 @@ class IngestService:
             recorder=self.recorder,
         )
         self.connectors = build_connectors(s, self.handler, self.pipeline, self.venues)
+        self.pollers = build_metadata_pollers(s, self.handler, self.pipeline, self.venues)
         metrics.init_venue_series(self.venues)
         self._stop = asyncio.Event()
 
@@ -333,6 +385,15 @@ class IngestService:
             "ticks": stats.ticks,
             "records_sent": self.publisher.records_sent,
             "failed_venues": stats.failed_venues,
+            "metadata": {
+                p.venue: {
+                    "rounds": p.rounds,
+                    "requests": p.client.requests,
+                    "failures": p.client.failures,
+                    "last_error": p.client.last_error,
+                }
+                for p in self.pollers
+            },
         }
 
     async def run(self) -> IngestStats:
@@ -342,6 +403,7 @@ class IngestService:
             self.recorder.__enter__()
         await self.producer.start()
         tasks: dict[asyncio.Task[Any], str] = {}
+        pollers: list[asyncio.Task[None]] = []
         publish = asyncio.create_task(self.pipeline.run(), name="ingest-publish")
         stop: asyncio.Task[Any] = asyncio.create_task(self._stop.wait(), name="ingest-stop")
         try:
@@ -349,6 +411,10 @@ class IngestService:
                 tasks[asyncio.create_task(connector.run(), name=f"{connector.venue}-connector")] = (
                     connector.venue
                 )
+            # Metadata never stops a feed: a poller ending (start-up only) or failing is logged.
+            pollers = [asyncio.create_task(p.run(), name=f"{p.venue}-metadata") for p in self.pollers]
+            for poller in pollers:
+                poller.add_done_callback(_poller_done)
             log.info("ingest %s: venues %s -> %s", self.run_id, ", ".join(self.venues), self.bootstrap)
             while True:
                 done, _ = await asyncio.wait([publish, stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -369,9 +435,9 @@ class IngestService:
                         + "; ".join(f"{v}: {r}" for v, r in self.pipeline.stats.failed_venues.items())
                     )
         finally:
-            for task in [*tasks, stop]:
+            for task in [*tasks, *pollers, stop]:
                 task.cancel()
-            await asyncio.gather(*tasks, stop, return_exceptions=True)
+            await asyncio.gather(*tasks, *pollers, stop, return_exceptions=True)
             publish.cancel()
             await asyncio.gather(publish, return_exceptions=True)
             with contextlib.suppress(Exception):

@@ -178,11 +178,16 @@ def plan(
             if venue == "kalshi":
                 ingest_env.update(
                     KALSHI_WS_URL=f"{base}/trade-api/ws/v2",
+                    KALSHI_API_URL=f"http://127.0.0.1:{port}/trade-api/v2",
                     KALSHI_API_KEY=SIM_KALSHI_KEY_ID,
                     KALSHI_PRIVATE_KEY_PATH=str(private),
                 )
             elif venue == "polymarket":
-                ingest_env["POLYMARKET_WS_URL"] = f"{base}/ws/market"
+                ingest_env.update(
+                    POLYMARKET_WS_URL=f"{base}/ws/market",
+                    POLYMARKET_GAMMA_URL=f"http://127.0.0.1:{port}",
+                    POLYMARKET_CLOB_URL=f"http://127.0.0.1:{port}",
+                )
             else:
                 ingest_env.update(
                     MANIFOLD_WS_URL=f"{base}/ws", MANIFOLD_API_URL=f"http://127.0.0.1:{port}/v0"

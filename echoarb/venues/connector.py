@@ -119,6 +119,9 @@ class VenueConnector(ABC):
     def on_text(self, text: str) -> None:  # noqa: B027 - optional hook
         """Look at a frame before the sink (e.g. learn subscription ids)."""
 
+    async def on_session_end(self) -> None:  # noqa: B027 - optional hook
+        """The socket is gone: stop whatever work belonged to it (e.g. a REST resync)."""
+
     # -- the loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         """Run until cancelled; raises :class:`ConnectorFatalError` on unfixable failures."""
@@ -186,6 +189,7 @@ class VenueConnector(ABC):
             finally:
                 keepalive.cancel()
                 await asyncio.gather(keepalive, return_exceptions=True)
+                await self.on_session_end()
                 self.connected.clear()
                 self._ws = None
                 metrics.CONNECTIONS_ACTIVE.labels(venue=self.venue).dec()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -65,6 +66,16 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
+_REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+def json_response(status: int, body: Any) -> Response:
+    """A plain HTTP answer (REST) from the upgrade hook: one server speaks WebSocket and REST."""
+    payload = json.dumps(body).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return Response(status, _REASONS.get(status, "Service Unavailable"), headers, payload)
+
+
 class Session:
     """One client connection: its scenario runs once the first subscription was served."""
 
@@ -97,6 +108,10 @@ class VenueSimulator(ABC):
         self.commands: list[dict[str, Any]] = []  # every JSON command received, in order
         self.sent = 0
         self.sessions: list[Session] = []
+        #: REST paths requested (with their query), in order.
+        self.rest_requests: list[str] = []
+        #: When set, every REST request is answered with this HTTP status (a venue outage).
+        self.rest_fail_status: int | None = None
         self._server: Server | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -118,6 +133,18 @@ class VenueSimulator(ABC):
 
     def url(self, path: str | None = None) -> str:
         return f"ws://127.0.0.1:{self.port}{self.ws_path if path is None else path}"
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the REST side of the same server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def rest_failure(self, path: str) -> Response | None:
+        """Record a REST request; the configured outage answer, if any."""
+        self.rest_requests.append(path)
+        if self.rest_fail_status is not None:
+            return json_response(self.rest_fail_status, {"error": "simulated outage"})
+        return None
 
     async def stop(self) -> None:
         if self._server is not None:

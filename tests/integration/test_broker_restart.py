@@ -65,7 +65,9 @@ def test_ingest_rides_out_a_broker_restart(tmp_path: Path) -> None:
     ingest: subprocess.Popen[str] | None = None
     try:
         assert sim.stdout is not None
-        ws_url = next(m.group(1) for line in sim.stdout if (m := re.search(r"POLYMARKET_WS_URL=(\S+)", line)))
+        pattern = r"POLYMARKET_WS_URL=(\S+) POLYMARKET_GAMMA_URL=(\S+) POLYMARKET_CLOB_URL=(\S+)"
+        found = next(m for line in sim.stdout if (m := re.search(pattern, line)))
+        ws_url, gamma_url, clob_url = found.groups()
         log = tmp_path / "ingest.log"
         ingest = subprocess.Popen(
             [sys.executable, "-m", "echoarb", "ingest", "--venue", "polymarket"],
@@ -74,6 +76,8 @@ def test_ingest_rides_out_a_broker_restart(tmp_path: Path) -> None:
                 "KAFKA_BOOTSTRAP": broker.bootstrap,
                 "ECHOARB_EMBEDDED_BROKER": "1",
                 "POLYMARKET_WS_URL": ws_url,
+                "POLYMARKET_GAMMA_URL": gamma_url,
+                "POLYMARKET_CLOB_URL": clob_url,
                 "INGEST_BUFFER_FRAMES": "500",
                 "INGEST_KAFKA_OUTAGE_S": "60",
             },

@@ -38,7 +38,7 @@ def _settings(tmp_path: Path, private: Path, **urls: str) -> Settings:
         reconnect_backoff_base_s=0.02,
         reconnect_backoff_cap_s=0.1,
         data_dir=tmp_path,
-        **urls,  # type: ignore[arg-type]
+        **{"kalshi_api_url": "", "polymarket_gamma_url": "", "polymarket_clob_url": "", **urls},  # type: ignore[arg-type]
     )
 
 
@@ -102,10 +102,14 @@ async def test_ingest_publishes_decodable_tick_batches_for_every_venue(
             polymarket_ws_url=poly.url(),
             manifold_ws_url=mani.url(),
             manifold_api_url=mani.api_url,
+            kalshi_api_url=kalshi.http_url + "/trade-api/v2",
+            polymarket_gamma_url=poly.http_url,
+            polymarket_clob_url=poly.http_url,
         )
         service = IngestService(
             settings, pairs(), bootstrap=broker.bootstrap, embedded_broker=True, record=record
         )
+        assert [p.venue for p in service.pollers] == ["kalshi", "polymarket"]
         assert service.venues == ["kalshi", "polymarket", "manifold"]
         stats = service.pipeline.stats
         await _run_for(
@@ -114,9 +118,11 @@ async def test_ingest_publishes_decodable_tick_batches_for_every_venue(
                 stats.ticks > 150
                 and stats.parse_errors >= 1
                 and all(c.frames > 10 for c in service.connectors)
+                and all(p.rounds >= 1 for p in service.pollers)
             ),
             "ticks from every venue",
         )
+        metadata = service.health()[1]["metadata"]
     finally:
         for sim in (kalshi, poly, mani):
             await sim.stop()
@@ -139,6 +145,13 @@ async def test_ingest_publishes_decodable_tick_batches_for_every_venue(
     frames = list(read_recording(record))
     assert len(frames) == stats.frames
     assert any(f.source == "rest" and f.path == "/slug/will-fed-cut-rates-march" for f in frames)
+    # Market metadata was read over REST at start-up, recorded, and is replayed like any frame.
+    assert any(f.venue == "kalshi" and f.path == "/markets/FED-25MAR-T4.75" for f in frames)
+    assert any(
+        f.venue == "polymarket" and (f.path or "").startswith("/markets?clob_token_ids=") for f in frames
+    )
+    assert metadata["kalshi"]["failures"] == 0 and metadata["kalshi"]["rounds"] >= 1
+    assert metadata["polymarket"]["failures"] == 0
     handler = FrameHandler(pairs())
     replayed = sum(
         len(handler.handle(f.venue, f.frame, f.recv_ts, source=f.source, path=f.path).ticks) for f in frames

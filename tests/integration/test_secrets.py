@@ -134,7 +134,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         "--interval",
         "0.05",
     )
-    ws_url = _read_until(sim, r"KALSHI_WS_URL=(\S+)").group(1)
+    ws_url, api_url = _read_until(sim, r"KALSHI_WS_URL=(\S+) KALSHI_API_URL=(\S+)").groups()
 
     # Ingest with the key, recording every frame and serving metrics.
     metrics_port = free_port()
@@ -148,7 +148,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         str(tmp / "rec.jsonl"),
         "--metrics-port",
         str(metrics_port),
-        extra={**cluster, "KALSHI_WS_URL": ws_url},
+        extra={**cluster, "KALSHI_WS_URL": ws_url, "KALSHI_API_URL": api_url},
     )
     metrics = ""
     deadline = time.monotonic() + 30

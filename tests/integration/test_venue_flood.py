@@ -74,13 +74,16 @@ def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
             tmp_path,
         )
         procs.append(sim)
-        ws_url = _line(sim, r"POLYMARKET_WS_URL=(\S+)").group(1)
+        hint = _line(sim, r"POLYMARKET_WS_URL=(\S+) POLYMARKET_GAMMA_URL=(\S+) POLYMARKET_CLOB_URL=(\S+)")
+        ws_url, gamma_url, clob_url = hint.groups()
         port = free_port()
         ingest_env = {
             **env,
             "KAFKA_BOOTSTRAP": bootstrap,
             "ECHOARB_EMBEDDED_BROKER": "1",
             "POLYMARKET_WS_URL": ws_url,
+            "POLYMARKET_GAMMA_URL": gamma_url,
+            "POLYMARKET_CLOB_URL": clob_url,
             "INGEST_BUFFER_FRAMES": "2000",
         }
         ingest = _start(

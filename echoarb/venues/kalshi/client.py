@@ -19,19 +19,30 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.client import ClientConnection
 
 from echoarb.venues.connector import ConnectorTiming, FrameSink, VenueConnector
 from echoarb.venues.kalshi.auth import auth_headers
+from echoarb.venues.rest import RestRequest
 
 log = logging.getLogger("echoarb.kalshi")
 
 CHANNELS = ("orderbook_delta", "market_lifecycle_v2")
 BOOK_CHANNELS = frozenset({"orderbook_delta"})  # per market, authenticated
 DEFAULT_URL = "wss://api.elections.kalshi.com/trade-api/ws/v2"
+
+
+def metadata_requests(tickers: Sequence[str]) -> list[RestRequest]:
+    """``GET /markets/{ticker}`` (public, no signature) for each configured market.
+
+    One request per ticker: its ``close_time`` is the only word on when trading stops (the
+    feed sends nothing then), ``status`` says whether it trades now, and
+    ``price_level_structure``/``price_ranges`` give its tick.
+    """
+    return [RestRequest(f"/markets/{quote(t, safe='')}", "markets") for t in sorted(set(tickers))]
 
 
 class KalshiConnector(VenueConnector):

@@ -139,3 +139,54 @@ def market_lifecycle(
     if price_ranges is not None:
         msg["price_ranges"] = [dict(r) for r in price_ranges]
     return dumps({"type": "market_lifecycle_v2", "sid": sid, "msg": msg})
+
+
+def iso(epoch_s: int) -> str:
+    """REST times are ISO-8601 UTC with a ``Z``: ``"2025-03-15T23:59:59Z"``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rest_market(
+    ticker: str,
+    *,
+    open_s: int,
+    close_s: int,
+    status: str = "active",
+    yes_bid: int | None = None,
+    yes_ask: int | None = None,
+    price_level_structure: str = "linear_cent",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One market of REST ``GET /markets`` / ``GET /markets/{ticker}`` (2026 fields: fixed-point only)."""
+    market: dict[str, Any] = {
+        "ticker": ticker,
+        "event_ticker": ticker.rsplit("-", 1)[0],
+        "market_type": "binary",
+        "title": f"{ticker}?",
+        "subtitle": "",
+        "yes_sub_title": "Yes",
+        "no_sub_title": "No",
+        "open_time": iso(open_s),
+        "close_time": iso(close_s),
+        "latest_expiration_time": iso(close_s),
+        "status": status,
+        "yes_bid_dollars": dollars(yes_bid) if yes_bid is not None else "0.0000",
+        "yes_ask_dollars": dollars(yes_ask) if yes_ask is not None else "1.0000",
+        "no_bid_dollars": dollars(100 - yes_ask) if yes_ask is not None else "0.0000",
+        "no_ask_dollars": dollars(100 - yes_bid) if yes_bid is not None else "1.0000",
+        "notional_value_dollars": "1.0000",
+        "price_level_structure": price_level_structure,
+        "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+        "fractional_trading_enabled": False,
+        "rules_primary": "Simulated market.",
+    }
+    if extra:
+        market.update(extra)
+    return market
+
+
+def rest_error(code: str, message: str) -> dict[str, Any]:
+    """A REST error body: ``{"error": {"code": "not_found", "message": ..}}``."""
+    return {"error": {"code": code, "message": message, "service": "exchange"}}

@@ -10,6 +10,12 @@ seconds) that old recordings hold, ``seq`` per subscription id, plus ``ticker`` 
 ``created`` event with its open and close times and ``price_level_structure`` (after one
 ``event_lifecycle``), then now and then a ``close_date_updated`` or a
 ``price_level_structure_updated`` (the same structure: the prices stay valid).
+
+The same port answers the public REST market metadata, as the venue's
+``/trade-api/v2``: ``GET /markets/{ticker}`` (``{"market": {...}}``) and ``GET
+/markets?tickers=A,B`` (``{"markets": [...], "cursor": ""}``), with the same open and close
+times the lifecycle channel announces; ``market_overrides`` changes fields per ticker (a
+market closed or paused by the venue), ``known_tickers`` limits which exist (others: 404).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import ServerConnection
@@ -25,7 +32,9 @@ from websockets.http11 import Request, Response
 
 from echoarb.venues.kalshi import messages
 from echoarb.venues.kalshi.auth import WS_PATH, verify
-from echoarb.venues.simulator import Scenario, Session, VenueSimulator
+from echoarb.venues.simulator import Scenario, Session, VenueSimulator, json_response
+
+REST_PREFIX = "/trade-api/v2"
 
 
 @dataclass
@@ -55,9 +64,51 @@ class KalshiSimulator(VenueSimulator):
         self.max_skew_ms = max_skew_ms
         self.rejected: list[str] = []  # reasons of refused upgrades
         self.books: dict[str, _Book] = {}
+        self.known_tickers: set[str] | None = None  # None: every ticker exists
+        self.market_overrides: dict[str, dict[str, Any]] = {}  # ticker -> REST fields to replace
+        self._times: dict[str, tuple[int, int]] = {}  # ticker -> (open, close) epoch seconds
 
     # -- auth ------------------------------------------------------------------------------------
+    def times(self, ticker: str) -> tuple[int, int]:
+        """(open, close) in epoch seconds: fixed per ticker, moved by ``close_date_updated``."""
+        found = self._times.get(ticker)
+        if found is None:
+            now_s = time.time_ns() // 1_000_000_000
+            found = self._times[ticker] = (now_s - 3600, now_s + 86_400)
+        return found
+
+    def rest_market(self, ticker: str) -> dict[str, Any]:
+        open_s, close_s = self.times(ticker)
+        book = self._book(ticker)
+        yes_bid = max(book.yes) if book.yes else None
+        yes_ask = 100 - max(book.no) if book.no else None
+        return messages.rest_market(
+            ticker,
+            open_s=open_s,
+            close_s=close_s,
+            yes_bid=yes_bid,
+            yes_ask=yes_ask,
+            extra=self.market_overrides.get(ticker),
+        )
+
+    def _rest(self, path: str) -> Response:
+        route, _, query = path[len(REST_PREFIX) :].partition("?")
+        parts = [p for p in route.split("/") if p]
+        if parts[:1] != ["markets"] or len(parts) > 2:
+            return json_response(404, messages.rest_error("not_found", "not found"))
+        if len(parts) == 2:
+            ticker = unquote(parts[1])
+            if self.known_tickers is not None and ticker not in self.known_tickers:
+                return json_response(404, messages.rest_error("not_found", "market not found"))
+            return json_response(200, {"market": self.rest_market(ticker)})
+        wanted = parse_qs(query).get("tickers", [""])[0]
+        tickers = [t for t in wanted.split(",") if t]
+        known = [t for t in tickers if self.known_tickers is None or t in self.known_tickers]
+        return json_response(200, {"markets": [self.rest_market(t) for t in known], "cursor": ""})
+
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.startswith(REST_PREFIX + "/"):  # public market data: no signature needed
+            return self.rest_failure(request.path) or self._rest(request.path)
         reason = self._auth_problem(request)
         if reason is None:
             return None
@@ -141,18 +192,20 @@ class KalshiSimulator(VenueSimulator):
 
     async def _lifecycle(self, session: Session, sid: int, ticker: str, event_type: str) -> None:
         now_s = time.time_ns() // 1_000_000_000
+        open_s, close_s = self.times(ticker)
         if event_type == "created":
             frame = messages.market_lifecycle(
                 sid,
                 ticker,
                 event_type,
-                open_ts=now_s - 3600,
-                close_ts=now_s + 86_400,
+                open_ts=open_s,
+                close_ts=close_s,
                 price_level_structure="linear_cent",
                 price_ranges=[{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
             )
         elif event_type == "close_date_updated":
-            frame = messages.market_lifecycle(sid, ticker, event_type, close_ts=now_s + 86_400 + self.sent)
+            self._times[ticker] = (open_s, now_s + 86_400 + self.sent)
+            frame = messages.market_lifecycle(sid, ticker, event_type, close_ts=self._times[ticker][1])
         elif event_type == "price_level_structure_updated":  # the same structure: prices stay valid
             frame = messages.market_lifecycle(
                 sid,

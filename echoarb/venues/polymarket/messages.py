@@ -144,3 +144,45 @@ def last_trade_price(asset_id: str, market: str, cents: int, side: str, size: in
         "size": str(size),
         "timestamp": str(timestamp),
     }
+
+
+def rest_book(event: Event, *, tick_size: str = "0.01") -> Event:
+    """CLOB ``GET /book?token_id=..``: the ``book`` event's fields without ``event_type``."""
+    body = {k: v for k, v in event.items() if k != "event_type"}
+    body.update(min_order_size="5", tick_size=tick_size, neg_risk=False)
+    return body
+
+
+def gamma_market(
+    condition_id: str,
+    token_ids: Sequence[str],
+    *,
+    end_date: str,
+    closed: bool = False,
+    accepting_orders: bool = True,
+    tick_size: str = "0.01",
+    extra: Mapping[str, Any] | None = None,
+) -> Event:
+    """One market of Gamma ``GET /markets``; list fields are JSON-encoded strings, as Gamma sends them."""
+    outcomes = ["Yes", "No"][: len(token_ids)]
+    market: Event = {
+        "id": str(sum(map(ord, condition_id))),
+        "conditionId": condition_id,
+        "question": f"Simulated market {condition_id[:10]}?",
+        "slug": f"simulated-{condition_id[2:12]}",
+        "endDate": end_date,
+        "active": True,
+        "closed": closed,
+        "acceptingOrders": accepting_orders,
+        "enableOrderBook": True,
+        "clobTokenIds": json.dumps(list(token_ids)),
+        "outcomes": json.dumps(outcomes),
+        "outcomePrices": json.dumps(["0.5", "0.5"][: len(token_ids)]),
+        "orderPriceMinTickSize": float(tick_size),
+        "orderMinSize": 5,
+        "negRisk": False,
+        "feesEnabled": True,
+    }
+    if extra:
+        market.update(extra)
+    return market

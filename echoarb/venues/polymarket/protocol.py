@@ -54,6 +54,9 @@ class _Token:
     status: MarketStatus = "open"
     tick: TickRule | None = None  # None = not known: no tick check
     end_ms: int = 0  # Gamma endDate: the expected resolution date, NOT a trading close
+    # Venue time of a REST ``/book`` snapshot: WebSocket changes stamped before it are already
+    # in it (they were in flight while the snapshot was fetched) and are not applied again.
+    snapshot_ms: int = 0
 
 
 class PolymarketProtocol:
@@ -169,7 +172,7 @@ class PolymarketProtocol:
             token.resync_requested = True
             result.resync.append(asset_id)
 
-    def _book(self, event: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
+    def _book(self, event: dict[str, Any], recv_ts: int, result: ParseResult, *, rest: bool = False) -> None:
         asset_id = require_str(event, "asset_id")
         token = self._token(asset_id)
         self._link(event, asset_id)
@@ -184,6 +187,7 @@ class PolymarketProtocol:
         if tick is not None:
             token.tick = tick
         token.book.replace(bids, asks)
+        token.snapshot_ms = event_ts if rest else 0
         token.in_sync = True
         token.resync_requested = False
         result.quotes.append(self._quote(asset_id, token, event_ts, recv_ts))
@@ -251,6 +255,9 @@ class PolymarketProtocol:
                 result.ignored.append("awaiting_snapshot")
             else:
                 self._desync(asset_id, token, "no_snapshot", event_ts, recv_ts, result)
+            return
+        if event_ts < token.snapshot_ms:
+            result.ignored.append("before_snapshot")  # already in the REST snapshot
             return
         book = token.book
         if token.tick is not None and size > ZERO:
@@ -348,7 +355,7 @@ class PolymarketProtocol:
 
     def _rest(self, data: Any, path: str | None, recv_ts: int, result: ParseResult) -> None:
         if isinstance(data, dict) and data.get("asset_id") is not None and "event_type" not in data:
-            self._book(data, recv_ts, result)  # CLOB GET /book: a snapshot like the WS ``book``
+            self._book(data, recv_ts, result, rest=True)  # CLOB GET /book: a snapshot like WS ``book``
             return
         markets = data if isinstance(data, list) else [data]
         for market in markets:

@@ -9,6 +9,13 @@ seventh in the flat 2024 format (``asset_id``, ``price``, ``side``, ``size`` at 
 (to 0.001: the cent prices stay valid); with ``custom_feature_enabled`` in the subscription
 the server also sends ``best_bid_ask`` after some updates and a ``new_market`` once, as the
 real one does.
+
+The same port answers the REST the connectors read, in the venue's shapes: Gamma ``GET
+/markets?clob_token_ids=..`` (a JSON array of markets: ``endDate``, ``closed``,
+``acceptingOrders``, ``orderPriceMinTickSize``, list fields as JSON strings) and the CLOB
+``GET /book?token_id=..`` (the ``book`` fields without ``event_type``; 404 ``{"error": "No
+orderbook exists for the requested token id"}`` for an unknown token). ``markets`` pairs
+token ids into one market (YES, NO); ``market_overrides`` changes a market's Gamma fields.
 """
 
 from __future__ import annotations
@@ -16,20 +23,64 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
 
 from echoarb.venues.polymarket import messages
 from echoarb.venues.polymarket.messages import price as _price
-from echoarb.venues.simulator import Session, VenueSimulator
+from echoarb.venues.simulator import Session, VenueSimulator, json_response
+
+END_DATE = "2100-01-01T00:00:00Z"
 
 
 class PolymarketSimulator(VenueSimulator):
     venue = "polymarket"
     ws_path = "/ws/market"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, markets: list[list[str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.books: dict[str, tuple[dict[int, int], dict[int, int]]] = {}  # asset -> (bids, asks)
         self.pings = 0
+        self.market_of: dict[str, list[str]] = {}  # token -> the market's tokens (YES, NO)
+        for tokens in markets or []:
+            for token in tokens:
+                self.market_of[token] = list(tokens)
+        self.market_overrides: dict[str, dict[str, Any]] = {}  # any of a market's tokens -> fields
+        self.book_unknown: set[str] = set()  # tokens whose REST /book answers 404
+
+    # -- REST ---------------------------------------------------------------------------------
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path, _, query = request.path.partition("?")
+        if path == self.ws_path:
+            return None
+        failure = self.rest_failure(request.path)
+        if failure is not None:
+            return failure
+        params = parse_qs(query)
+        if path == "/book":
+            token = (params.get("token_id") or [""])[0]
+            if not token or token in self.book_unknown:
+                return json_response(404, {"error": "No orderbook exists for the requested token id"})
+            return json_response(200, messages.rest_book(self._book_event(token)))
+        if path == "/markets":
+            wanted = params.get("clob_token_ids") or []
+            seen: set[str] = set()
+            body = []
+            for token in wanted:
+                if token in seen:
+                    continue
+                tokens = self.market_of.get(token, [token])
+                seen.update(tokens)
+                overrides: dict[str, Any] = {}
+                for t in tokens:
+                    overrides.update(self.market_overrides.get(t, {}))
+                body.append(
+                    messages.gamma_market(self._market(tokens[0]), tokens, end_date=END_DATE, extra=overrides)
+                )
+            return json_response(200, body)
+        return json_response(404, {"error": "not found"})
 
     def _book(self, asset: str) -> tuple[dict[int, int], dict[int, int]]:
         book = self.books.get(asset)
