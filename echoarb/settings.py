@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     kalshi_requests_per_min: int = Field(
         600, ge=1, description="discover, ingest: Kalshi REST budget (basic tier: 20 reads/s)"
     )
-    polymarket_requests_per_min: int = Field(300, ge=1, description="discover, ingest: Polymarket REST budget")
+    polymarket_requests_per_min: int = Field(
+        300, ge=1, description="discover, ingest: Polymarket REST budget"
+    )
     discover_retries: int = Field(5, ge=0, description="discover: retries of a failed listing request")
     discover_timeout_s: float = Field(20.0, gt=0, description="discover: timeout of one listing request")
     discover_cache_max_age_s: float = Field(
