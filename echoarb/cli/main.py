@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from echoarb.cli.backtest import add_backtest_commands
 from echoarb.cli.common import CliError, setup_logging
 from echoarb.cli.live import add_live_commands
 from echoarb.cli.pipeline import add_pipeline_commands
@@ -27,6 +28,7 @@ configuration:
 examples:
   echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
   echoarb check-config config/market_pairs.json
+  echoarb backtest config/recordings/sample.jsonl --latency kalshi=150ms,polymarket=300ms
   KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
 """
 
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sink_commands(sub)  # db migrate, top
     add_topics_commands(sub)  # topics plan, create, check
     add_serve_commands(sub)  # serve, up
+    add_backtest_commands(sub)  # backtest
     return parser
 
 

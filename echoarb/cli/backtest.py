@@ -1,0 +1,236 @@
+"""``echoarb backtest``: would the reported edges have made money? (docs/backtest.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from echoarb.cli.common import CliError, load_pairs_config, settings_from_args
+from echoarb.resources import SAMPLE_RECORDING
+
+log = logging.getLogger("echoarb")
+
+DEFAULT_LATENCY = "kalshi=150ms,polymarket=300ms"
+
+EPILOG = """\
+latency (--latency): comma-separated [VENUE=]DIST items; DIST is a duration (150ms, 0.3s),
+  normal:MEAN:SD or uniform:LOW:HIGH; an item without VENUE= sets every venue. Draws are
+  seeded (--seed): the same run gives the same fills.
+  e.g. --latency kalshi=150ms,polymarket=300ms   --latency normal:150ms:40ms,polymarket=400ms
+
+legs (--legs): simultaneous sends every leg at the signal; listed, fastest-first, slowest-first,
+  kalshi-first, polymarket-first send one leg after the other, each sized to the fills so far.
+policy (--policy), when the legs fill unequal sizes: hedge buys the missing contracts at
+  market, unwind closes the excess at market, hold keeps it (marked at the end).
+
+outputs (in --out): summary.json, trades.csv (every order), report.md with funnel.png,
+  pnl_by_pair.png, decay.png and lifetimes.png.
+
+examples:
+  echoarb backtest                                   # the bundled sample
+  echoarb backtest rec.jsonl --pairs pairs.json --latency normal:200ms:50ms --policy hedge
+  echoarb backtest rec.jsonl --legs kalshi-first --decay 0,250,500,1000,2000,5000 --out report/
+"""
+
+
+def _delays(text: str) -> tuple[int, ...]:
+    from echoarb.backtest.latency import LatencyError, parse_duration
+
+    try:
+        values = sorted({round(parse_duration(part)) for part in text.split(",") if part.strip()})
+    except LatencyError as exc:
+        raise CliError(f"--decay: {exc}") from None
+    if not values:
+        raise CliError("--decay: no delays given")
+    return tuple(values)
+
+
+def _resolutions(items: list[str] | None, known: set[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items or []:
+        for part in item.split(","):
+            pair_id, eq, date = part.strip().partition("=")
+            if not eq:
+                raise CliError(f"--resolves: expected PAIR=YYYY-MM-DD, got {part!r}")
+            if pair_id not in known:
+                raise CliError(f"--resolves: unknown pair {pair_id!r}")
+            try:
+                when = datetime.fromisoformat(date)
+            except ValueError:
+                raise CliError(f"--resolves: {date!r} is not a date (YYYY-MM-DD)") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            out[pair_id] = int(when.timestamp() * 1000)
+    return out
+
+
+class _Progress:
+    """One line on stderr every couple of seconds (long recordings), nothing on short ones."""
+
+    def __init__(self, total: int, every_s: float = 2.0) -> None:
+        self.total = total
+        self.every_s = every_s
+        self.started = time.monotonic()
+        self._next = self.started + every_s
+        self.shown = False
+
+    def frames(self, done: int) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.every_s
+        rate = done / (now - self.started)
+        pct = 100 * done / self.total if self.total else 100.0
+        print(f"backtest: {done:,}/{self.total:,} frames ({pct:.0f}%), {rate:,.0f} frames/s", file=sys.stderr)
+        self.shown = True
+
+    def trades(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now < self._next and done < total:
+            return
+        if done >= total and not self.shown:
+            return
+        self._next = now + self.every_s
+        print(f"backtest: simulated {done:,}/{total:,} trades", file=sys.stderr)
+        self.shown = True
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from echoarb.backtest.latency import LatencyError, LatencyModel
+    from echoarb.backtest.report import render_text, write_report
+    from echoarb.backtest.run import Backtest, BacktestConfig
+    from echoarb.backtest.stats import summarise
+    from echoarb.backtest.trade import Strategy
+    from echoarb.venues.recording import check_recording, read_recording
+    from echoarb.wire.records import spread_record_to_json, spread_to_record
+
+    settings = settings_from_args(args)
+    pairs = load_pairs_config(settings)
+    try:
+        latency = LatencyModel.parse(args.latency, seed=args.seed)
+    except LatencyError as exc:
+        raise CliError(f"--latency: {exc}") from None
+    try:
+        min_profit = Decimal(args.min_profit)
+    except InvalidOperation:
+        raise CliError(f"--min-profit: {args.min_profit!r} is not a number") from None
+    config = BacktestConfig(
+        strategy=Strategy(args.legs, args.policy),
+        latency=latency,
+        decay_delays_ms=_delays(args.decay),
+        min_profit=min_profit,
+        resolutions=_resolutions(args.resolves, {p.id for p in pairs.pairs}),
+    )
+    recording = Path(args.recording)
+    if not recording.is_file():
+        raise CliError(f"recording not found: {recording}")
+    good, bad = check_recording(recording)
+    if bad and not args.skip_bad_lines:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise CliError(
+            f"bad recording line: {bad[0]}{more}; fix it, or pass --skip-bad-lines to count and skip"
+        )
+    if bad:
+        log.warning("skipping %d bad recording lines (first: %s)", len(bad), bad[0])
+    out_dir = Path(args.out) if args.out else settings.data_dir / "backtest"
+
+    progress = _Progress(good)
+    backtest = Backtest(settings, pairs)
+
+    async def feed() -> None:
+        for frames, frame in enumerate(read_recording(recording, on_bad=lambda _: None), start=1):
+            await backtest.feed(frame)
+            if not frames % 2048:
+                progress.frames(frames)
+        await backtest.finish()
+
+    started = time.monotonic()
+    asyncio.run(feed())
+    scan_s = time.monotonic() - started
+    result = backtest.evaluate(config, on_progress=progress.trades)
+    seconds = time.monotonic() - started
+    summary = summarise(result)
+
+    if args.spreads_out:
+        path = Path(args.spreads_out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fp:
+            for item in backtest.scan.sorted_events():
+                event = spread_record_to_json(spread_to_record(item.event))
+                fp.write(json.dumps(event, separators=(",", ":")) + "\n")
+    files = write_report(summary, result, out_dir, recording=str(recording), seconds=seconds)
+
+    print(render_text(summary, result, seconds))
+    print()
+    print(
+        f"scan {scan_s:.2f}s ({result.frames / scan_s:,.0f} frames/s), simulation {seconds - scan_s:.2f}s"
+        + (f"; {len(bad)} bad lines skipped" if bad else "")
+    )
+    print(f"report: {files.markdown} (summary.json, trades.csv" + (", charts" if files.charts else "") + ")")
+    if files.charts_missing:
+        print(f"note: {files.charts_missing}")
+    if args.spreads_out:
+        print(f"spread events written to {args.spreads_out}")
+    return 0
+
+
+def add_backtest_commands(sub: Any) -> None:
+    """Register ``backtest`` on the main parser's subparsers."""
+    from echoarb.backtest.trade import LEG_ORDERS, POLICIES
+
+    p = sub.add_parser(
+        "backtest",
+        help="take every executable opportunity of a recording after a latency: realised P&L, decay",
+        description="Run a recording in-process through the same parsers, books and edge engine as the "
+        "Kafka path (no broker), take every executable opportunity with immediate-or-cancel orders at its "
+        "limit prices against the books as they were after each venue's latency, and report what was "
+        "really made: seen vs taken vs fully filled, realised vs reported profit after fees, one-legged "
+        "fills, edge decay by delay and opportunity lifetimes per pair. Deterministic: the same inputs give "
+        "the same numbers.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "recording", nargs="?", default=str(SAMPLE_RECORDING), help="recording (default: bundled sample)"
+    )
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
+    p.add_argument(
+        "--latency", default=DEFAULT_LATENCY, help=f"order latency per venue (default: {DEFAULT_LATENCY})"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of latency draws (default: 0)")
+    p.add_argument(
+        "--legs", choices=LEG_ORDERS, default="simultaneous", help="leg order (default: simultaneous)"
+    )
+    p.add_argument(
+        "--policy", choices=POLICIES, default="unwind", help="when legs fill unequal sizes (default: unwind)"
+    )
+    p.add_argument(
+        "--decay",
+        default="0,100,250,500,750,1000,1500,2000,3000,4000,5000",
+        help="delays of the edge-decay curve, comma-separated (default: 0 to 5s)",
+    )
+    p.add_argument(
+        "--min-profit", default="0", help="take only opportunities reporting at least this net profit ($)"
+    )
+    p.add_argument(
+        "--resolves",
+        action="append",
+        metavar="PAIR=YYYY-MM-DD",
+        help="a pair's resolution date (repeatable or comma-separated): capital locked, annualised return",
+    )
+    p.add_argument("--out", help="report directory (default: DATA_DIR/backtest)")
+    p.add_argument("--spreads-out", help="also write the spread events as JSON Lines (as `replay --out`)")
+    p.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip and count unreadable recording lines instead of refusing the recording",
+    )
+    p.set_defaults(func=cmd_backtest)
