@@ -80,8 +80,12 @@ def _refusal(tick: Tick | None) -> str:
     return ""
 
 
-def execute(order: Order, tick: Tick | None) -> OrderFill:
-    """Fill ``order`` against the quote ``tick`` (the book at ``order.ts``), immediate-or-cancel."""
+def execute(order: Order, tick: Tick | None, consumed: dict[Decimal, Decimal] | None = None) -> OrderFill:
+    """Fill ``order`` against the quote ``tick`` (the book at ``order.ts``), immediate-or-cancel.
+
+    ``consumed`` (price -> contracts) is what earlier orders of the same trade already took
+    from this very quote; it is not offered again, and this order's take is added to it.
+    """
     refused = _refusal(tick)
     if refused or tick is None:
         return OrderFill(order, (), ZERO, ZERO, ZERO, refused)
@@ -99,7 +103,12 @@ def execute(order: Order, tick: Tick | None) -> OrderFill:
         if limit is not None and level.price > limit:
             at_limit = True
             break
-        q = min(left, level.size)
+        size = level.size - consumed.get(level.price, ZERO) if consumed is not None else level.size
+        if size <= 0:
+            continue
+        q = min(left, size)
+        if consumed is not None:
+            consumed[level.price] = consumed.get(level.price, ZERO) + q
         taken.append(Level(level.price, q))
         notional += q * level.price
         left -= q

@@ -141,11 +141,21 @@ def simulate(signal: Signal, books: Books, latency: Latency, strategy: Strategy,
     t0 = signal.ts
     latencies = tuple(latency(leg.venue, f"{signal.id}|{i}") for i, leg in enumerate(legs))
     orders: list[OrderFill] = []
+    # Liquidity this trade already took, per quote object and side: a later order of the trade
+    # meeting the same recorded book must not take it again (a new quote replaces the book).
+    consumed: dict[tuple[int, Side], tuple[Tick, dict[Decimal, Decimal]]] = {}
 
     def send(i: int, side: Side, qty: Decimal, limit: Decimal | None, ts: int, purpose: Purpose) -> OrderFill:
         leg = legs[i]
         order = Order(leg.venue, side, leg.outcome, qty, limit, ts, purpose)
-        fill = execute(order, books.at(pair, leg.venue, leg.outcome, ts))
+        tick = books.at(pair, leg.venue, leg.outcome, ts)
+        taken = None
+        if tick is not None:
+            entry = consumed.get((id(tick), side))
+            if entry is None:
+                entry = consumed[(id(tick), side)] = (tick, {})
+            taken = entry[1]
+        fill = execute(order, tick, taken)
         if purpose != "mark":
             orders.append(fill)
         return fill
