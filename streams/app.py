@@ -25,10 +25,9 @@ from faust.types import TP
 from echoarb.kafka import client_config
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
-from echoarb.scan.edge.fees import FeePolicy
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.partition import PartitionCores, Step
-from echoarb.scan.scanner import ScanParams
+from echoarb.scan.scanner import scan_params
 from echoarb.scan.state import encode_state
 from echoarb.settings import Settings
 from echoarb.web_auth import bearer_middleware, warn_if_exposed
@@ -43,17 +42,6 @@ from streams.stats import Counters, WorkerStats
 from streams.views import Views
 
 log = logging.getLogger("echoarb.worker")
-
-
-def scan_params(settings: Settings) -> ScanParams:
-    return ScanParams(
-        min_edge=settings.min_edge,
-        max_quote_age_ms=settings.max_quote_age_ms,
-        tumbling_ms=settings.window_tumbling_s * 1000,
-        hopping_ms=settings.window_hopping_s * 1000,
-        hopping_step_ms=settings.window_hopping_step_s * 1000,
-        fees=FeePolicy(settings.kalshi_fee_rounding, settings.kalshi_account_precision),
-    )
 
 
 def app_options(settings: Settings, embedded_broker: bool) -> dict[str, Any]:

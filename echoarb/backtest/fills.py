@@ -10,12 +10,15 @@ everything, and fees always come from the engine's own fee module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 from echoarb.model import ZERO, Level, Side, Tick
-from echoarb.scan.edge.fees import fee_model
+from echoarb.pairs import MarketPair
+from echoarb.scan.edge.fees import DEFAULT_POLICY, FeeModel, FeePolicy, fee_model
+from echoarb.scan.scanner import fee_exponents
 
 Purpose = Literal["entry", "hedge", "unwind", "mark"]
 
@@ -61,10 +64,28 @@ class OrderFill:
         return self.filled == self.order.qty
 
 
-def order_fees(tick: Tick, levels: tuple[Level, ...]) -> Decimal:
-    """The venue's taker fees for one order that took ``levels`` (the engine's fee module)."""
-    model = fee_model(tick.venue, tick.fee_rate)
-    return sum((model.fee(level.size, level.price) for level in levels), ZERO)
+class Fees:
+    """The fee model of an order's market, exactly as the scanner prices it: the quote's rate,
+    the pair's Polymarket fee exponent and the account's Kalshi rounding (``ScanParams.fees``)."""
+
+    def __init__(
+        self, pairs: Mapping[str, MarketPair] | None = None, policy: FeePolicy = DEFAULT_POLICY
+    ) -> None:
+        self.policy = policy
+        self._exponents = {pid: fee_exponents(pair) for pid, pair in (pairs or {}).items()}
+
+    def model(self, tick: Tick) -> FeeModel:
+        exponent = self._exponents.get(tick.pair_id, {}).get((tick.outcome, tick.venue), 1)
+        return fee_model(tick.venue, tick.fee_rate, exponent, self.policy)
+
+    def order_fees(self, tick: Tick, levels: tuple[Level, ...]) -> Decimal:
+        """The venue's taker fees for one order that took ``levels`` (one fill per level)."""
+        if not levels:
+            return ZERO
+        return self.model(tick).order_fees((level.size, level.price) for level in levels)
+
+
+DEFAULT_FEES = Fees()
 
 
 def _refusal(tick: Tick | None) -> str:
@@ -80,7 +101,12 @@ def _refusal(tick: Tick | None) -> str:
     return ""
 
 
-def execute(order: Order, tick: Tick | None, consumed: dict[Decimal, Decimal] | None = None) -> OrderFill:
+def execute(
+    order: Order,
+    tick: Tick | None,
+    consumed: dict[Decimal, Decimal] | None = None,
+    fees: Fees = DEFAULT_FEES,
+) -> OrderFill:
     """Fill ``order`` against the quote ``tick`` (the book at ``order.ts``), immediate-or-cancel.
 
     ``consumed`` (price -> contracts) is what earlier orders of the same trade already took
@@ -122,4 +148,4 @@ def execute(order: Order, tick: Tick | None, consumed: dict[Decimal, Decimal] | 
         reason = "limit reached"
     else:
         reason = "book exhausted"
-    return OrderFill(order, levels, filled, notional, order_fees(tick, levels), reason)
+    return OrderFill(order, levels, filled, notional, fees.order_fees(tick, levels), reason)

@@ -17,28 +17,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from echoarb.backtest.fills import Fees
 from echoarb.backtest.latency import LatencyModel
 from echoarb.backtest.scan import Emitted, InProcessScan
 from echoarb.backtest.trade import Signal, Strategy, Trade, simulate
 from echoarb.ingest.pipeline import FramePipeline, MemorySink, PipelineStats, frame_handler, tick_batcher
 from echoarb.model import ZERO
 from echoarb.pairs import PairsConfig
-from echoarb.scan.scanner import ScanParams
+from echoarb.scan.scanner import scan_params
 from echoarb.settings import Settings
 from echoarb.venues.recording import RecordedFrame
 
 DEFAULT_DECAY_MS: tuple[int, ...] = (0, 100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000)
-
-
-def scan_params(settings: Settings) -> ScanParams:
-    """The worker's scan parameters from the settings (as ``streams.app.scan_params``)."""
-    return ScanParams(
-        min_edge=settings.min_edge,
-        max_quote_age_ms=settings.max_quote_age_ms,
-        tumbling_ms=settings.window_tumbling_s * 1000,
-        hopping_ms=settings.window_hopping_s * 1000,
-        hopping_step_ms=settings.window_hopping_step_s * 1000,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +118,9 @@ class Backtest:
         self.stats = PipelineStats()
         self.sink = MemorySink(tick_batcher(settings, pairs), linger_ms=settings.batch_linger_ms)
         self.pipeline = FramePipeline(frame_handler(settings, pairs), self.sink, stats=self.stats)
-        self.scan = InProcessScan(pairs, scan_params(settings), settings.partitions)
+        params = scan_params(settings)
+        self.scan = InProcessScan(pairs, params, settings.partitions)
+        self.fees = Fees(pairs.by_id(), params.fees)
 
     def _drain(self) -> None:
         batches = self.sink.batches
@@ -168,7 +160,7 @@ class Backtest:
             if opp.net_profit < config.min_profit:
                 taken.append(Taken(episode, None, f"net profit {opp.net_profit} < {config.min_profit}"))
             else:
-                trade = simulate(episode.signal, timeline, config.latency.draw, strategy, end_ts)
+                trade = simulate(episode.signal, timeline, config.latency.draw, strategy, end_ts, self.fees)
                 taken.append(Taken(episode, trade))
             done += 1
             if on_progress is not None:
@@ -179,7 +171,9 @@ class Backtest:
             trades = []
             for item in taken:
                 if item.trade is not None:
-                    trades.append(simulate(item.episode.signal, timeline, constant, strategy, end_ts))
+                    trades.append(
+                        simulate(item.episode.signal, timeline, constant, strategy, end_ts, self.fees)
+                    )
                 done += 1
             decay[delay] = trades
             if on_progress is not None:

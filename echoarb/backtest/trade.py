@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from echoarb.backtest.fills import Order, OrderFill, Purpose, execute
+from echoarb.backtest.fills import DEFAULT_FEES, Fees, Order, OrderFill, Purpose, execute
 from echoarb.model import VENUES, ZERO, Opportunity, Side, Tick
 
 Policy = Literal["hedge", "unwind", "hold"]
@@ -132,8 +132,18 @@ def _sequence(strategy: Strategy, opp: Opportunity, latencies: Sequence[int]) ->
     return list(range(n))
 
 
-def simulate(signal: Signal, books: Books, latency: Latency, strategy: Strategy, end_ts: int) -> Trade:
-    """Take ``signal`` with ``strategy``; ``end_ts`` is when a residual position is marked."""
+def simulate(
+    signal: Signal,
+    books: Books,
+    latency: Latency,
+    strategy: Strategy,
+    end_ts: int,
+    fees: Fees = DEFAULT_FEES,
+) -> Trade:
+    """Take ``signal`` with ``strategy``; ``end_ts`` is when a residual position is marked.
+
+    ``fees`` must be the scanner's (the pairs' fee exponents, the account's Kalshi rounding).
+    """
     opp = signal.opportunity
     legs = opp.legs
     n = len(legs)
@@ -155,7 +165,7 @@ def simulate(signal: Signal, books: Books, latency: Latency, strategy: Strategy,
             if entry is None:
                 entry = consumed[(id(tick), side)] = (tick, {})
             taken = entry[1]
-        fill = execute(order, tick, taken)
+        fill = execute(order, tick, taken, fees)
         if purpose != "mark":
             orders.append(fill)
         return fill

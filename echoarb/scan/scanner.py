@@ -20,6 +20,7 @@ from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state
 from echoarb.scan.windows import PairWindows
+from echoarb.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,18 @@ class ScanParams:
     hopping_step_ms: int = 60_000
     window_grace_ms: int = 5_000
     fees: FeePolicy = DEFAULT_POLICY  # the account's Kalshi fee rounding (Settings)
+
+
+def scan_params(settings: Settings) -> ScanParams:
+    """The scan parameters the settings describe: one mapping for the worker and the backtest."""
+    return ScanParams(
+        min_edge=settings.min_edge,
+        max_quote_age_ms=settings.max_quote_age_ms,
+        tumbling_ms=settings.window_tumbling_s * 1000,
+        hopping_ms=settings.window_hopping_s * 1000,
+        hopping_step_ms=settings.window_hopping_step_s * 1000,
+        fees=FeePolicy(settings.kalshi_fee_rounding, settings.kalshi_account_precision),
+    )
 
 
 RECENT_WINDOWS = 12

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from echoarb.backtest.run import scan_params
 from echoarb.backtest.scan import InProcessScan
 from echoarb.ingest.batching import OutBatch
 from echoarb.ingest.pipeline import FramePipeline, MemorySink, frame_handler, tick_batcher
@@ -23,6 +22,7 @@ from echoarb.model import SpreadEvent
 from echoarb.pairs import load_pairs
 from echoarb.partitioning import venue_streams
 from echoarb.scan.partition import PartitionCores
+from echoarb.scan.scanner import scan_params
 from echoarb.settings import Settings
 from echoarb.venues.recording import read_recording
 from echoarb.wire.records import spread_to_record, tick_from_record, tick_to_record

@@ -93,9 +93,9 @@ def test_every_fill_fee_and_pnl_figure() -> None:
         (f.order.purpose, f.order.venue, f.order.side, f.order.ts - T, f.filled, f.notional, f.fees)
         for f in trade.orders
     ] == [
-        ("entry", "kalshi", "yes", 152, 120, D("58.40"), D("2.10")),
-        ("entry", "polymarket", "no", 302, 50, D("23.50"), D("0.4982")),
-        ("unwind", "kalshi", "no", 452, 70, D("39.20"), D("1.21")),
+        ("entry", "kalshi", "yes", 152, D(120), D("58.40"), D("2.10")),
+        ("entry", "polymarket", "no", 302, D(50), D("23.50"), D("0.4982")),
+        ("unwind", "kalshi", "no", 452, D(70), D("39.20"), D("1.21")),
     ]
     assert (trade.outlay, trade.pnl) == (D("124.9082"), D("-4.9082"))
 

@@ -107,7 +107,12 @@ def test_short_second_leg_unwound_at_market() -> None:
     assert fills(trade) == [*ENTRY, ("unwind", "kalshi", "no", D(70), D("39.20"), D("1.21"), "")]
     assert trade.orders[-1].order.ts == T0 + 450
     # outlay 58.40 + 2.10 + 23.50 + 0.4982 + 39.20 + 1.21 = 124.9082; 50 sets + 70 boxes pay 120.
-    assert (trade.outlay, trade.sets, trade.unwound, trade.residual) == (D("124.9082"), 50, 70, (0, 0))
+    assert (trade.outlay, trade.sets, trade.unwound, trade.residual) == (
+        D("124.9082"),
+        D(50),
+        D(70),
+        (D(0), D(0)),
+    )
     assert trade.pnl == D("-4.9082")
     assert trade.one_legged and not trade.fully_filled
 
@@ -119,7 +124,7 @@ def test_short_second_leg_hedged_at_market_without_retaking_its_own_fill() -> No
     assert fills(trade) == [*ENTRY, ("hedge", "polymarket", "no", D(70), D("34.30"), D("0.6998"), "")]
     assert trade.orders[-1].order.ts == T0 + 600
     # outlay 58.40 + 2.10 + 23.50 + 0.4982 + 34.30 + 0.6998 = 119.4980; 120 sets.
-    assert (trade.outlay, trade.sets, trade.pnl) == (D("119.4980"), 120, D("0.5020"))
+    assert (trade.outlay, trade.sets, trade.pnl) == (D("119.4980"), D(120), D("0.5020"))
 
 
 def test_short_second_leg_held_and_marked_at_the_end() -> None:
@@ -127,7 +132,7 @@ def test_short_second_leg_held_and_marked_at_the_end() -> None:
     assert fills(trade) == ENTRY
     # 70 Kalshi YES left; marked by a market unwind on the last book: 30 x 0.58 + 40 x 0.62 =
     # 42.20, fees ceil_cent(0.51156) + ceil_cent(0.65968) = 0.52 + 0.66; value 70 - 43.38 = 26.62.
-    assert trade.residual == (70, 0)
+    assert trade.residual == (D(70), D(0))
     assert [(m.filled, m.notional, m.fees) for m in trade.marks] == [(D(70), D("42.20"), D("1.18"))]
     assert trade.mark == D("26.62")
     # 50 sets + 26.62 - (58.40 + 2.10 + 23.50 + 0.4982)
@@ -143,7 +148,7 @@ def test_sequential_second_leg_sized_to_the_first_fill() -> None:
         ("entry", "kalshi", "yes", D(50), D("24.00"), D("0.88"), ""),
     ]
     assert [f.order.ts for f in trade.orders] == [T0 + 300, T0 + 450]
-    assert (trade.sets, trade.pnl) == (50, D("1.1218"))  # 50 - 48.8782
+    assert (trade.sets, trade.pnl) == (D(50), D("1.1218"))  # 50 - 48.8782
     assert not trade.one_legged and not trade.fully_filled
 
 
@@ -151,7 +156,7 @@ def test_fastest_first_goes_by_the_drawn_latencies() -> None:
     trade = run(books(K1, P1), Strategy(leg_order="fastest-first"))
     entries = [(f.order.venue, f.order.ts, f.filled) for f in trade.orders if f.order.purpose == "entry"]
     # Kalshi (150 ms) first gets 120; Polymarket is then sent for 120 and gets 50 (one-legged).
-    assert entries == [("kalshi", T0 + 150, 120), ("polymarket", T0 + 450, 50)]
+    assert entries == [("kalshi", T0 + 150, D(120)), ("polymarket", T0 + 450, D(50))]
     assert trade.one_legged
     slow = run(books(K1, P1), Strategy(leg_order="slowest-first"))
     assert [f.order.venue for f in slow.orders] == ["polymarket", "kalshi"]
@@ -167,7 +172,7 @@ def test_fastest_first_goes_by_the_drawn_latencies() -> None:
 def test_first_leg_refused_sends_no_second_leg(update: Tick, reason: str) -> None:
     trade = run(books(update), Strategy(leg_order="kalshi-first"))
     assert fills(trade) == [("entry", "kalshi", "yes", D(0), D(0), D(0), reason)]
-    assert (trade.pnl, trade.outlay, trade.filled_any) == (0, 0, False)
+    assert (trade.pnl, trade.outlay, trade.filled_any) == (D(0), D(0), False)
 
 
 def test_book_out_of_sync_fills_nothing_and_the_other_leg_is_unwound() -> None:
