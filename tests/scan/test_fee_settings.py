@@ -5,9 +5,8 @@ from decimal import Decimal as D
 from echoarb.model import Level, Tick
 from echoarb.pairs import parse_pairs
 from echoarb.scan.edge.fees import FeePolicy
-from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.scan.scanner import PartitionScanner, ScanParams, scan_params
 from echoarb.settings import Settings
-from streams.app import scan_params
 
 
 def _pairs(exponent: int = 1) -> dict[str, object]:
