@@ -204,10 +204,32 @@ def configured_venues(handler: FrameHandler) -> list[str]:
     return [venue for venue in VENUES if handler.normaliser.instruments(venue)]
 
 
+def kalshi_public_only(settings: Settings) -> bool:
+    """No Kalshi key at all (neither key id nor private key): the public-only Kalshi feed.
+
+    Half a key (one of the two set) is a mistake to report, never a silent downgrade.
+    """
+    key_id = settings.kalshi_api_key.get_secret_value() if settings.kalshi_api_key else ""
+    return not key_id and settings.kalshi_private_key_path is None
+
+
+PUBLIC_ONLY_NOTICE = (
+    "kalshi: no API key (KALSHI_API_KEY, KALSHI_PRIVATE_KEY_PATH): public-only mode, channels "
+    "ticker and market_lifecycle_v2 without order book depth; Kalshi quotes are the ticker's best "
+    "bid/ask (placeholder size 1, marked out of sync), so every Kalshi leg is a signal and never "
+    "executable. Set a key for depth and executable opportunities."
+)
+
+
 def check_kalshi_credentials(settings: Settings) -> None:
-    """Raise ``KalshiKeyError`` with a clear reason if the Kalshi key or key id is unusable."""
+    """Raise ``KalshiKeyError`` with a clear reason if the Kalshi key or key id is unusable.
+
+    No key at all is not an error: the Kalshi feed runs public-only (see ``kalshi_public_only``).
+    """
     from echoarb.venues.kalshi.auth import KalshiKeyError, load_private_key
 
+    if kalshi_public_only(settings):
+        return
     load_private_key(settings.kalshi_private_key_path)
     if settings.kalshi_api_key is None or not settings.kalshi_api_key.get_secret_value():
         raise KalshiKeyError("KALSHI_API_KEY (the key id) is not set")
@@ -227,10 +249,14 @@ def build_connectors(
             from echoarb.venues.kalshi.auth import KalshiKeyError, load_private_key
             from echoarb.venues.kalshi.client import KalshiConnector
 
-            key = load_private_key(settings.kalshi_private_key_path)
+            key = None
             key_id = settings.kalshi_api_key.get_secret_value() if settings.kalshi_api_key else ""
-            if not key_id:
-                raise KalshiKeyError("KALSHI_API_KEY (the key id) is not set")
+            if kalshi_public_only(settings):
+                log.warning("%s", PUBLIC_ONLY_NOTICE)
+            else:
+                key = load_private_key(settings.kalshi_private_key_path)
+                if not key_id:
+                    raise KalshiKeyError("KALSHI_API_KEY (the key id) is not set")
             connectors.append(
                 KalshiConnector(
                     settings.kalshi_ws_url,

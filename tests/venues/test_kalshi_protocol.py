@@ -191,10 +191,6 @@ def test_lifecycle_updates_status() -> None:
     ("frame", "kind"),
     [
         (
-            '{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,"yes_bid":45,"yes_ask":53,"ts":1757908892}}',
-            "ticker",
-        ),
-        (
             '{"type":"trade","sid":5,"msg":{"trade_id":"t1","market_ticker":"FED-25MAR-T4.75","yes_price":36,"no_price":64,"count":136,"taker_side":"no","ts":1669149841}}',
             "trade",
         ),
@@ -443,3 +439,37 @@ def test_rest_market_bodies_set_close_time_status_and_tick() -> None:
     assert rule is not None and rule.name == "linear_cent"
     closed = '{"market":{"ticker":"FED-25MAR-T4.75","status":"closed"}}'
     assert only_quote(proto.receive(closed, RECV, source="rest")).status == "closed"
+
+
+TICKER = (
+    '{"type":"ticker","sid":4,"msg":{"market_ticker":"FED-25MAR-T4.75","price":48,'
+    '"yes_bid":45,"yes_ask":53,"ts":1757908892}}'
+)
+
+
+def test_ticker_without_an_order_book_is_a_top_of_book_signal_never_in_sync() -> None:
+    """Public-only mode: the ticker's best bid/ask, one placeholder contract each, not in sync."""
+    from decimal import Decimal
+
+    from echoarb.venues.kalshi.protocol import TOP_OF_BOOK_SIZE
+
+    q = only_quote(KalshiProtocol().receive(TICKER, RECV))
+    assert q.instrument == "FED-25MAR-T4.75" and q.in_sync is False and q.event_ts == 1_757_908_892_000
+    assert [(lv.price, lv.size) for lv in q.buy_yes] == [(Decimal("0.53"), TOP_OF_BOOK_SIZE)]
+    assert [(lv.price, lv.size) for lv in q.buy_no] == [(Decimal("0.55"), TOP_OF_BOOK_SIZE)]
+    # No bid (0) and no ask (100 cents) are empty sides, not prices.
+    empty = TICKER.replace('"yes_bid":45', '"yes_bid":0').replace('"yes_ask":53', '"yes_ask":100')
+    q = only_quote(KalshiProtocol().receive(empty, RECV))
+    assert q.buy_yes == () and q.buy_no == ()
+    bad = KalshiProtocol().receive(TICKER.replace('"yes_ask":53', '"yes_ask":153'), RECV)
+    assert bad.quotes == [] and bad.errors and "out of range" in bad.errors[0]
+
+
+def test_ticker_is_ignored_once_the_market_has_an_order_book() -> None:
+    proto = KalshiProtocol()
+    snapshot = (
+        '{"type":"orderbook_snapshot","sid":2,"seq":1,"msg":{"market_ticker":"FED-25MAR-T4.75",'
+        '"yes_dollars_fp":[["0.4000","10.00"]],"no_dollars_fp":[["0.5000","10.00"]]}}'
+    )
+    assert only_quote(proto.receive(snapshot, RECV)).in_sync
+    assert proto.receive(TICKER, RECV) == ParseResult(ignored=["ticker"])

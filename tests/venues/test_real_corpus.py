@@ -64,7 +64,10 @@ KALSHI: dict[str, list[str]] = {
         "receive-time fallback x1",
     ],
     "nautilus-rest-orderbook": ["ignored rest orderbook"],
-    "ssmd-ticker-production": ["ignored ticker"],
+    # No order book seen for this market: its ticker is the top-of-book signal of public-only mode.
+    "ssmd-ticker-production": [
+        "quote KXRANKLISTGOOGLESEARCH-2 yes=0.1200x1/1 no=0.8900x1/1 ts=1732579880000 open out-of-sync"
+    ],
     "ssmd-trade-legacy-and-fp": ["ignored trade"],
     "ssmd-lifecycle-activated": [
         "quote KXBTCD-26JAN2310-T105000 yes=- no=- ts=recv closed out-of-sync close=1737558000000",

@@ -71,8 +71,7 @@ _REST_STATUS: dict[str, MarketStatus] = {
 # Frames understood and deliberately not turned into quotes, by type.
 _IGNORED = frozenset(
     {
-        "ticker",  # top of book and volume: the order book is the source of truth
-        "ticker_v2",
+        "ticker_v2",  # price and volume deltas: no bid or ask
         "trade",
         "event_lifecycle",  # an event (group of markets) was created: no market state
         "subscribed",
@@ -97,6 +96,7 @@ class _Market:
     close_ms: int = 0
     tick: TickRule | None = None  # None = not known: no tick check
     announced: MarketStatus | None = None  # status of the last quote emitted
+    book_seen: bool = False  # an order book snapshot arrived: ``ticker`` frames are ignored
 
     def effective_status(self, at_ms: int) -> MarketStatus:
         status = self.status
@@ -219,10 +219,38 @@ class KalshiProtocol:
             msg = require_dict(data, "msg")
             self._check_seq(data, None, recv_ts, recv_ts, result)
             self._lifecycle(data, msg, recv_ts, result)
+        elif kind == "ticker":
+            self._ticker(data, recv_ts, result)
         elif kind in _IGNORED:
             result.ignored.append(kind)
         else:
             result.ignored.append("unknown")  # a type Kalshi added since: counted, not quoted
+
+    def _ticker(self, data: dict[str, Any], recv_ts: int, result: ParseResult) -> None:
+        """Top of book of a market without an order book (public-only mode), else ignored.
+
+        With ``orderbook_delta`` the book is the source of truth. Without it (no API key) the
+        ticker's best bid and ask are all there is: they become a one-level book of
+        ``TOP_OF_BOOK_SIZE`` per side (the ticker has no sizes) marked ``in_sync=False``, so
+        the spread engine shows the Kalshi leg as a signal and never as executable.
+        """
+        msg = require_dict(data, "msg")
+        ticker = require_str(msg, "market_ticker")
+        market = self._markets.get(ticker)
+        if market is not None and market.book_seen:
+            result.ignored.append("ticker")
+            return
+        bid = _top(msg, "yes_bid_dollars", "yes_bid")
+        ask = _top(msg, "yes_ask_dollars", "yes_ask")
+        market = market or self._market(ticker)
+        for price in (bid, ask):
+            if price is not None and market.tick is not None and not market.tick.allows(price):
+                raise FrameError(market.tick.describe(price))
+        market.book.replace(
+            [] if bid is None else [(bid, TOP_OF_BOOK_SIZE)], [] if ask is None else [(ask, TOP_OF_BOOK_SIZE)]
+        )
+        event_ts = self._event_ts(data, msg, recv_ts, result)
+        result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
 
     def _event_ts(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> int:
         ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"))
@@ -292,6 +320,7 @@ class KalshiProtocol:
         if isinstance(sid, int):
             market.sid = sid
         market.in_sync = True
+        market.book_seen = True
         market.resync_requested = False
         result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
 
@@ -540,6 +569,23 @@ def _number(msg: dict[str, Any], fixed: str, legacy: str) -> Decimal:
         if msg.get(name) is not None:
             return to_decimal(msg[name], name)
     raise FrameError(f"missing field '{fixed}' or '{legacy}'")
+
+
+TOP_OF_BOOK_SIZE = Decimal(1)
+"""The size given to a ticker's best bid and ask: a placeholder (the ticker carries none)."""
+
+
+def _top(msg: dict[str, Any], dollars: str, cents: str) -> Decimal | None:
+    """A ticker's best YES bid or ask; 0 and 1 (no bid, no ask) and absent are None."""
+    raw = msg.get(dollars) if msg.get(dollars) is not None else msg.get(cents)
+    if raw is None:
+        return None
+    name = dollars if msg.get(dollars) is not None else cents
+    price = to_decimal(raw, name) / (1 if name == dollars else _CENT)
+    if price in (ZERO, ONE):
+        return None
+    _check_price(price, name)
+    return price
 
 
 def _check_price(price: Decimal, name: str) -> None:

@@ -16,6 +16,11 @@ The same port answers the public REST market metadata, as the venue's
 /markets?tickers=A,B`` (``{"markets": [...], "cursor": ""}``), with the same open and close
 times the lifecycle channel announces; ``market_overrides`` changes fields per ticker (a
 market closed or paused by the venue), ``known_tickers`` limits which exist (others: 404).
+
+An upgrade with no ``KALSHI-ACCESS-*`` header at all is accepted (``allow_public``) for the
+public channels: ``ticker`` (one message per market on subscribe, then one per book change)
+and ``market_lifecycle_v2``; ``orderbook_delta`` on such a connection is refused with error
+code 9, "Authentication required", as the venue documents.
 """
 
 from __future__ import annotations
@@ -35,6 +40,14 @@ from echoarb.venues.kalshi.auth import WS_PATH, verify
 from echoarb.venues.simulator import Scenario, Session, VenueSimulator, json_response
 
 REST_PREFIX = "/trade-api/v2"
+PRIVATE_CHANNELS = frozenset({"orderbook_delta", "fill", "market_positions", "communications"})
+PER_MARKET = frozenset({"orderbook_delta", "ticker"})
+
+
+def _authenticated(session: Session) -> bool:
+    """Signed upgrades were verified before the handshake; unsigned ones carry no key header."""
+    request = session.ws.request
+    return request is not None and request.headers.get("KALSHI-ACCESS-KEY") is not None
 
 
 @dataclass
@@ -57,8 +70,12 @@ class KalshiSimulator(VenueSimulator):
         interval: float = 0.05,
         seed: int = 7,
         model: Any = None,
+        allow_public: bool = True,
     ) -> None:
         super().__init__(scenarios, interval=interval, seed=seed, model=model)
+        #: An upgrade without any KALSHI-ACCESS-* header is accepted for public channels (the
+        #: docs' WebSocket quick start); False refuses it with 401 (their AsyncAPI page).
+        self.allow_public = allow_public
         self.public_key = public_key
         self.key_id = key_id
         self.max_skew_ms = max_skew_ms
@@ -120,6 +137,8 @@ class KalshiSimulator(VenueSimulator):
         key_id = headers.get("KALSHI-ACCESS-KEY")
         ts = headers.get("KALSHI-ACCESS-TIMESTAMP")
         signature = headers.get("KALSHI-ACCESS-SIGNATURE")
+        if not key_id and not ts and not signature and self.allow_public:
+            return None  # unauthenticated: public channels only
         if not key_id or not ts or not signature:
             return "missing KALSHI-ACCESS-* headers"
         if self.key_id is not None and key_id != self.key_id:
@@ -161,6 +180,9 @@ class KalshiSimulator(VenueSimulator):
         if cmd.get("cmd") == "subscribe":
             tickers = list(params.get("market_tickers") or [])
             for channel in params.get("channels") or []:
+                if channel in PRIVATE_CHANNELS and not _authenticated(session):
+                    await self.send(session, messages.error(cmd.get("id"), 9, "Authentication required"))
+                    continue
                 sid = st["next_sid"]
                 st["next_sid"] += 1
                 st["subs"][sid] = (channel, tickers)
@@ -169,6 +191,9 @@ class KalshiSimulator(VenueSimulator):
                 if channel == "orderbook_delta":
                     for ticker in tickers:
                         await self._snapshot(session, sid, ticker)
+                elif channel == "ticker":
+                    for ticker in tickers:
+                        await self._send_ticker(session, sid, ticker)
                 elif channel == "market_lifecycle_v2":
                     event = {"event_ticker": "KXSIM-EVENT", "exchange_index": 0, "title": "Simulated"}
                     event.update(subtitle="", collateral_return_type="MECNET", series_ticker="KXSIM")
@@ -188,7 +213,7 @@ class KalshiSimulator(VenueSimulator):
     def lifecycle_tickers(self, session: Session) -> list[str]:
         """Markets the lifecycle channel talks about: every book served on this connection."""
         subs = session.state.get("subs", {})
-        return sorted({t for name, tickers in subs.values() if name == "orderbook_delta" for t in tickers})
+        return sorted({t for name, tickers in subs.values() if name in PER_MARKET for t in tickers})
 
     async def _lifecycle(self, session: Session, sid: int, ticker: str, event_type: str) -> None:
         now_s = time.time_ns() // 1_000_000_000
@@ -236,9 +261,33 @@ class KalshiSimulator(VenueSimulator):
                 return sid, tickers
         return None
 
+    async def _send_ticker(self, session: Session, sid: int, ticker: str) -> None:
+        """The ``ticker`` message of a market's current top of book (2026: with dollar fields)."""
+        book = self._book(ticker)
+        best_yes = max(book.yes or {0: 0})
+        best_no = max(book.no or {0: 0})
+        body = messages.ticker(
+            sid,
+            self._next_seq(session, sid),
+            ticker,
+            price=best_yes or 1,
+            yes_bid=best_yes,
+            yes_ask=100 - best_no,
+            volume=1000 + self.sent,
+            open_interest=500,
+            ts=time.time_ns() // 1_000_000_000,
+            with_dollars=True,
+        )
+        await self.send(session, body)
+
     async def send_update(self, session: Session) -> None:
         found = self._sid(session, "orderbook_delta")
         if found is None:
+            public = self._sid(session, "ticker")  # public-only: the book moves, tickers tell
+            if public is not None:
+                ticker = self.rng.choice(public[1])
+                self._random_change(self._book(ticker))
+                await self._send_ticker(session, public[0], ticker)
             return
         sid, tickers = found
         ticker = self.rng.choice(tickers)
@@ -295,6 +344,11 @@ class KalshiSimulator(VenueSimulator):
                 ts=ts // 1000,
             )
             await self.send(session, body)
+
+    def _random_change(self, book: _Book) -> None:
+        side = self.rng.choice((book.yes, book.no))
+        price = self.rng.choice(sorted(side)) if side else 30
+        side[price] = max(0, side.get(price, 0) + self.rng.choice((-1, 1)) * 5) or 10
 
     def _channel_sid(self, session: Session, channel: str) -> int | None:
         for sid, (name, _) in session.state.get("subs", {}).items():
