@@ -473,3 +473,14 @@ def test_ticker_is_ignored_once_the_market_has_an_order_book() -> None:
     )
     assert only_quote(proto.receive(snapshot, RECV)).in_sync
     assert proto.receive(TICKER, RECV) == ParseResult(ignored=["ticker"])
+
+
+def test_lifecycle_without_an_event_time_uses_the_envelope_sending_ts_ms() -> None:
+    """The Kalshi docs' deactivated example: no time in ``msg``, the send time on the envelope."""
+    frame = (
+        '{"type":"market_lifecycle_v2","sending_ts_ms":1792000000150,"sid":13,"seq":4,'
+        '"msg":{"market_ticker":"KXBTCPERP","event_type":"deactivated","is_deactivated":true}}'
+    )
+    result = KalshiProtocol().receive(frame, 1_792_000_000_400)
+    q = only_quote(result)
+    assert (q.event_ts, q.status, result.fallback_ts) == (1_792_000_000_150, "halted", 0)

@@ -89,6 +89,25 @@ KALSHI: dict[str, list[str]] = {
         "quote KXMLBWINS-NYM-25-T80 yes=- no=- ts=recv closed out-of-sync close=1759353839000",
         "receive-time fallback x1",
     ],
+    # determined: not tradable, stamped at determination_ts; settled: at settled_ts.
+    "fixture-lifecycle-determined": [
+        "quote KXMLBGAME-25OCT01DETCLE- yes=- no=- ts=1759350638000 closed out-of-sync"
+    ],
+    "fixture-lifecycle-settled": [
+        "quote KXMLBTOTAL-25OCT01DETCLE yes=- no=- ts=1759351985000 settled out-of-sync"
+    ],
+    "live-2026-lifecycle-determined": [
+        "quote KXMLBSPREAD-26JUL191605W yes=- no=- ts=1784501722000 closed out-of-sync"
+    ],
+    "live-2026-lifecycle-settled": [
+        "quote KXBNB15M-26JUL191830-30 yes=- no=- ts=1784500206000 settled out-of-sync"
+    ],
+    # deactivated (is_deactivated true): halted. Its envelope's sending_ts_ms (Oct 2026) is more
+    # than a day after the corpus receive time, so it is not believed: the receive time is used.
+    "docs-margin-lifecycle-deactivated": [
+        "quote KXBTCPERP yes=- no=- ts=recv halted out-of-sync",
+        "receive-time fallback x1",
+    ],
 }
 
 POLYMARKET: dict[str, list[str]] = {

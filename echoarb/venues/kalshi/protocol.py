@@ -253,7 +253,7 @@ class KalshiProtocol:
         result.quotes.append(self._quote(ticker, market, event_ts, recv_ts))
 
     def _event_ts(self, data: dict[str, Any], msg: dict[str, Any], recv_ts: int, result: ParseResult) -> int:
-        ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"))
+        ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"), data.get("sending_ts_ms"))
         if ms is None or ms > recv_ts + MAX_AHEAD_MS:
             result.fallback_ts += 1
             return recv_ts
@@ -403,9 +403,12 @@ class KalshiProtocol:
         if not isinstance(event_type, str):
             raise FrameError(f"field 'event_type' is not a string: {event_type!r}")
         market = self._market(ticker)
-        # The event's own time: the frame's ts, else the time the event names.
+        # The event's own time: the frame's ts, else the time the event names, else when the
+        # venue sent it (``sending_ts_ms``, on 2026 envelopes).
         named = {"determined": msg.get("determination_ts"), "settled": msg.get("settled_ts")}
-        ms = first_ms(msg.get("ts_ms"), msg.get("ts"), data.get("ts"), named.get(event_type))
+        ms = first_ms(
+            msg.get("ts_ms"), msg.get("ts"), data.get("ts"), named.get(event_type), data.get("sending_ts_ms")
+        )
         if ms is not None and ms > recv_ts + MAX_AHEAD_MS:
             ms = None
         times: dict[str, int | None] = {"open_ts": None, "close_ts": None}

@@ -6,6 +6,12 @@ source named beside it: ``{"id", "session", "source", "via": "ws"|"rest", "path"
 Frames of one ``session`` go through one parser in file order (a delta after its snapshot);
 every session starts with a fresh parser. ``describe`` turns a ``ParseResult`` into the
 short text the tests pin, so any change in what a real frame produces shows as a diff.
+
+Kalshi lifecycle types the parser handles without a real frame here (none found in public
+sources as a capture or a venue example, only hand-written test inputs, which do not count):
+``price_level_structure_updated`` and ``metadata_updated``. Two sources are named by what the
+code index showed (it did not give their repository): an open-source Kalshi client's serde
+fixtures (the file issue 13 quotes) and a consumer's constants marked as live captures.
 """
 
 from __future__ import annotations
