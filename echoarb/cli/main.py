@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from echoarb.cli.backtest import add_backtest_commands
 from echoarb.cli.common import CliError, setup_logging
+from echoarb.cli.discover import add_discover_commands
 from echoarb.cli.live import add_live_commands
 from echoarb.cli.pipeline import add_pipeline_commands
 from echoarb.cli.serve import add_serve_commands
@@ -29,6 +30,7 @@ examples:
   echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
   echoarb check-config config/market_pairs.json
   echoarb backtest config/recordings/sample.jsonl --latency kalshi=150ms,polymarket=300ms
+  echoarb discover --interactive
   KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
 """
 
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_topics_commands(sub)  # topics plan, create, check
     add_serve_commands(sub)  # serve, up
     add_backtest_commands(sub)  # backtest
+    add_discover_commands(sub)  # discover
     return parser
 
 

@@ -113,6 +113,8 @@ async def fetch_listing(
             await _call_sleep(sleep, delay)
         assert not isinstance(outcome, _Retry)
         status, text = outcome
+        if status == 404 and listing.not_found(request):
+            continue
         if status != 200:
             raise VenueUnreachable(f"{venue}: {base}{request.path} answered HTTP {status}: {_snippet(text)}")
         try:

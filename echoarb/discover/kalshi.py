@@ -147,7 +147,7 @@ def parse_market(raw: Any) -> ListingEntry:
         rules=rules,
         volume=number_field(raw, "volume_fp", "volume"),
         liquidity=number_field(raw, "liquidity_dollars", "open_interest_fp", "open_interest"),
-        status=str(raw.get("status") or "open"),
+        status="open" if raw.get("status", "open") in _OPEN else str(raw.get("status")),
         fees=fees,
         url=f"https://kalshi.com/markets/{ticker}",
     )

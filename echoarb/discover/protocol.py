@@ -51,6 +51,10 @@ class Listing(ABC):
     def entries(self) -> list[ListingEntry]:
         return list(self._entries.values())
 
+    def not_found(self, request: Request) -> bool:
+        """Is HTTP 404 an answer to this request (a look-up by id) rather than a wrong URL?"""
+        return False
+
     @property
     def count(self) -> int:
         """Entries so far (cheap: for progress lines)."""
