@@ -276,7 +276,8 @@ def _times(cand: Candidate, a: ListingEntry, b: ListingEntry) -> None:
 def _structure(cand: Candidate, a: ListingEntry, b: ListingEntry) -> None:
     for entry in (a, b):
         names = [o.name for o in entry.outcomes]
-        if entry.venue == "polymarket" and names and entry.kind != "categorical" and names[:2] != ["Yes", "No"]:
+        yes_no = names[:2] == ["Yes", "No"]
+        if entry.venue == "polymarket" and names and entry.kind != "categorical" and not yes_no:
             cand.against.append(f"{entry.venue} outcomes are {names[:2]}: its YES leg is {names[0]!r}")
     if a.kind == b.kind:
         cand.for_.append(f"same structure: {a.kind}")

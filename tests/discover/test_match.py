@@ -9,7 +9,12 @@ from tests.discover import labelled
 
 
 def _entry(venue: str, question: str, **kw: object) -> ListingEntry:
-    values: dict[str, object] = {"venue": venue, "id": question[:20], "question": question, "resolve_ms": 10**12}
+    values: dict[str, object] = {
+        "venue": venue,
+        "id": question[:20],
+        "question": question,
+        "resolve_ms": 10**12,
+    }
     values.update(kw)
     return ListingEntry(**values)  # type: ignore[arg-type]
 
@@ -72,7 +77,11 @@ def test_inversion_by_direction_negation_and_opposite_side() -> None:
 
 def test_resolution_times_far_apart_count_against() -> None:
     a = _entry("kalshi", "Will the US enter a recession in 2026?", resolve_ms=1_800_000_000_000)
-    b = _entry("polymarket", "Will the US enter a recession in 2026?", resolve_ms=1_800_000_000_000 + 200 * 86_400_000)
+    b = _entry(
+        "polymarket",
+        "Will the US enter a recession in 2026?",
+        resolve_ms=1_800_000_000_000 + 200 * 86_400_000,
+    )
     cand = score(a, b)
     assert cand.score <= 0.7 and any("200 days apart" in r for r in cand.against)
 
