@@ -103,7 +103,8 @@ class Topology:
             key_serializer="raw",
             value_serializer="raw",
         )
-        run_transport.deliver_runs(app, self.tick_topic.topics)
+        self.run_topics = frozenset(self.tick_topic.topics)
+        run_transport.deliver_runs(app, self.run_topics)
         # Declared like the tick topic (outputs are sent through the transport producer).
         self.spreads_topic = app.topic(s.topic_spreads, key_serializer="raw", value_serializer="raw")
         self.windows_topic = app.topic(s.topic_spread_windows, key_serializer="raw", value_serializer="raw")
@@ -204,6 +205,7 @@ class Topology:
                 if self.checkpoints.due(partition, now):
                     self._seal(partition, mirror=False)
             await self.sequencer.retry_seeks(now, self.assigned)
+            await self.sequencer.check_stalls(now, list(self.assigned), self.run_topics)
 
     async def _send(self, partition: int, generation: int, step: Step) -> None:
         cp = self.checkpoints.current(partition, generation)
@@ -255,7 +257,7 @@ class Topology:
             late_window_events=self.cores.late_window_events,
             stale_records_skipped=seq.stale_skipped,
             repeated_records_skipped=seq.repeats_skipped,
-            reseeks=seq.reseeks,
+            reseeks=seq.reseeks + seq.stalls,
             assigned_partitions=tuple(sorted({tp.partition for tp in assigned})),
             recovered=faust_compat.tables_recovered(app),
             rebalancing=bool(app.rebalancing),

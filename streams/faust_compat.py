@@ -29,6 +29,16 @@ W5 -- ``stream_wait_empty`` (default True) makes a rebalance wait until every ev
     watermark passes them, so the rebalance would wait for ever (until its timeout).
     :data:`APP_OPTIONS` turns it off: unacked records are simply re-read by the new owner.
 W6 -- no public "recovered" flag: :func:`tables_recovered` reads ``app.tables.recovery``.
+W8 -- records dropped after they were fetched. Faust's ``getmany`` stops yielding a fetch's
+    records when the flow stops, the generation changes or a partition is inactive at that
+    instant (``faust/transport/consumer.py``), yet aiokafka has already moved its position
+    past them; upstream counts on the seek to the committed offsets that follows a
+    rebalance. When the drop races that seek (seen after a worker was SIGKILLed: the
+    survivor's fetch positions stood at the high watermark while the agent had seen nothing
+    of the partition in the new generation), those records are never fetched again and the
+    partition's end of stream never arrives. :meth:`Sequencer.check_stalls` notices a
+    partition that is below its high watermark and has passed nothing for
+    :data:`STALL_S`, and seeks it back to where the gate expects to continue.
 W7 -- windowed tables take the partition of a key from the *current event*; writing one
     outside stream iteration raises. :func:`in_stream_iteration` says when a write is allowed.
 
@@ -77,6 +87,8 @@ APP_OPTIONS: dict[str, Any] = {"stream_wait_empty": False}
 RESEEK_DEBOUNCE_S = 0.05
 #: A seek whose re-fetch was overtaken by more stale records is repeated after this long.
 RESEEK_RETRY_S = 0.5
+#: A partition below its high watermark that passed no record for this long is sought back (W8).
+STALL_S = 2.0
 
 
 def forget_gap(consumer: Any, tp: Any) -> None:
@@ -119,10 +131,14 @@ class Sequencer:
         self.gate = OffsetGate()
         self._generation: int | None = None
         self._reseeks: dict[Any, tuple[int | None, float]] = {}
+        #: W8: when each partition last passed a record (or was sought), this generation.
+        self._progress: dict[Any, float] = {}
+        self._generation_at = time.monotonic()
         self._offsets_client: AIOKafkaConsumer | None = None
         self.stale_skipped = 0
         self.repeats_skipped = 0
         self.reseeks = 0
+        self.stalls = 0
 
     async def accept(self, message: Any) -> list[Any]:
         """The records of ``message`` (a run, or one record) to process: each once, in offset
@@ -131,16 +147,14 @@ class Sequencer:
         if generation != self.app.consumer_generation_id:
             self.stale_skipped += 1  # W3: fetched before the last rebalance
             return []
-        if self._generation != generation:
-            self.gate.reset()
-            self._reseeks.clear()
-            self._generation = generation
+        self._sync_generation(generation)
         tp = message.tp
         if not self.gate.known(tp):
             committed = await self._committed(tp)
             if generation != self.app.consumer_generation_id:
                 return []
-            self.gate.start(tp, committed)
+            if not self.gate.known(tp):  # check_stalls() may have started it meanwhile
+                self.gate.start(tp, committed)
         accepted: list[Any] = []
         check = self.gate.check
         for record in records_of(message):
@@ -152,7 +166,18 @@ class Sequencer:
             else:
                 await self.seek_back(tp, record.offset)
                 break  # the rest of the run is ahead too
+        if accepted:
+            self._progress[tp] = time.monotonic()
         return accepted
+
+    def _sync_generation(self, generation: int) -> None:
+        """A new generation: every partition starts again from its committed offset."""
+        if self._generation != generation:
+            self.gate.reset()
+            self._reseeks.clear()
+            self._progress.clear()
+            self._generation = generation
+            self._generation_at = time.monotonic()
 
     def caught_up(self, tp: Any) -> bool:
         """Live merge: has this worker read ``tp`` up to the high watermark of its newest fetch
@@ -204,6 +229,45 @@ class Sequencer:
         )
         # seek_wait runs in the consumer's thread and resets Faust's read offset with it.
         await consumer.seek_wait({tp: expected or 0})
+
+    async def check_stalls(self, now: float, assigned: Iterable[Any], topics: frozenset[str]) -> None:
+        """W8: seek back a partition of ``topics`` that is below its fetched high watermark and
+        passed nothing for :data:`STALL_S` (its fetched records were dropped). Timer."""
+        self._sync_generation(self.app.consumer_generation_id)
+        consumer: Any = self.app.consumer
+        for tp in assigned:
+            if tp.topic not in topics or tp in self._reseeks:
+                continue  # a seek of its own is being retried (retry_seeks)
+            if now - self._progress.get(tp, self._generation_at) < STALL_S:
+                continue
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # not assigned (any more)
+                continue
+            if highwater is None:
+                continue  # no fetch answered yet
+            if not highwater:
+                continue  # empty partition
+            if not self.gate.known(tp):
+                committed = await self._committed(tp)
+                if self._generation != self.app.consumer_generation_id:
+                    return  # a rebalance while reading the commit: the next timer pass starts over
+                if not self.gate.known(tp):  # accept() may have started it meanwhile
+                    self.gate.start(tp, committed)  # what accept() does for its first record
+            position = self.gate.expected(tp)
+            if (position or 0) >= highwater:
+                continue  # read up to the end: quiet, not stalled
+            self._progress[tp] = now  # one seek per STALL_S at most
+            self.stalls += 1
+            log.info(
+                "%s: nothing passed for %.1fs below the high watermark %d (at %s): seeking back",
+                tp,
+                STALL_S,
+                highwater,
+                position,
+            )
+            forget_gap(consumer, tp)
+            await consumer.seek_wait({tp: position or 0})
 
     async def retry_seeks(self, now: float, assigned: set[Any]) -> None:
         """A seek whose re-fetch was overtaken by more stale records: seek again (timer)."""

@@ -84,9 +84,13 @@ class _FakeConsumer:
 
     seeks: list[dict[Any, int]] = field(default_factory=list)
     _gap: dict[Any, Any] = field(default_factory=dict)
+    highwaters: dict[Any, int | None] = field(default_factory=dict)
 
     async def seek_wait(self, partitions: dict[Any, int]) -> None:
         self.seeks.append(dict(partitions))
+
+    def highwater(self, tp: Any) -> int | None:
+        return self.highwaters[tp]
 
 
 class _FakeApp:
@@ -139,6 +143,44 @@ async def test_sequencer_retries_a_seek_that_was_overtaken() -> None:
     assert await seq.accept(_message(10))
     await seq.retry_seeks(time.monotonic() + 10, {tp})  # records flow again: no more seeks
     assert len(app.consumer.seeks) == 2
+
+
+# -- W8: fetched records dropped after aiokafka moved past them ---------------------------------
+@pytest.mark.asyncio
+async def test_check_stalls_seeks_back_a_partition_that_stopped_below_its_high_watermark() -> None:
+    """The survivor of a SIGKILL once sat at the high watermark having passed nothing (W8)."""
+    seq, app = await _sequencer(committed=40)
+    quiet, stalled, other = TP("ticks.kalshi", 1), TICKS, TP("pair-state-changelog", 3)
+    app.consumer.highwaters.update({quiet: 40, stalled: 90, other: 500})
+    topics = frozenset({"ticks.kalshi"})
+    assigned = [quiet, stalled, other]
+    t0 = time.monotonic()
+    await seq.check_stalls(t0, assigned, topics)  # a new generation: give the fetches time
+    assert app.consumer.seeks == []
+    await seq.check_stalls(t0 + faust_compat.STALL_S + 0.1, assigned, topics)
+    # Only the tick partition below its high watermark; the quiet one is read to its end, and
+    # the changelog is not the sequencer's.
+    assert app.consumer.seeks == [{stalled: 40}]
+    await seq.check_stalls(t0 + faust_compat.STALL_S + 1.0, assigned, topics)
+    assert len(app.consumer.seeks) == 1  # at most one seek per STALL_S
+    # The re-fetch arrives: records pass, expected moves on, nothing more to seek.
+    assert [m.offset for m in map(_message, range(40, 90)) if await seq.accept(m)] == list(range(40, 90))
+    await seq.check_stalls(t0 + 3 * faust_compat.STALL_S, assigned, topics)
+    assert app.consumer.seeks == [{stalled: 40}] and seq.stalls == 1
+
+
+@pytest.mark.asyncio
+async def test_check_stalls_leaves_a_partition_that_keeps_passing_records() -> None:
+    seq, app = await _sequencer(committed=0)
+    app.consumer.highwaters[TICKS] = 1_000  # far ahead: a backlog being read
+    topics = frozenset({TICKS.topic})
+    for offset in range(5):
+        assert await seq.accept(_message(offset))
+        await seq.check_stalls(time.monotonic() + faust_compat.STALL_S / 2, [TICKS], topics)
+    assert app.consumer.seeks == []
+    # It stops at 5 (what was fetched was dropped): sought back to 5, not to the commit.
+    await seq.check_stalls(time.monotonic() + faust_compat.STALL_S + 0.1, [TICKS], topics)
+    assert app.consumer.seeks == [{TICKS: 5}]
 
 
 # -- W2: Faust counts a jump as acked ----------------------------------------------------------
