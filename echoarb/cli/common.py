@@ -6,10 +6,12 @@ Subcommand modules import from here and never from each other, so the CLI has no
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -87,3 +89,41 @@ def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
     with EmbeddedBroker(log_path=log_path) as broker:
         log.info("embedded broker listening on %s", broker.bootstrap)
         yield broker.bootstrap, True
+
+
+@contextlib.asynccontextmanager
+async def stop_on_signals(*sigs: signal.Signals) -> AsyncIterator[None]:
+    """SIGTERM and SIGINT cancel the current task, and the block ends quietly.
+
+    ``main`` turns SIGTERM into ``SystemExit`` from a plain signal handler: that lands in
+    whichever task runs at that instant, aiokafka's fetcher included, which then dies with it
+    and fails the consumer's stop with a traceback. Here the loop's own handler cancels the
+    command's task at its current ``await`` instead, so its ``finally`` blocks run with every
+    client intact. The previous handlers come back when the block ends (the embedded broker's
+    teardown still unwinds on SIGTERM).
+    """
+    sigs = sigs or (signal.SIGTERM, signal.SIGINT)
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    requested: list[signal.Signals] = []
+
+    def request(sig: signal.Signals) -> None:
+        if not requested:
+            log.info("%s: stopping", sig.name)
+            task.cancel()
+        requested.append(sig)
+
+    previous = {sig: signal.getsignal(sig) for sig in sigs}
+    for sig in sigs:
+        loop.add_signal_handler(sig, request, sig)
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not requested:
+            raise
+        task.uncancel()  # a requested stop, not a cancellation from outside
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous[sig])

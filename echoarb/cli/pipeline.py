@@ -9,7 +9,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from echoarb.cli.common import CliError, kafka, load_pairs_config, settings_from_args, wait_for_cluster
+from echoarb.cli.common import (
+    CliError,
+    kafka,
+    load_pairs_config,
+    settings_from_args,
+    stop_on_signals,
+    wait_for_cluster,
+)
 from echoarb.pairs import PairsConfigError, load_pairs
 from echoarb.resources import SAMPLE_RECORDING
 
@@ -160,8 +167,9 @@ def cmd_sink(args: argparse.Namespace) -> int:
                 health, host=args.metrics_addr, port=args.metrics_port, auth_token=settings.web_token()
             )
             await ops.start()
-        # SIGTERM unwinds like Ctrl-C (cli/main.py): run() is cancelled, stop() then leaves the
-        # group; what was not inserted was not committed, so nothing is lost.
+        # SIGTERM or Ctrl-C cancels this at its current await (stop_on_signals); stop() then
+        # leaves the group. What was not inserted was not committed, so nothing is lost; a block
+        # inserted but not committed is re-inserted with the same token and deduplicated.
         started = False
         try:
             await sink.start()  # closes what it opened if it fails or is interrupted
@@ -173,8 +181,12 @@ def cmd_sink(args: argparse.Namespace) -> int:
             if ops is not None:
                 await ops.stop()
 
+    async def run_until_signal(bootstrap: str, embedded: bool) -> None:
+        async with stop_on_signals():
+            await run(bootstrap, embedded)
+
     with kafka(settings) as (bootstrap, embedded), contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(bootstrap, embedded))
+        asyncio.run(run_until_signal(bootstrap, embedded))
     return 0
 
 

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from echoarb.kafka import client_config
+from echoarb.kafka import aiokafka_compat, client_config
 from echoarb.model import VENUES
 from echoarb.sink import deadletters, ledger
 from echoarb.sink import metrics as sink_metrics
@@ -269,10 +269,13 @@ class SinkService:
 
     async def _close(self) -> None:
         if self._consumer is not None:
-            await self._consumer.stop()
+            await aiokafka_compat.stop_consumer(self._consumer)  # bounded, with the brokers gone too
             self._consumer = self._retry.consumer = None
         if self._producer is not None and self._own_producer:
-            await self._producer.stop()
+            try:
+                await asyncio.wait_for(self._producer.stop(), aiokafka_compat.STOP_GRACE_S)
+            except TimeoutError:  # dead letters could not be delivered: they are uncommitted
+                log.warning("sink: Kafka producer did not stop within %gs", aiokafka_compat.STOP_GRACE_S)
             self._producer = None
         if self._client is not None and self._own_client:
             with contextlib.suppress(Exception):

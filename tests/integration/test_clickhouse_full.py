@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -21,29 +20,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from echoarb.wire.codec import load_codecs
+from tests.integration.procs import Proc, clean_env, start, start_broker, wait_for
 from tests.integration.test_sink_service import spread_event
 
 EVENTS = 3_000
-
-
-def _start(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "echoarb", *args],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        cwd=cwd,
-    )
-
-
-def _wait_log(log: Path, pattern: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.2)
-    raise AssertionError(f"{pattern!r} not in {log}: {log.read_text(errors='replace')[-2000:]}")
 
 
 async def _produce(bootstrap: str, topic: str) -> dict[int, int]:
@@ -92,50 +72,40 @@ def test_disk_full_then_space_returns(tmp_path: Path) -> None:
     mount = tmp_path / "ch"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mount)], check=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "CLICKHOUSE_URL")}
-    env.update(DATA_DIR=str(mount / "data"), SINK_FLUSH_INTERVAL_S="0.2", SINK_BATCH_ROWS="500")
-    procs: list[subprocess.Popen[bytes]] = []
+    env = clean_env(mount / "data", SINK_FLUSH_INTERVAL_S="0.2", SINK_BATCH_ROWS="500")
+    procs: list[Proc] = []
     try:
-        broker_log = tmp_path / "broker.log"
-        broker = _start(["broker"], {**env, "DATA_DIR": str(tmp_path / "b")}, tmp_path, broker_log)
+        broker, bootstrap = start_broker({**env, "DATA_DIR": str(tmp_path / "b")}, tmp_path)
         procs.append(broker)
-        bootstrap = re.search(
-            r"embedded broker on (\S+?);", _wait_log(broker_log, r"embedded broker on", 60)
-        ).group(1)  # type: ignore[union-attr]
         env.update(KAFKA_BOOTSTRAP=bootstrap, ECHOARB_EMBEDDED_BROKER="1")
-        sink_log = tmp_path / "sink.log"
-        sink = _start(["sink"], env, tmp_path, sink_log)
+        sink = start(["sink"], env, tmp_path, tmp_path / "sink.log")
         procs.append(sink)
-        _wait_log(sink_log, r"sink: consuming", 120)
+        sink.wait_line(r"sink: consuming", 120)
 
         free = os.statvfs(mount)
         filler = mount / "filler"
         with filler.open("wb") as fp:  # leave ~512 KiB: too little for any insert part
             fp.write(b"\0" * max(0, free.f_bavail * free.f_frsize - 512 * 1024))
         ends = asyncio.run(_produce(bootstrap, "spreads"))
-        text = _wait_log(sink_log, r"(?i)not enough space|NOT_ENOUGH_SPACE|no space", 120)
-        assert "Traceback" not in text
+        sink.wait_line(r"(?i)not enough space|NOT_ENOUGH_SPACE|no space", 120)
+        assert "Traceback" not in sink.output()
         time.sleep(3)
         assert sink.poll() is None, "the sink died instead of waiting for space"
         committed = asyncio.run(_committed(bootstrap, "spreads", "echoarb-sink", sorted(ends)))
         assert sum(committed.values()) < EVENTS, "offsets were committed for rows that could not be stored"
 
         filler.unlink()  # space returns
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            committed = asyncio.run(_committed(bootstrap, "spreads", "echoarb-sink", sorted(ends)))
-            if all(committed[p] >= end for p, end in ends.items()):
-                break
-            time.sleep(1)
-        assert all(committed[p] >= end for p, end in ends.items()), (committed, ends)
-        sink.send_signal(signal.SIGTERM)
-        sink.wait(30)
+
+        def caught_up() -> bool:
+            done = asyncio.run(_committed(bootstrap, "spreads", "echoarb-sink", sorted(ends)))
+            return all(done[p] >= end for p, end in ends.items())
+
+        assert wait_for(caught_up, 180, interval=1.0), "the sink did not catch up once space returned"
+        sink.signal(signal.SIGTERM)
+        assert sink.wait(30) == 0, sink.tail()  # a requested stop is a clean exit
+        assert "Traceback" not in sink.output(), sink.tail(6000)  # none at all, the stop included
         assert _stored(mount / "data", env) == (EVENTS, EVENTS)  # every event, each stored once
-        # (Only the disk-full period is checked for tracebacks: a SIGTERM that lands mid-insert
-        # can still log one from aiokafka's shutdown; see the sink's stop path.)
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            proc.kill()
         subprocess.run(["umount", "-l", str(mount)], check=False)
