@@ -196,3 +196,41 @@ async def test_one_venue_down_the_others_still_publish(broker: EmbeddedBroker, t
     assert sum(len(b["ticks"]) for b in batches.get("manifold", [])) > 0
     assert sum(len(b["ticks"]) for b in batches.get("polymarket", [])) == 0
     assert "Connect call failed" in (poly.last_error or "")
+
+
+async def test_kalshi_without_a_key_publishes_public_only_top_of_book_ticks(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """No key at all: the service starts, Kalshi runs public-only, its ticks are never in sync."""
+    _, public = generate_keypair(tmp_path / "keys")
+    kalshi = await KalshiSimulator(
+        load_public_key(public), [parse_scenario("stream")], interval=0.005
+    ).start()
+    try:
+        settings = _settings(
+            tmp_path,
+            tmp_path / "unused.pem",
+            kalshi_ws_url=kalshi.url(),
+            kalshi_api_url=kalshi.http_url + "/trade-api/v2",
+        ).model_copy(update={"kalshi_api_key": None, "kalshi_private_key_path": None})
+        service = IngestService(
+            settings, pairs(), bootstrap=broker.bootstrap, embedded_broker=True, venues=["kalshi"]
+        )
+        connector = service.connector("kalshi")
+        assert getattr(connector, "public_only", False)
+        await _run_for(
+            service,
+            lambda: service.pipeline.stats.ticks > 20 and all(p.rounds >= 1 for p in service.pollers),
+            "public-only Kalshi ticks",
+        )
+    finally:
+        await kalshi.stop()
+    assert kalshi.rejected == []
+    assert [c["params"]["channels"] for c in kalshi.commands if c.get("cmd") == "subscribe"] == [
+        ["ticker"],
+        ["market_lifecycle_v2"],
+    ]
+    batches, _ = await _read_batches(broker.bootstrap, settings)
+    ticks = [t for b in batches["kalshi"] for t in b["ticks"]]
+    assert ticks and all(t["in_sync"] is False for t in ticks)
+    assert all(len(t["yes_asks"]) <= 1 and len(t["no_asks"]) <= 1 for t in ticks)
