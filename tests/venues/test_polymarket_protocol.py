@@ -322,3 +322,28 @@ def test_rest_book_is_a_snapshot() -> None:
 def test_event_time_far_in_the_future_is_not_believed() -> None:
     result = PolymarketProtocol().receive(BOOK.replace("1757908892351", "123456789000"), RECV)
     assert only_quote(result).event_ts == RECV and result.fallback_ts == 1
+
+
+def test_changes_older_than_a_rest_snapshot_are_not_applied_again() -> None:
+    """In flight while ``GET /book`` was answered: already in the snapshot, so skipped (counted)."""
+    proto = PolymarketProtocol()
+    body = (
+        '{"market":"' + MKT + '","asset_id":"' + YES + '","timestamp":"1757908892351",'
+        '"bids":[{"price":"0.48","size":"10"}],"asks":[{"price":"0.52","size":"10"}]}'
+    )
+    only_quote(proto.receive(body, RECV, source="rest", path="/book?token_id=" + YES))
+
+    def change(ts: int, size: str) -> str:
+        return (
+            '{"event_type":"price_change","market":"' + MKT + '","timestamp":"' + str(ts) + '",'
+            '"price_changes":[{"asset_id":"' + YES + '","price":"0.48","size":"' + size + '","side":"BUY"}]}'
+        )
+
+    stale = proto.receive(change(1_757_908_892_000, "3"), RECV)
+    assert stale == ParseResult(ignored=["before_snapshot"])
+    fresh = only_quote(proto.receive(change(1_757_908_892_400, "7"), RECV))
+    assert fresh.buy_no == (L("0.52", "7"),)  # 1 - best bid 0.48, size 7
+    # A WebSocket ``book`` is in stream order: nothing after it is stale.
+    ws_book = body[:-1] + ',"event_type":"book"}'
+    only_quote(proto.receive(ws_book.replace("1757908892351", "1757908892500"), RECV))
+    assert only_quote(proto.receive(change(1_757_908_892_000, "4"), RECV)).buy_no == (L("0.52", "4"),)
