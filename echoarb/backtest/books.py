@@ -57,5 +57,17 @@ class BookTimeline:
         i = bisect_right(times, ts)
         return self._ticks[key][i - 1] if i else None
 
+    def prune(self, before_ts: int) -> int:
+        """Forget ticks older than ``before_ts``, keeping each key's last one at or before it
+        (still the book then); returns how many were dropped. For long live runs."""
+        dropped = 0
+        for key, times in self._times.items():
+            i = bisect_right(times, before_ts) - 1
+            if i > 0:
+                del times[:i]
+                del self._ticks[key][:i]
+                dropped += i
+        return dropped
+
     def __len__(self) -> int:
         return sum(len(t) for t in self._times.values())
