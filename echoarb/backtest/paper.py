@@ -213,13 +213,13 @@ class PaperTrader:
         return len(self._pending)
 
 
-def trade_rows(run_id: str, trades: Sequence[Trade], config: BacktestConfig) -> list[list[Any]]:
+def trade_rows(run_id: str, trades: Sequence[Trade], config: BacktestConfig) -> list[tuple[Any, ...]]:
     """``paper_trades`` rows (``TRADE_COLUMNS``)."""
-    rows: list[list[Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for t in trades:
         opp = t.signal.opportunity
         rows.append(
-            [
+            (
                 run_id,
                 t.signal.id,
                 opp.pair_id,
@@ -240,19 +240,19 @@ def trade_rows(run_id: str, trades: Sequence[Trade], config: BacktestConfig) -> 
                 config.latency.describe(),
                 config.strategy.policy,
                 config.strategy.leg_order,
-            ]
+            )
         )
     return rows
 
 
-def order_rows(run_id: str, trades: Sequence[Trade]) -> list[list[Any]]:
+def order_rows(run_id: str, trades: Sequence[Trade]) -> list[tuple[Any, ...]]:
     """``paper_orders`` rows (``ORDER_COLUMNS``): every order sent (marks are not orders)."""
-    rows: list[list[Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for t in trades:
         for fill in t.orders:
             o = fill.order
             rows.append(
-                [
+                (
                     run_id,
                     t.signal.id,
                     t.signal.opportunity.pair_id,
@@ -267,6 +267,6 @@ def order_rows(run_id: str, trades: Sequence[Trade]) -> list[list[Any]]:
                     _money(fill.notional),
                     _money(fill.fees),
                     fill.reason,
-                ]
+                )
             )
     return rows

@@ -34,10 +34,15 @@ policy (--policy), when the legs fill unequal sizes: hedge buys the missing cont
 outputs (in --out): summary.json, trades.csv (every order), report.md with funnel.png,
   pnl_by_pair.png, decay.png and lifetimes.png.
 
+paper trading (--paper): the same simulation live, on the topics of a running pipeline
+  (`echoarb up`, or ingest + worker): KAFKA_BOOTSTRAP must point at its broker. Nothing is ever
+  sent to a venue; a live order path is out of scope.
+
 examples:
   echoarb backtest                                   # the bundled sample
   echoarb backtest rec.jsonl --pairs pairs.json --latency normal:200ms:50ms --policy hedge
   echoarb backtest rec.jsonl --legs kalshi-first --decay 0,250,500,1000,2000,5000 --out report/
+  KAFKA_BOOTSTRAP=127.0.0.1:9092 echoarb backtest --paper --latency normal:200ms:50ms
 """
 
 
@@ -129,6 +134,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         min_profit=min_profit,
         resolutions=_resolutions(args.resolves, {p.id for p in pairs.pairs}),
     )
+    if args.paper:
+        return _paper(args, settings, pairs, config)
     recording = Path(args.recording)
     if not recording.is_file():
         raise CliError(f"recording not found: {recording}")
@@ -182,6 +189,83 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paper(args: argparse.Namespace, settings: Any, pairs: Any, config: Any) -> int:
+    """Paper trading on a running pipeline's topics (no orders, ever): trades into ClickHouse."""
+    import contextlib
+    import uuid
+
+    from echoarb.cli.common import wait_for_cluster
+    from echoarb.kafka import client_config
+    from echoarb.services.paper import PaperSession
+    from echoarb.sink.client import SinkError, connect
+    from echoarb.sink.migrate import MigrationError, migrate
+    from echoarb.wire.codec import load_codecs
+
+    if not settings.kafka_bootstrap:
+        raise CliError(
+            "--paper reads a running pipeline's topics: set KAFKA_BOOTSTRAP (for `echoarb up`'s embedded "
+            "broker also ECHOARB_EMBEDDED_BROKER=1, and another DATA_DIR or CLICKHOUSE_URL)"
+        )
+    wait_for_cluster(settings)
+    try:
+        client = connect(settings)
+        migrate(client, settings.clickhouse_database)
+    except (SinkError, MigrationError) as exc:
+        raise CliError(str(exc)) from None
+    run_id = args.run_id or f"paper-{uuid.uuid4().hex[:10]}"
+
+    def on_trade(trade: Any) -> None:
+        opp = trade.signal.opportunity
+        legs = " + ".join(f"{o.order.venue} {o.order.side} {o.filled}" for o in trade.orders)
+        print(
+            f"  paper  {opp.pair_id:<28} reported {opp.net_profit:>9}  realised {trade.pnl:>9}  {legs}",
+            flush=True,
+        )
+
+    session = PaperSession(
+        settings,
+        pairs,
+        config,
+        client,
+        bootstrap=settings.kafka_bootstrap,
+        codecs=load_codecs(settings.schema_registry_url),
+        consumer_kwargs=client_config.consumer(settings.embedded_broker, settings),
+        run_id=run_id,
+        from_beginning=args.from_beginning,
+        on_trade=on_trade,
+    )
+    print(
+        f"paper trading {run_id} on {settings.kafka_bootstrap} (no orders are ever sent): "
+        f"{describe(config)}; trades into ClickHouse paper_trades / paper_orders / paper_positions",
+        flush=True,
+    )
+
+    async def run() -> None:
+        task = asyncio.create_task(session.run())
+        if args.paper_seconds:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), args.paper_seconds)
+            session.stop.set()
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    c = session.trader.counts
+    print(
+        f"paper {run_id}: {session.report.records} records, {c.spreads} spread events, "
+        f"{c.opportunities} opportunities, {c.trades} trades ({c.dropped} without their quotes, "
+        f"{session.trader.pending} pending); reported {c.reported}, realised {c.realised}"
+    )
+    return 0
+
+
+def describe(config: Any) -> str:
+    c = config
+    return (
+        f"latency {c.latency.describe()}, legs {c.strategy.leg_order}, one-legged fills: {c.strategy.policy}"
+    )
+
+
 def add_backtest_commands(sub: Any) -> None:
     """Register ``backtest`` on the main parser's subparsers."""
     from echoarb.backtest.trade import LEG_ORDERS, POLICIES
@@ -233,4 +317,18 @@ def add_backtest_commands(sub: Any) -> None:
         action="store_true",
         help="skip and count unreadable recording lines instead of refusing the recording",
     )
+    g = p.add_argument_group("paper trading (live, no orders ever sent)")
+    g.add_argument(
+        "--paper",
+        action="store_true",
+        help="simulate on a running pipeline's tick and spreads topics (KAFKA_BOOTSTRAP) instead of a "
+        "recording; trades and orders go to ClickHouse (paper_trades, paper_orders, paper_positions)",
+    )
+    g.add_argument(
+        "--from-beginning", action="store_true", help="read the topics from the start (default: live)"
+    )
+    g.add_argument(
+        "--paper-seconds", type=float, default=0, help="stop after N seconds (default: until Ctrl-C)"
+    )
+    g.add_argument("--run-id", help="name of this paper session in the tables (default: paper-<random>)")
     p.set_defaults(func=cmd_backtest)

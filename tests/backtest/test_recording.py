@@ -236,6 +236,7 @@ def test_cli_bad_options_are_one_clear_line(tmp_path: Path) -> None:
         (["--latency", "kalshi=fast"], "--latency: 'fast' is not a duration"),
         (["--resolves", "nope=2027-01-01"], "unknown pair 'nope'"),
         (["--decay", "soon"], "--decay"),
+        (["--paper"], "--paper reads a running pipeline's topics: set KAFKA_BOOTSTRAP"),
     ):
         proc = _cli(["backtest", str(rec), "--pairs", str(pairs), *args], tmp_path)
         assert proc.returncode == 2, proc.stderr
