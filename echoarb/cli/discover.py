@@ -210,6 +210,7 @@ def _propose(args: argparse.Namespace, settings: Settings, sections: dict[str, V
 
     entries = [e for s in sections.values() for e in s.entries]
     started = time.monotonic()
+    print(f"matching {len(entries):,} markets across venues ...", file=sys.stderr)
     found = candidates(entries, min_score=args.min_score)
     pairs_path = _pairs_path(args, settings)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 MONTHS = {
     name: index
@@ -37,6 +38,9 @@ MONTHS = {
     )
     for name in names
 }
+# "jun" -> "june", "sept" -> "september": the form fuzzy scores and the blocking index compare.
+_FULL = {index: max((n for n, i in MONTHS.items() if i == index), key=len) for index in range(1, 13)}
+_MONTH_NAME = {name: _FULL[index] for name, index in MONTHS.items()}
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DATE = re.compile(
     rf"\b(?P<month>{_MONTH})\.?(?:\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?)?(?:,?\s+(?P<year>(?:19|20)\d\d))?\b"
@@ -202,6 +206,7 @@ def _timing(question: str) -> str | None:
     return "touch" if touch else "at"
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
     """Lower case, "100k" -> "100000", punctuation dropped: the form fuzzy scores compare."""
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
@@ -214,7 +219,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(\d+(?:\.\d+)?)\s?(k|m|bn|b)\b", scale, text, flags=re.IGNORECASE)
     text = text.lower().replace("$", " ").replace("%", " percent ")
     words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text)
-    return " ".join(ALIASES.get(w, w) for w in words)
+    return " ".join(ALIASES.get(w, _MONTH_NAME.get(w, w)) for w in words)
 
 
 def entities(text: str) -> set[str]:
@@ -234,14 +239,13 @@ def entities(text: str) -> set[str]:
     return found
 
 
-def sources(text: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)
+def sources(text: str) -> frozenset[str]:
     """Named resolution sources and URL domains in a rules / resolution-source text."""
     domains = {d.lower() for d in _DOMAIN.findall(text)}
     words = re.sub(r"https?://\S+", " ", text)
     found = {ALIASES.get(m.group(1).lower(), m.group(1).lower()) for m in _SOURCE.finditer(words)} | domains
-    found.discard("official")
-    found.discard("consensus")
-    return found
+    return frozenset(found - {"official", "consensus"})
 
 
 def to_number(text: str) -> Decimal | None:

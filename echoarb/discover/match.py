@@ -20,6 +20,7 @@ summing below 1 by construction) and placeholder outcomes are refused outright.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,47 @@ from echoarb.discover.model import VENUE_NAMES, ListingEntry
 DAY_MS = 86_400_000
 PREFILTER = 55.0  # token_set_ratio below this is never a candidate
 PER_QUERY = 8  # best look-alikes kept per market before the full checks
+BLOCK_MAX = 300  # blocking: markets of the other side fuzzy-scored per market, at most
+RARE_WORDS = 5  # blocking: a market meets the other side's markets sharing one of its 5 rarest words
+STOPWORDS = frozenset(
+    [
+        "will",
+        "the",
+        "be",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "by",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "than",
+        "is",
+        "are",
+        "was",
+        "yes",
+        "no",
+        "what",
+        "which",
+        "who",
+        "how",
+        "when",
+        "does",
+        "do",
+        "before",
+        "after",
+        "end",
+        "this",
+        "that",
+        "it",
+        "its",
+        "any",
+    ]
+)
 
 
 @dataclass(slots=True)
@@ -91,15 +133,50 @@ def candidates(
 def _venue_pair(
     left: Sequence[ListingEntry], right: Sequence[ListingEntry], feats: dict[str, extract.Features]
 ) -> list[Candidate]:
+    """Block on rare shared words, then fuzzy-score only the markets that share one.
+
+    A full listing is tens of thousands of markets a side: scoring every pair (~4 us each)
+    takes many minutes. Two questions about the same thing share at least one of their
+    rarer words (a name, a number, a month), so each market is compared only with the other
+    side's markets that contain one of its ``RARE_WORDS`` rarest words.
+    """
     choices = [feats[e.key].text for e in right]
+    postings: dict[str, list[int]] = {}
+    for index, text in enumerate(choices):
+        for word in set(text.split()) - STOPWORDS:
+            postings.setdefault(word, []).append(index)
     found = []
     for a in left:
+        words = [w for w in set(feats[a.key].text.split()) - STOPWORDS if w in postings]
+        words.sort(key=lambda w: (len(postings[w]), w))
+        block = _block([postings[w] for w in words[:RARE_WORDS]])
+        if not block:
+            continue
         hits = process.extract(
-            feats[a.key].text, choices, scorer=fuzz.token_set_ratio, limit=PER_QUERY, score_cutoff=PREFILTER
+            feats[a.key].text,
+            [choices[i] for i in block],
+            scorer=fuzz.token_set_ratio,
+            limit=PER_QUERY,
+            score_cutoff=PREFILTER,
         )
-        for _, _, index in hits:
-            found.append(score(a, right[index], feats[a.key], feats[right[index].key]))
+        for _, _, position in hits:
+            b = right[block[position]]
+            found.append(score(a, b, feats[a.key], feats[b.key]))
     return found
+
+
+def _block(lists: list[list[int]]) -> list[int]:
+    """The other side's markets sharing the most of a question's rare words, at most ``BLOCK_MAX``.
+
+    A ladder (a hundred Kalshi strikes of one day) shares every word but the number: the
+    markets that share more of the rare words come first, so the right rung stays in.
+    """
+    union: Counter[int] = Counter()
+    for items in lists:
+        union.update(items)
+    if len(union) <= BLOCK_MAX:
+        return sorted(union)
+    return sorted(i for i, _ in union.most_common(BLOCK_MAX))
 
 
 def _one_to_one(found: list[Candidate]) -> list[Candidate]:
