@@ -18,7 +18,6 @@ flushes, so a worker's merge never waits on a venue that is merely quiet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -33,7 +32,7 @@ from echoarb import metrics
 from echoarb.ingest.frames import FrameHandler, FrameOutcome
 from echoarb.ingest.pipeline import FramePipeline, PipelineStats, TickSink, frame_handler
 from echoarb.ingest.publisher import TickPublisher
-from echoarb.kafka import client_config
+from echoarb.kafka import aiokafka_compat, client_config
 from echoarb.model import VENUES, Tick
 from echoarb.pairs import PairsConfig
 from echoarb.resilience.ratelimit import TokenBucket
@@ -466,9 +465,18 @@ class IngestService:
             await asyncio.gather(*tasks, *pollers, stop, return_exceptions=True)
             publish.cancel()
             await asyncio.gather(publish, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.pipeline.close(), 10)
-            await self.producer.stop()
+            # What is buffered goes out if Kafka takes it within the grace; with the brokers gone
+            # the stop is bounded (aiokafka_compat A3) and says what was not delivered.
+            try:
+                await asyncio.wait_for(self.pipeline.close(), aiokafka_compat.STOP_GRACE_S)
+            except TimeoutError:
+                log.warning(
+                    "ingest: Kafka did not take the last tick batches within %gs; stopping without them",
+                    aiokafka_compat.STOP_GRACE_S,
+                )
+            except Exception as exc:
+                log.warning("ingest: the last tick batches were not delivered: %s", exc)
+            await aiokafka_compat.stop_producer(self.producer, grace_s=1.0)
             if self.recorder is not None:
                 self.recorder.close()
         return self.pipeline.stats

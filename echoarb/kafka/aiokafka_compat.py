@@ -13,6 +13,11 @@ A2 -- a dead fetch fails the stop. ``Fetcher.close`` cancels and then awaits eac
     still pending; one that had already failed (a connection error while the broker went
     away) re-raises there, so ``stop`` raises and never closes the client's connections.
     :func:`stop_consumer` logs one line and closes the rest.
+A3 -- a producer stop that never ends. ``AIOKafkaProducer.stop`` first waits until every
+    pending batch is delivered, for up to ``request_timeout_ms`` (ingest rides out a two-minute
+    outage with it); with the brokers gone a SIGTERM would wait that long.
+    :func:`stop_producer` bounds it and then closes the sender and the connections: the
+    undelivered batches are reported, not waited for.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import contextlib
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 log = logging.getLogger("echoarb.kafka")
 
@@ -84,3 +89,26 @@ async def _close_rest(consumer: AIOKafkaConsumer) -> None:
     if client is not None:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+async def stop_producer(producer: AIOKafkaProducer, grace_s: float = STOP_GRACE_S) -> bool:
+    """Stop ``producer`` within about ``grace_s``; True when every pending batch was delivered."""
+    try:
+        await asyncio.wait_for(producer.stop(), grace_s)
+        return True
+    except TimeoutError:  # A3
+        log.warning(
+            "Kafka producer: batches still undelivered %gs into its stop (brokers unreachable?); "
+            "closed without them",
+            grace_s,
+        )
+    internals: Any = producer
+    sender_task = getattr(getattr(internals, "_sender", None), "sender_task", None)
+    if isinstance(sender_task, asyncio.Future) and not sender_task.done():
+        sender_task.cancel()
+        await asyncio.gather(sender_task, return_exceptions=True)
+    client = getattr(internals, "client", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            await client.close()
+    return False

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from echoarb.kafka import aiokafka_compat
 from echoarb.serve.state import Current, SpreadState
 from echoarb.settings import Settings
 from echoarb.wire.codec import CodecError, Codecs
@@ -105,7 +106,7 @@ class SpreadSource:
                 if batches:
                     await asyncio.sleep(0)  # let the feed writers run between large fetches
         finally:
-            await consumer.stop()
+            await aiokafka_compat.stop_consumer(consumer)  # bounded, with the brokers gone too
 
     def _on_spread(self, value: bytes | None) -> None:
         try:

@@ -2,119 +2,102 @@
 
 Each command runs against a shared embedded broker (``echoarb broker``); in the "broker
 gone" variant the broker is SIGKILLed first, as a crashed cluster would be. A stop must
-exit within ``BOUND`` seconds and leave none of the command's children behind.
+exit within ``BOUND`` seconds, print no traceback and leave none of the command's children
+behind. The services that own a clean stop (sink, serve, up) exit 0 on it.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from echoarb.kafka.processes import free_port
-from tests.integration.test_orphans import alive, descendants, wait_for
+from tests.integration.procs import (
+    SAMPLE,
+    alive,
+    answers,
+    clean_env,
+    cmdline,
+    descendants,
+    start,
+    start_broker,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "config" / "recordings" / "sample.jsonl"
 BOUND = 15.0
 
-COMMANDS: dict[str, list[str]] = {
-    "ingest": ["ingest", "--venue", "manifold"],
-    "worker": ["worker"],
-    "sink": ["sink"],
-    "replay": ["replay", str(SAMPLE), "--speed", "0.5"],
-}
+
+@dataclass(frozen=True)
+class Command:
+    args: list[str]
+    ready: str | None = None  # a log line that says it is running (else: a few seconds in)
+    clean_exit: bool = False  # SIGTERM is its normal stop: exit code 0
 
 
-def _answers(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer: the web server is up
-    except OSError:
-        return False
-    return True
+def _commands(port: int) -> dict[str, Command]:
+    return {
+        "ingest": Command(["ingest", "--venue", "manifold"]),
+        "worker": Command(["worker"]),
+        "sink": Command(["sink"], ready=r"sink: consuming", clean_exit=True),
+        "replay": Command(["replay", str(SAMPLE), "--speed", "0.5"]),
+        "serve": Command(["serve", "--port", str(port)], ready=r"serve ready: board", clean_exit=True),
+        "up": Command(["up", "--simulate", "--port", str(port)], ready=r" board ", clean_exit=True),
+    }
 
 
-def _start_broker(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "echoarb", "broker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.search(r"embedded broker on (\S+?);", line)
-        if match:
-            return proc, match.group(1)
-    raise AssertionError("broker did not start")
+COMMANDS = sorted(_commands(0))
 
 
 @pytest.mark.chaos(
-    "SIGTERM to ingest/worker/sink/replay (broker up, broker gone)",
+    "SIGTERM to ingest/worker/sink/replay/serve/up (broker up, broker gone)",
     "clean stop within 15 s, no traceback, no orphans",
 )
 @pytest.mark.parametrize("broker_gone", [False, True], ids=["broker-up", "broker-gone"])
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", COMMANDS)
 def test_sigterm_stops_within_bound(command: str, broker_gone: bool, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "CLICKHOUSE_URL")}
-    web_port = free_port()
-    env.update(DATA_DIR=str(tmp_path / "data"), BROKER_SESSION_TIMEOUT="2", WORKER_WEB_PORT=str(web_port))
+    web_port, port = free_port(), free_port()
+    spec = _commands(port)[command]
+    env = clean_env(tmp_path / "data", BROKER_SESSION_TIMEOUT="2", WORKER_WEB_PORT=str(web_port))
     # Manifold's REST and WebSocket point at a closed port: ingest keeps reconnecting, as in an outage.
     env.update(MANIFOLD_API_URL="http://127.0.0.1:1/v0", MANIFOLD_WS_URL="ws://127.0.0.1:1/ws")
-    broker, bootstrap = _start_broker(env, tmp_path)
+    broker, bootstrap = start_broker(env, tmp_path)
     try:
         if command != "replay":  # replay brings its own embedded broker
             env.update(KAFKA_BOOTSTRAP=bootstrap, ECHOARB_EMBEDDED_BROKER="1")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "echoarb", *COMMANDS[command]],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        )
+        proc = start(spec.args, env, tmp_path, tmp_path / f"{command}.log")
         if command == "worker":  # ready: Faust answers on its web port
-            assert wait_for(lambda: _answers(web_port), 90.0), "worker never became ready"
-        time.sleep(4)  # well into its run: connected, consuming or replaying
-        assert proc.poll() is None, f"{command} exited early: {proc.communicate()[1][-2000:]}"
+            assert wait_for(lambda: answers(f"http://127.0.0.1:{web_port}/"), 90.0), proc.tail()
+        if spec.ready:
+            proc.wait_line(spec.ready, 180.0)
+        else:
+            time.sleep(4)  # well into its run: connected, consuming or replaying
+        assert proc.poll() is None, f"{command} exited early: {proc.tail()}"
         children = descendants(proc.pid)
         if broker_gone:
             if command == "replay":
                 for pid in children:  # its own broker: kill the Tansu child
-                    if "tansu" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    if "tansu" in cmdline(pid):
                         os.kill(pid, signal.SIGKILL)
             else:
                 broker.kill()
             time.sleep(1)
         started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=BOUND)
-        except subprocess.TimeoutExpired:
+        proc.signal(signal.SIGTERM)
+        rc = proc.wait(BOUND)
+        if rc is None:
             proc.kill()
-            _, err = proc.communicate()
-            raise AssertionError(
-                f"{command} ignored SIGTERM for {BOUND}s; stderr tail: {err[-2000:]}"
-            ) from None
+            raise AssertionError(f"{command} ignored SIGTERM for {BOUND}s; output tail: {proc.tail()}")
         took = time.monotonic() - started
-        assert "Traceback" not in err, err[:6000]
+        out = proc.output()
+        assert "Traceback" not in out, out[-6000:]
         assert wait_for(lambda: not alive(children), 5.0), f"children left: {alive(children)}"
-        print(
-            f"{command} ({'broker gone' if broker_gone else 'broker up'}): "
-            f"stopped in {took:.1f}s, rc={proc.returncode}"
-        )
+        if spec.clean_exit and not broker_gone:
+            assert rc == 0, proc.tail()
+        print(f"{command} ({'broker gone' if broker_gone else 'broker up'}): stopped in {took:.1f}s, rc={rc}")
     finally:
         broker.kill()
-        broker.wait()

@@ -191,7 +191,7 @@ def test_up_simulate_shows_opportunities_is_scraped_by_prometheus_and_stops_clea
         assert proc.returncode == 0, out
         for part in ("ingest", "worker 1", "serve", "simulator kalshi"):
             assert re.search(rf"stopped {part} \(exit 0", out), out
-        assert re.search(r"stopped sink \(exit (0|143)", out), out  # SIGTERM unwinds the sink like Ctrl-C
+        assert re.search(r"stopped sink \(exit 0", out), out  # SIGTERM is the sink's clean stop
         assert out.index("stopped ingest") < out.index("stopped worker") < out.index("stopped sink")
         assert not [pid for pid in family if alive(pid)], "a part outlived echoarb up"
         import socket
