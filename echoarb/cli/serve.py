@@ -34,13 +34,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except AlertsConfigError as exc:
             raise CliError(f"invalid alerts config: {exc}") from None
 
+    from echoarb.discover.resolution import load_expected_resolutions
+
+    resolutions = load_expected_resolutions(pairs, settings.data_dir)
+    log.info(
+        "serve: expected resolution known for %d of %d pairs (from the echoarb discover listing)",
+        len(resolutions),
+        len(pairs.pairs),
+    )
+
     async def run(bootstrap: str, embedded: bool) -> None:
         await client_config.ensure_topics(bootstrap, settings)
         source = SpreadSource(
             settings,
             bootstrap,
             load_codecs(settings.schema_registry_url),
-            SpreadState({p.id for p in pairs.pairs}),
+            SpreadState({p.id for p in pairs.pairs}, resolution_ms=resolutions),
             consumer_kwargs=client_config.consumer(embedded, settings),
             from_beginning=embedded,
             lookback_s=settings.serve_lookback_s,

@@ -35,6 +35,13 @@ _FILTERS: list[dict[str, Any]] = [
         "description": "Minimum net profit in dollars.",
         "schema": {"type": "string", "format": "decimal"},
     },
+    {
+        "name": "sort",
+        "in": "query",
+        "description": "Order of the snapshot: net_edge (default) or annualised_return (pairs without a "
+        "known resolution time last).",
+        "schema": {"type": "string", "enum": ["net_edge", "annualised_return"], "default": "net_edge"},
+    },
 ]
 
 # OpenAPI 3.0 (not 3.1): the Swagger UI of the swagger-ui-bundle wheel (4.x) renders 3.0 only.
@@ -78,6 +85,16 @@ _SPREAD = {
         "quote_age_ms": {"type": "integer"},
         "event_ts": {"type": "integer", "description": "event time, epoch ms"},
         "computed_at": {"type": "integer", "description": "when the worker computed it, epoch ms"},
+        "resolution_ts": {
+            "type": "integer",
+            "description": "expected resolution of the pair's last real-money leg, epoch ms (from the "
+            "`echoarb discover` listing; absent when unknown)",
+        },
+        "days_to_resolution": {"type": "number", "description": "days from the event until resolution_ts"},
+        "annualised_return": {
+            **_DECIMAL,
+            "description": "net profit / (cost + fees) x 365 / days_to_resolution, not compounded",
+        },
     },
 }
 

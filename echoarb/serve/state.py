@@ -17,6 +17,9 @@ from typing import Any
 
 from echoarb.wire.records import from_micros
 
+SORTS = ("net_edge", "annualised_return")
+DAY_MS = 86_400_000
+
 
 class FilterError(ValueError):
     """A query parameter that does not parse; the message names it."""
@@ -39,6 +42,7 @@ class SpreadFilter:
     executable: bool | None = None
     min_edge: Decimal | None = None
     min_profit: Decimal | None = None
+    sort: str = "net_edge"  # or "annualised_return" (rows without a resolution time last)
 
     @classmethod
     def from_query(cls, query: Any) -> SpreadFilter:
@@ -53,7 +57,12 @@ class SpreadFilter:
             if lowered not in ("true", "false", "1", "0"):
                 raise FilterError(f"executable must be true or false, not {raw!r}")
             executable = lowered in ("true", "1")
-        return cls(frozenset(pairs), executable, _decimal(query, "min_edge"), _decimal(query, "min_profit"))
+        sort = (query.get("sort") or "net_edge").strip()
+        if sort not in SORTS:
+            raise FilterError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        return cls(
+            frozenset(pairs), executable, _decimal(query, "min_edge"), _decimal(query, "min_profit"), sort
+        )
 
     def matches(self, event: dict[str, Any]) -> bool:
         if self.pairs and event["pair_id"] not in self.pairs:
@@ -70,6 +79,7 @@ class SpreadFilter:
             "executable": self.executable,
             "min_edge": None if self.min_edge is None else str(self.min_edge),
             "min_profit": None if self.min_profit is None else str(self.min_profit),
+            "sort": self.sort,
         }
 
 
@@ -84,6 +94,31 @@ def _decimal(query: Any, name: str) -> Decimal | None:
     if not value.is_finite():
         raise FilterError(f"{name} must be a finite number, not {raw!r}")
     return value
+
+
+def capital_fields(event: dict[str, Any], resolves_ms: int) -> dict[str, Any]:
+    """Days until the capital comes back and the simple annualised return on the outlay.
+
+    Return on outlay = net profit / (cost + fees), annualised simply (x 365 / days, not
+    compounded: a 0.5% edge settling tomorrow is 183%, not 517%). Under one hour to go
+    counts as one hour, so a market about to resolve does not divide by zero.
+    """
+    days = max(0.0, (resolves_ms - int(event["event_ts"])) / DAY_MS)
+    out: dict[str, Any] = {"resolution_ts": resolves_ms, "days_to_resolution": round(days, 2)}
+    try:
+        outlay = Decimal(event["cost"]) + Decimal(event["fees"])
+        profit = Decimal(event["net_profit"])
+    except (KeyError, TypeError, InvalidOperation):
+        return out
+    if outlay > 0:
+        yearly = profit / outlay * Decimal(365) / Decimal(max(days, 1 / 24))
+        out["annualised_return"] = format(yearly.quantize(Decimal("0.0001")), "f")
+    return out
+
+
+def _annualised(event: dict[str, Any]) -> Decimal | None:
+    value = event.get("annualised_return")
+    return None if value is None else Decimal(value)
 
 
 @dataclass(slots=True)
@@ -133,8 +168,16 @@ class SpreadState:
     that connects late can draw its chart at once.
     """
 
-    def __init__(self, pair_ids: set[str] | None = None, *, history_points: int = 120) -> None:
+    def __init__(
+        self,
+        pair_ids: set[str] | None = None,
+        *,
+        history_points: int = 120,
+        resolution_ms: dict[str, int] | None = None,
+    ) -> None:
         self.pair_ids = set(pair_ids or ())
+        # pair id -> expected resolution of its last real-money leg (echoarb.discover.resolution)
+        self.resolution_ms = dict(resolution_ms or {})
         self.current: dict[str, Current] = {}
         self.quotes: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self.last_event: dict[str, dict[str, Any]] = {}
@@ -147,6 +190,9 @@ class SpreadState:
         """Record a spread event (JSON form); returns it with its key and encoded text."""
         key = opportunity_key(event)
         event["key"] = key
+        resolves = self.resolution_ms.get(event["pair_id"])
+        if resolves is not None:
+            event.update(capital_fields(event, resolves))
         self.events += 1
         current = Current(event, encode_message(event))
         self.current[key] = current
@@ -169,7 +215,10 @@ class SpreadState:
     def snapshot(self, flt: SpreadFilter) -> list[dict[str, Any]]:
         """Current opportunities that pass ``flt``, best net edge first."""
         rows = [c.event for c in self.current.values() if flt.matches(c.event)]
-        rows.sort(key=lambda e: (-Decimal(e["net_edge"]), e["key"]))
+        if flt.sort == "annualised_return":
+            rows.sort(key=lambda e: (_annualised(e) is None, -(_annualised(e) or Decimal(0)), e["key"]))
+        else:
+            rows.sort(key=lambda e: (-Decimal(e["net_edge"]), e["key"]))
         return rows
 
     def knows_pair(self, pair_id: str) -> bool:

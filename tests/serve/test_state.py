@@ -69,3 +69,29 @@ def test_pair_view_quotes_staleness_and_unknown_pair() -> None:
     assert view["quotes"][0]["best_yes_ask"] == "0.41"
     assert view["quotes"][0]["age_ms"] == 39_000 and view["stale"] is True
     assert view["last_event"] is None
+
+
+def test_days_to_resolution_and_annualised_return_rank_a_quick_small_edge_first() -> None:
+    day = 86_400_000
+    now = 1_790_000_000_000
+    # fed: 10% on the outlay (cost 90 + fees 0 on 100 contracts, profit 10), 240 days away;
+    # btc: about 1% (cost 98.5 + fees 0.5, profit 1), tomorrow.
+    state = SpreadState(resolution_ms={"fed-rate-march": now + 240 * day, "btc-100k-june": now + day})
+    slow = state.apply_event(event(yes_price="0.40", no_price="0.50", fees="0", event_ts=now)).event
+    quick = state.apply_event(
+        event(pair_id="btc-100k-june", yes_price="0.485", no_price="0.50", fees="0.5", event_ts=now)
+    ).event
+    assert slow["days_to_resolution"] == 240.0 and slow["resolution_ts"] == now + 240 * day
+    assert slow["annualised_return"] == format(Decimal(10) / Decimal(90) * 365 / 240, ".4f")
+    assert quick["days_to_resolution"] == 1.0 and Decimal(quick["annualised_return"]) > Decimal("3.6")
+    by_edge = [r["pair_id"] for r in state.snapshot(SpreadFilter())]
+    by_return = [
+        r["pair_id"] for r in state.snapshot(SpreadFilter.from_query(MultiDict(sort="annualised_return")))
+    ]
+    assert by_edge == ["fed-rate-march", "btc-100k-june"] and by_return == ["btc-100k-june", "fed-rate-march"]
+    # A pair without a known resolution carries no figure and sorts last.
+    unknown = state.apply_event(event(pair_id="other", event_ts=now)).event
+    assert "days_to_resolution" not in unknown
+    assert state.snapshot(SpreadFilter(sort="annualised_return"))[-1]["pair_id"] == "other"
+    with pytest.raises(FilterError):
+        SpreadFilter.from_query(MultiDict(sort="fastest"))
