@@ -18,6 +18,7 @@ from echoarb.backtest.scan import leg_limits
 from echoarb.backtest.trade import Signal, Strategy, Trade, simulate
 from echoarb.model import Level, MarketStatus, Tick
 from echoarb.scan.edge.binary import evaluate_binary
+from echoarb.scan.edge.categorical import evaluate_basket
 
 T0 = 1_000  # the signal's merge time
 LATENCY = LatencyModel.parse("kalshi=150ms,polymarket=300ms").draw
@@ -183,3 +184,38 @@ def test_book_out_of_sync_fills_nothing_and_the_other_leg_is_unwound() -> None:
     # fees ceil_cent(0.07 * 50 * 0.2419 = 0.84665) + ceil_cent(0.07 * 70 * 0.24 = 1.176) = 0.85 + 1.18.
     assert fills(trade)[2] == ("unwind", "kalshi", "no", D(120), D("71.50"), D("2.03"), "")
     assert trade.pnl == D(120) - (D("58.40") + D("2.10") + D("71.50") + D("2.03"))
+
+
+def test_categorical_basket_leg_short_is_unwound_on_the_other_outcomes() -> None:
+    """Three outcomes on Polymarket (fee rate 0): YES A 0.30 x100, B 0.30 x100, C 0.30 x50 + 0.35 x100.
+
+    The walk takes 50 baskets at 0.90, then 50 at 0.95: size 100, cost 92.50, net 7.50; limits
+    0.30, 0.30, 0.35. Before the orders arrive C's asks are 0.30 x50 only.
+    """
+
+    def tick(outcome: str, ts: int, yes: tuple[Level, ...], no: tuple[Level, ...]) -> Tick:
+        return Tick("cat", "polymarket", yes, no, ts, ts, D(0), outcome=outcome)
+
+    a = tick("A", T0, ladder(("0.30", "100")), ladder(("0.75", "100")))
+    b = tick("B", T0, ladder(("0.30", "100")), ladder(("0.72", "100")))
+    c = tick("C", T0, ladder(("0.30", "50"), ("0.35", "100")), ladder(("0.66", "100")))
+    quotes = {"A": {"polymarket": a}, "B": {"polymarket": b}, "C": {"polymarket": c}}
+    opp = evaluate_basket("cat", quotes, exhaustive=True, min_edge=D(0), max_quote_age_ms=30_000)
+    assert opp is not None and (opp.size, opp.cost, opp.net_profit) == (D(100), D("92.50"), D("7.50"))
+    limits = leg_limits(opp, {"polymarket|A": a, "polymarket|B": b, "polymarket|C": c})
+    assert limits == (D("0.30"), D("0.30"), D("0.35"))
+    timeline = BookTimeline()
+    for t in (a, b, c, tick("C", T0 + 100, ladder(("0.30", "50")), ladder(("0.66", "100")))):
+        timeline.add(t)
+    trade = simulate(Signal("b1", opp, limits, T0), timeline, LATENCY, Strategy(policy="unwind"), 5_000)
+    # Entries at T0 + 300: A 100 x 0.30, B 100 x 0.30, C 50 x 0.30; unwinds at T0 + 600 buy
+    # NO of A and of B, 50 each: 50 x 0.75 = 37.50 and 50 x 0.72 = 36.00.
+    assert [(f.order.purpose, f.order.outcome, f.order.side, f.filled, f.notional) for f in trade.orders] == [
+        ("entry", "A", "yes", D(100), D("30.00")),
+        ("entry", "B", "yes", D(100), D("30.00")),
+        ("entry", "C", "yes", D(50), D("15.00")),
+        ("unwind", "A", "no", D(50), D("37.50")),
+        ("unwind", "B", "no", D(50), D("36.00")),
+    ]
+    # 50 baskets + 100 unwound pairs pay 150; outlay 148.50.
+    assert (trade.sets, trade.unwound, trade.outlay, trade.pnl) == (D(50), D(100), D("148.50"), D("1.50"))
