@@ -75,6 +75,19 @@ class _StateCollector(Collector):
         yield CounterMetricFamily(
             "echoarb_serve_connections", "WebSocket connections accepted", value=self.feed.connections_total
         )
+        suspect = GaugeMetricFamily(
+            "echoarb_pair_suspect",
+            "1 while a pair's live prices suggest an inverted or wrong match (opportunities not executable)",
+            labels=["pair"],
+        )
+        for pair in sorted(self.state.guard.tracks):
+            suspect.add_metric([pair], 1 if self.state.guard.suspect(pair) else 0)
+        yield suspect
+        yield CounterMetricFamily(
+            "echoarb_pair_suspicions",
+            "Times a pair became suspect (inverted or wrong match) by its live prices",
+            value=self.state.guard.suspicions,
+        )
         yield CounterMetricFamily(
             "echoarb_serve_decode_errors",
             "Records on the spreads or tick topics that did not decode",

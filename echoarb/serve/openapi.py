@@ -85,6 +85,11 @@ _SPREAD = {
         "quote_age_ms": {"type": "integer"},
         "event_ts": {"type": "integer", "description": "event time, epoch ms"},
         "computed_at": {"type": "integer", "description": "when the worker computed it, epoch ms"},
+        "not_executable_reason": {
+            "type": "string",
+            "description": "set when the server holds an opportunity not executable: a leg's market "
+            "settled or closed, or the pair's live prices suggest an inverted or wrong match",
+        },
         "resolution_ts": {
             "type": "integer",
             "description": "expected resolution of the pair's last real-money leg, epoch ms (from the "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from echoarb.serve.guards import ENDED, PairGuard, ended_leg
 from echoarb.wire.records import from_micros
 
 SORTS = ("net_edge", "annualised_return")
@@ -174,10 +175,13 @@ class SpreadState:
         *,
         history_points: int = 120,
         resolution_ms: dict[str, int] | None = None,
+        guard: PairGuard | None = None,
     ) -> None:
         self.pair_ids = set(pair_ids or ())
         # pair id -> expected resolution of its last real-money leg (echoarb.discover.resolution)
         self.resolution_ms = dict(resolution_ms or {})
+        self.guard = guard or PairGuard()
+        self._keys_by_pair: dict[str, set[str]] = {}
         self.current: dict[str, Current] = {}
         self.quotes: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self.last_event: dict[str, dict[str, Any]] = {}
@@ -193,9 +197,14 @@ class SpreadState:
         resolves = self.resolution_ms.get(event["pair_id"])
         if resolves is not None:
             event.update(capital_fields(event, resolves))
+        reason = self._hold_reason(event)
+        if reason is not None and event["executable"]:
+            event["executable"] = False
+            event["not_executable_reason"] = reason
         self.events += 1
         current = Current(event, encode_message(event))
         self.current[key] = current
+        self._keys_by_pair.setdefault(event["pair_id"], set()).add(key)
         self.last_event[event["pair_id"]] = event
         points = self.history.get(key)
         if points is None:
@@ -211,6 +220,28 @@ class SpreadState:
         held = per_pair.get(slot)
         if held is None or record["event_ts"] >= held["event_ts"]:
             per_pair[slot] = record
+        pair_id = record["pair_id"]
+        self.guard.observe(pair_id, per_pair)
+        # A leg that ended or a pair turned suspect ends executability at once, not at the
+        # worker's next event. Only this pair's keys are looked at (the index), and only then.
+        if record["status"] not in ENDED and self.guard.suspect(pair_id) is None:
+            return
+        for key in sorted(self._keys_by_pair.get(pair_id, ())):
+            current = self.current[key]
+            event = current.event
+            if not event["executable"]:
+                continue
+            reason = self._hold_reason(event)
+            if reason is not None:
+                event["executable"] = False
+                event["not_executable_reason"] = reason
+                self.current[key] = Current(event, encode_message(event))
+
+    def _hold_reason(self, event: dict[str, Any]) -> str | None:
+        """Why the view holds an opportunity not executable (a leg ended, a suspect pair)."""
+        pair_id = event["pair_id"]
+        venues = {leg["venue"] for leg in event["legs"]}
+        return ended_leg(self.quotes.get(pair_id, {}), venues) or self.guard.suspect(pair_id)
 
     def snapshot(self, flt: SpreadFilter) -> list[dict[str, Any]]:
         """Current opportunities that pass ``flt``, best net edge first."""
