@@ -59,7 +59,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last = 0.0
+        self._last = time.monotonic()  # a log file gets its first line after 5 s, or the final one
 
     def update(self, venue: str, text: str, *, final: bool = False) -> None:
         if not self.enabled:

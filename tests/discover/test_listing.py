@@ -162,3 +162,22 @@ def test_cache_round_trip_keeps_every_field_and_tells_its_age(tmp_path: object) 
         assert "unreadable listing cache" in str(exc)
     else:
         raise AssertionError("a damaged cache must be reported")
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_logs_sparsely_otherwise() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    progress = Progress(tty)
+    progress.update("kalshi", "1 pages, 1000 open markets")
+    progress.update("kalshi", "2 pages, 2000 open markets", final=True)
+    assert tty.getvalue() == (
+        "\r\033[Kkalshi: 1 pages, 1000 open markets\r\033[Kkalshi: 2 pages, 2000 open markets\n"
+    )
+    log = io.StringIO()
+    quiet = Progress(log)
+    quiet.update("kalshi", "1 pages")  # within the first 5 s: not logged
+    quiet.update("kalshi", "done", final=True)
+    assert log.getvalue() == "kalshi: done\n"
