@@ -216,9 +216,12 @@ def _paper(args: argparse.Namespace, settings: Any, pairs: Any, config: Any) -> 
 
     def on_trade(trade: Any) -> None:
         opp = trade.signal.opportunity
-        legs = " + ".join(f"{o.order.venue} {o.order.side} {o.filled}" for o in trade.orders)
+        legs = " + ".join(
+            f"{o.order.purpose} {o.order.venue} {o.order.side} {_num(o.filled)}" for o in trade.orders
+        )
         print(
-            f"  paper  {opp.pair_id:<28} reported {opp.net_profit:>9}  realised {trade.pnl:>9}  {legs}",
+            f"  paper  {opp.pair_id:<28} reported {_num(opp.net_profit):>9}  "
+            f"realised {_num(trade.pnl):>9}  {legs}",
             flush=True,
         )
 
@@ -233,6 +236,7 @@ def _paper(args: argparse.Namespace, settings: Any, pairs: Any, config: Any) -> 
         run_id=run_id,
         from_beginning=args.from_beginning,
         on_trade=on_trade,
+        max_trades=args.paper_trades,
     )
     print(
         f"paper trading {run_id} on {settings.kafka_bootstrap} (no orders are ever sent): "
@@ -254,9 +258,14 @@ def _paper(args: argparse.Namespace, settings: Any, pairs: Any, config: Any) -> 
     print(
         f"paper {run_id}: {session.report.records} records, {c.spreads} spread events, "
         f"{c.opportunities} opportunities, {c.trades} trades ({c.dropped} without their quotes, "
-        f"{session.trader.pending} pending); reported {c.reported}, realised {c.realised}"
+        f"{session.trader.pending} pending); reported {_num(c.reported)}, realised {_num(c.realised)}"
     )
     return 0
+
+
+def _num(value: Decimal) -> str:
+    """Exact decimal text without exponent or trailing zeros (values decoded from micros)."""
+    return format(value.normalize(), "f") if value else "0"
 
 
 def describe(config: Any) -> str:
@@ -330,5 +339,6 @@ def add_backtest_commands(sub: Any) -> None:
     g.add_argument(
         "--paper-seconds", type=float, default=0, help="stop after N seconds (default: until Ctrl-C)"
     )
+    g.add_argument("--paper-trades", type=int, default=0, help="stop after N trades (default: never)")
     g.add_argument("--run-id", help="name of this paper session in the tables (default: paper-<random>)")
     p.set_defaults(func=cmd_backtest)

@@ -59,6 +59,7 @@ class PaperSession:
         run_id: str,
         from_beginning: bool,
         on_trade: Callable[[Trade], None] | None = None,
+        max_trades: int = 0,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -69,6 +70,7 @@ class PaperSession:
         self.run_id = run_id
         self.from_beginning = from_beginning
         self.on_trade = on_trade
+        self.max_trades = max_trades  # stop after this many trades (0: never)
         params = scan_params(settings)
         self.trader = PaperTrader(config, Fees(pairs.by_id(), params.fees))
         self.report = PaperReport()
@@ -157,3 +159,5 @@ class PaperSession:
         if self.on_trade is not None:
             for trade in trades:
                 self.on_trade(trade)
+        if self.max_trades and self.report.trades >= self.max_trades:
+            self.stop.set()

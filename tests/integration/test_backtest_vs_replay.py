@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +35,7 @@ from echoarb.sink.migrate import migrate
 from echoarb.venues.recording import read_recording
 from echoarb.wire.codec import load_codecs
 from echoarb.wire.records import spread_record_to_json, spread_to_record
-from tests.paths import PAIRS, SAMPLE
+from tests.paths import PAIRS, REPO, SAMPLE
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -137,3 +139,29 @@ async def test_paper_session_stores_the_sample_trade(
         ("polymarket", "no", Decimal(120), Decimal("57.5957")),
     ]
     assert session.trader.counts.trades == 1 and session.trader.counts.dropped == 0
+
+
+def test_paper_cli_on_the_replayed_topics(replayed: Replayed, broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """``echoarb backtest --paper`` as a user runs it: its own process and embedded ClickHouse."""
+    settings, _ = replayed
+    env = dict(
+        settings.child_env(kafka_bootstrap=broker.bootstrap, embedded_broker=True, data_dir=tmp_path / "data")
+    )
+    args = ["backtest", "--paper", "--from-beginning", "--paper-trades", "1", "--paper-seconds", "120"]
+    args += ["--run-id", "cli-run", "--latency", "kalshi=150ms,polymarket=300ms"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "echoarb", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert "paper trading cli-run" in proc.stdout and "no orders are ever sent" in proc.stdout
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("  paper  fed-rate-march")]
+    assert " ".join(line.split()) == (
+        "paper fed-rate-march reported 1.9043 realised 1.9043 entry kalshi yes 120 + entry polymarket no 120"
+    )
+    assert "1 trades (0 without their quotes, 0 pending); reported 1.9043, realised 1.9043" in proc.stdout
