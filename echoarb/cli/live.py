@@ -168,9 +168,12 @@ def add_live_commands(sub: Any) -> None:
     p = sub.add_parser(
         "ingest",
         help="run the live venue connectors and publish tick batches to Kafka",
-        description="Connect to the venues named in the pairs config (WebSocket, plus REST for Manifold), "
+        description="Connect to the venues named in the pairs config (WebSocket, plus REST market metadata "
+        "at start-up and every VENUE_METADATA_REFRESH_S, and Polymarket /book snapshots on resync), "
         "normalise every frame and publish Avro tick batches to ticks.<venue>. Reconnects with backoff, "
-        "a circuit breaker per venue, heartbeat timeouts. Ctrl-C stops it.",
+        "a circuit breaker per venue, heartbeat timeouts. Without KALSHI_API_KEY and "
+        "KALSHI_PRIVATE_KEY_PATH, Kalshi runs public-only (ticker top of book, never executable). "
+        "Ctrl-C stops it.",
     )
     p.add_argument("--pairs", help="market pairs file")
     p.add_argument("--venue", action="append", choices=VENUES, help="only this venue (repeatable)")
