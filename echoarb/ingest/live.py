@@ -38,6 +38,7 @@ from echoarb.pairs import PairsConfig
 from echoarb.resilience.ratelimit import TokenBucket
 from echoarb.settings import Settings
 from echoarb.venues.connector import ConnectorFatalError, ConnectorTiming, VenueConnector, now_ms
+from echoarb.venues.polymarket.client import PolymarketConnector
 from echoarb.venues.recording import RecordedFrame, RecordingWriter
 from echoarb.venues.rest import MetadataPoller, RestClient
 from echoarb.wire.codec import load_codecs
@@ -463,6 +464,12 @@ class IngestService:
             for task in [*tasks, *pollers, stop]:
                 task.cancel()
             await asyncio.gather(*tasks, *pollers, stop, return_exceptions=True)
+            # The Polymarket shards' shared REST session (resyncs), once.
+            clobs = {
+                id(c.clob): c.clob for c in self.connectors if isinstance(c, PolymarketConnector) and c.clob
+            }
+            for clob in clobs.values():
+                await clob.close()
             publish.cancel()
             await asyncio.gather(publish, return_exceptions=True)
             # What is buffered goes out if Kafka takes it within the grace; with the brokers gone
