@@ -15,7 +15,9 @@ sources. Each check multiplies the score down when it disagrees and names itself
 Inverted wording ("above" vs "below", "will X" vs "will X not", the Democratic market
 against the Republican one) keeps the candidate and sets ``invert``: the second market's
 YES is the pair's NO. Polymarket negRisk-augmented events (placeholder outcomes, YES asks
-summing below 1 by construction) and placeholder outcomes are refused outright.
+summing below 1 by construction) and placeholder outcomes are refused: such a candidate is
+still listed with its score and the reason, so a person sees why it is not offered, but it
+never reaches a pairs file.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class Candidate:
     invert: bool = False  # b's YES is the pair's NO
     for_: list[str] = field(default_factory=list)
     against: list[str] = field(default_factory=list)
-    refused: str | None = None  # a reason that no score overrides
+    refused: str | None = None  # a reason no score overrides: shown with its score, never offered
 
     @property
     def key(self) -> tuple[str, str]:
@@ -122,10 +124,8 @@ def candidates(
             left, right = by_venue[va], by_venue[vb]
             if not left or not right:
                 continue
-            found = _venue_pair(left, right, feats)
-            if one_to_one:
-                found = _one_to_one(found)
-            out.extend(c for c in found if c.score >= min_score)
+            found = [c for c in _venue_pair(left, right, feats) if c.score >= min_score]
+            out.extend(_one_to_one(found) if one_to_one else found)
     out.sort(key=lambda c: (-c.score, c.key))
     return out
 
@@ -182,7 +182,8 @@ def _block(lists: list[list[int]]) -> list[int]:
 def _one_to_one(found: list[Candidate]) -> list[Candidate]:
     used: set[str] = set()
     kept = []
-    for cand in sorted(found, key=lambda c: (-c.score, c.key)):
+    # A refused candidate never takes a market away from one that can be offered.
+    for cand in sorted(found, key=lambda c: (c.refused is not None, -c.score, c.key)):
         if cand.a.key in used or cand.b.key in used:
             continue
         used.update((cand.a.key, cand.b.key))
@@ -214,8 +215,6 @@ def score(
     _venue_notes(cand, a, b)
     cand.invert = flips % 2 == 1
     cand.score = round(max(0.0, min(1.0, cand.score)), 3)
-    if cand.refused:
-        cand.score = 0.0
     return cand
 
 

@@ -259,7 +259,8 @@ def _augmented(entry: ListingEntry) -> ListingEntry:
 def evaluate(min_score: float) -> dict[str, Any]:
     found = candidates(listing(), min_score=min_score)
     truth = {(a, b): inv for a, b, inv in PAIRS}
-    proposed: dict[tuple[str, str], Candidate] = {c.key: c for c in found}
+    refused = [c.key for c in found if c.refused]
+    proposed: dict[tuple[str, str], Candidate] = {c.key: c for c in found if not c.refused}
     tp = [key for key, c in proposed.items() if key in truth and c.invert == truth[key]]
     wrong_invert = [key for key, c in proposed.items() if key in truth and c.invert != truth[key]]
     fp = [key for key in proposed if key not in truth]
@@ -276,6 +277,7 @@ def evaluate(min_score: float) -> dict[str, Any]:
         "wrong_invert": wrong_invert,
         "false_positives": fp,
         "missed": fn,
+        "refused": refused,
         "precision": round(precision, 3),
         "recall": round(recall, 3),
     }
@@ -295,6 +297,7 @@ def main() -> None:
             + (f", false positives {result['false_positives']}" if result["false_positives"] else "")
             + (f", missed {result['missed']}" if result["missed"] else "")
             + (f", wrong invert {result['wrong_invert']}" if result["wrong_invert"] else "")
+            + (f", refused {len(result['refused'])}" if result["refused"] else "")
         )
 
 

@@ -56,7 +56,12 @@ def test_look_alikes_stay_below_the_default_score() -> None:
 def test_neg_risk_augmented_is_refused_whatever_the_similarity() -> None:
     entries = {e.slug or e.id: e for e in labelled.listing()}
     cand = score(entries["KXDEMNOM-28-GNEW"], entries["newsom-dem-nominee-2028"])
-    assert cand.refused is not None and "negRisk-augmented" in cand.refused and cand.score == 0.0
+    assert cand.refused is not None and "negRisk-augmented" in cand.refused
+    assert cand.score >= 0.75  # shown with its score, so a person sees why it is not offered
+    found = candidates(labelled.listing(), min_score=0.75)
+    shown = [c for c in found if c.refused]
+    assert [c.b.slug for c in shown] == ["newsom-dem-nominee-2028"]
+    assert labelled.evaluate(0.75)["refused"] == [shown[0].key]
 
 
 def test_inversion_by_direction_negation_and_opposite_side() -> None:
