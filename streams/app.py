@@ -205,6 +205,7 @@ class Topology:
                 if self.checkpoints.due(partition, now):
                     self._seal(partition, mirror=False)
             await self.sequencer.retry_seeks(now, self.assigned)
+            self.sequencer.note_commits(self.assigned)
             await self.sequencer.check_stalls(now, list(self.assigned), self.run_topics)
 
     async def _send(self, partition: int, generation: int, step: Step) -> None:
@@ -243,6 +244,7 @@ class Topology:
     async def _on_assigned(self, app: Any, assigned: Iterable[Any] = (), **kwargs: Any) -> None:
         async with self.lock:
             self.assigned = set(assigned)
+            self.sequencer.on_assigned()
         log.info("partitions assigned: %s", sorted({tp.partition for tp in self.assigned}))
 
     def stats(self) -> WorkerStats:

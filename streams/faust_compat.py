@@ -41,6 +41,12 @@ W8 -- records dropped after they were fetched. Faust's ``getmany`` stops yieldin
     :data:`STALL_S`, and seeks it back to where the gate expects to continue.
 W7 -- windowed tables take the partition of a key from the *current event*; writing one
     outside stream iteration raises. :func:`in_stream_iteration` says when a write is allowed.
+W9 -- a generation id that repeats. The rules above key "start again from the commit" on
+    ``consumer_generation_id``; a cluster that lost its groups (a restarted memory-only
+    broker) hands out generation 1 again, and the gate would go on expecting the old log's
+    offsets, skipping the new log's records as repeats. :meth:`Sequencer.on_assigned` makes
+    every assignment a new epoch; :meth:`Sequencer._committed` says in one line when the
+    group's committed offsets went back (``echoarb.kafka.resets``).
 
 Not here, though Faust-specific (each is a module of its own, pinned to the same version):
 ``streams.run_transport`` replaces Faust's per-record delivery with one event per fetched
@@ -63,7 +69,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from echoarb.kafka import client_config
+from echoarb.kafka import client_config, resets
 from echoarb.settings import Settings
 from streams.offsets import OffsetGate, Verdict
 from streams.run_transport import records_of
@@ -130,11 +136,14 @@ class Sequencer:
         self._embedded = embedded_broker
         self.gate = OffsetGate()
         self._generation: int | None = None
+        self.assignments = 0
+        self._epoch: tuple[int, int] | None = None
         self._reseeks: dict[Any, tuple[int | None, float]] = {}
         #: W8: when each partition last passed a record (or was sought), this generation.
         self._progress: dict[Any, float] = {}
         self._generation_at = time.monotonic()
         self._offsets_client: AIOKafkaConsumer | None = None
+        self._committed_seen: dict[Any, int | None] = {}  # where each partition last started
         self.stale_skipped = 0
         self.repeats_skipped = 0
         self.reseeks = 0
@@ -170,9 +179,16 @@ class Sequencer:
             self._progress[tp] = time.monotonic()
         return accepted
 
+    def on_assigned(self) -> None:
+        """An assignment: every partition starts again from its committed offset, even when the
+        group's generation id repeats (a cluster that came back empty counts from 1 again)."""
+        self.assignments += 1
+
     def _sync_generation(self, generation: int) -> None:
         """A new generation: every partition starts again from its committed offset."""
-        if self._generation != generation:
+        epoch = (generation, self.assignments)
+        if self._epoch != epoch:
+            self._epoch = epoch
             self.gate.reset()
             self._reseeks.clear()
             self._progress.clear()
@@ -194,7 +210,27 @@ class Sequencer:
         return bool((position or 0) >= highwater)
 
     async def _committed(self, tp: Any) -> int | None:
-        """Where the group resumes ``tp``: read by a client of our own (not the group member)."""
+        """Where the group resumes ``tp``; one line if that went back (``echoarb.kafka.resets``)."""
+        committed = await self._read_committed(tp)
+        known = self._committed_seen.get(tp)
+        if resets.went_back(known, committed):  # the cluster lost the group's offsets
+            assert known is not None
+            resets.report("worker", [(tp.topic, tp.partition, known, committed)])
+            self._committed_seen.pop(tp, None)
+        self.note_commits([tp], committed)
+        return committed
+
+    def note_commits(self, tps: Iterable[Any], start: int | None = None) -> None:
+        """Remember the highest offset committed per partition (Faust's private
+        ``_committed_offset``, which it forgets on revoke): the yardstick of ``_committed``."""
+        faust_committed = getattr(self.app.consumer, "_committed_offset", {})
+        for tp in tps:
+            offset = max(start or 0, faust_committed.get(tp) or 0)
+            if offset > (self._committed_seen.get(tp) or 0):
+                self._committed_seen[tp] = offset
+
+    async def _read_committed(self, tp: Any) -> int | None:
+        """Read by a client of our own (not the group member)."""
         if self._offsets_client is None:
             client = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from echoarb.kafka import resets
+
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
@@ -46,16 +48,29 @@ class Commits:
         await self._advance(ends)
 
     async def seed(self, consumer: AIOKafkaConsumer, assigned: Iterable[TopicPartition]) -> None:
-        """Take the group's committed offsets of newly assigned partitions."""
+        """Take the group's committed offsets of newly assigned partitions.
+
+        One lower than this sink knew (or none) means the cluster lost them (``resets``): the
+        partition is read again from where the group now starts, and its known offset goes
+        back with it (lag and waits are measured against the new log).
+        """
         found: dict[TopicPartition, int] = {}
+        back: list[tuple[str, int, int | None, int | None]] = []
         for tp in assigned:
             try:
                 offset = await consumer.committed(tp)
             except KafkaError as exc:
                 log.warning("sink: cannot read committed offset of %s: %s", tp, exc)
                 continue
-            if offset is not None and offset >= 0:
-                found[tp] = offset
+            now = offset if offset is not None and offset >= 0 else None
+            known = self._committed.get(tp)
+            if resets.went_back(known, now):
+                back.append((tp.topic, tp.partition, known, now))
+                async with self._changed:
+                    self._committed.pop(tp, None)
+            if now is not None:
+                found[tp] = now
+        resets.report("sink", back)
         await self._advance(found)
 
     async def wait(self, targets: Mapping[TopicPartition, int], timeout: float) -> None:

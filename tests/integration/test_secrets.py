@@ -6,13 +6,9 @@ Prometheus metrics and every record (key, value, headers) of every Kafka topic.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,45 +16,21 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from echoarb.kafka.processes import free_port
+from tests.integration.procs import SAMPLE, Proc, answers, clean_env, echoarb, http_get, wait_for
+from tests.integration.procs import start as start_proc
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "config" / "recordings" / "sample.jsonl"
 KEY_ID = "kid-7f3a9c1e-SECRETKEYID"
 CH_PASSWORD = "chpw-Zq8SECRETPASSWORD"
 
 
-def _echoarb(*args: str) -> list[str]:
-    return [sys.executable, "-m", "echoarb", *args]
-
-
-def _read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 60) -> re.Match[str]:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = re.search(pattern, line)
-        if match:
-            return match
-    raise AssertionError(f"{pattern!r} not printed; got {seen[-10:]}")
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[dict[str, object]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "CLICKHOUSE_URL")}
-    env["DATA_DIR"] = str(tmp_path / "data")
-    procs: list[subprocess.Popen[str]] = []
-    yield {"tmp": tmp_path, "env": env, "procs": procs}
+    procs: list[Proc] = []
+    yield {"tmp": tmp_path, "env": clean_env(tmp_path / "data"), "procs": procs}
     for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        proc.signal()
+        if proc.wait(10) is None:
+            proc.kill()
 
 
 async def _all_records(bootstrap: str) -> list[bytes]:
@@ -91,28 +63,22 @@ async def _all_records(bootstrap: str) -> list[bytes]:
 def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
     tmp: Path = workspace["tmp"]  # type: ignore[assignment]
     env: dict[str, str] = workspace["env"]  # type: ignore[assignment]
-    procs: list[subprocess.Popen[str]] = workspace["procs"]  # type: ignore[assignment]
+    procs: list[Proc] = workspace["procs"]  # type: ignore[assignment]
     outputs: list[str] = []
 
-    def start(*args: str, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            _echoarb(*args),
-            env={**env, **(extra or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=tmp,
-        )
+    def start(*args: str, extra: dict[str, str] | None = None) -> Proc:
+        proc = start_proc(list(args), {**env, **(extra or {})}, tmp, tmp / "logs" / f"{args[0]}.log")
         procs.append(proc)
         return proc
 
-    def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
-        out, _ = proc.communicate(timeout=timeout)
+    def finish(proc: Proc, timeout: float = 60) -> str:
+        assert proc.wait(timeout) is not None, f"{proc.popen.args!r} did not finish: {proc.tail()}"
+        out = proc.output()
         outputs.append(out)
         return out
 
     keys = subprocess.run(
-        _echoarb("keys", "--dir", str(tmp / "keys")), env=env, capture_output=True, text=True, cwd=tmp
+        echoarb("keys", "--dir", str(tmp / "keys")), env=env, capture_output=True, text=True, cwd=tmp
     )
     assert keys.returncode == 0, keys.stderr
     private = tmp / "keys" / "kalshi.pem"
@@ -122,7 +88,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
     secret_env = {"KALSHI_API_KEY": KEY_ID, "KALSHI_PRIVATE_KEY_PATH": str(private)}
 
     broker = start("broker")
-    bootstrap = _read_until(broker, r"embedded broker on (\S+?);").group(1)
+    bootstrap = broker.wait_line(r"embedded broker on (\S+?);").group(1)
     cluster = {**secret_env, "KAFKA_BOOTSTRAP": bootstrap, "ECHOARB_EMBEDDED_BROKER": "1"}
 
     sim = start(
@@ -134,7 +100,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         "--interval",
         "0.05",
     )
-    ws_url, api_url = _read_until(sim, r"KALSHI_WS_URL=(\S+) KALSHI_API_URL=(\S+)").groups()
+    ws_url, api_url = sim.wait_line(r"KALSHI_WS_URL=(\S+) KALSHI_API_URL=(\S+)").groups()
 
     # Ingest with the key, recording every frame and serving metrics.
     metrics_port = free_port()
@@ -150,15 +116,9 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         str(metrics_port),
         extra={**cluster, "KALSHI_WS_URL": ws_url, "KALSHI_API_URL": api_url},
     )
-    metrics = ""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "echoarb_" not in metrics:
-        try:
-            metrics = (
-                urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).read().decode()
-            )
-        except OSError:
-            time.sleep(0.2)
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    assert wait_for(lambda: answers(url) and "echoarb_" in http_get(url)[1], 30, interval=0.2), ingest.tail()
+    metrics = http_get(url)[1]
     outputs.append(metrics)
     assert "echoarb_" in metrics
     ingested = finish(ingest)
@@ -169,7 +129,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         "worker", extra={**cluster, "BROKER_SESSION_TIMEOUT": "2", "WORKER_WEB_PORT": str(free_port())}
     )
     time.sleep(8)
-    worker.send_signal(signal.SIGTERM)
+    worker.signal(signal.SIGTERM)
     finish(worker)
 
     # The sink pointed at a ClickHouse server that is not there, with a password in the URL.
@@ -177,7 +137,7 @@ def test_no_secret_in_any_output(workspace: dict[str, object]) -> None:
         "sink", extra={**cluster, "CLICKHOUSE_URL": f"http://default:{CH_PASSWORD}@127.0.0.1:1/echoarb"}
     )
     time.sleep(5)
-    sink.send_signal(signal.SIGTERM)
+    sink.signal(signal.SIGTERM)
     finish(sink)
 
     # A whole replay (its own embedded broker) with the key configured.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from echoarb.kafka.processes import free_port
+from tests.integration.procs import alive, descendants
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 # Every series the issue names, and which process must expose it.
@@ -38,32 +39,6 @@ EXPECTED_SERIES = {
     "echoarb_consumer_lag": "sink",
     "echoarb_serve_clients": "serve",
 }
-
-
-def children_of(pid: int) -> set[int]:
-    """Every descendant pid, from /proc (no psutil here)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def start_up(tmp_path: Path, port: int, *extra: str) -> subprocess.Popen[str]:
@@ -173,7 +148,7 @@ def test_up_simulate_shows_opportunities_is_scraped_by_prometheus_and_stops_clea
         ready = [line.split()[2] for line in lines if " ready " in line]
         assert {"broker", "simulator", "worker", "sink", "serve", "ingest"} <= set(ready), lines
         assert any(f"http://127.0.0.1:{port}/" in line for line in lines if " board " in line)
-        family = children_of(proc.pid)
+        family = descendants(proc.pid)
         assert len(family) >= 8  # broker, 3 simulators, worker, sink, serve, ingest
         broker_port = int(re.search(r"embedded 127\.0\.0\.1:(\d+)", "\n".join(lines)).group(1))  # type: ignore[union-attr]
         deadline = time.monotonic() + 90
@@ -193,7 +168,7 @@ def test_up_simulate_shows_opportunities_is_scraped_by_prometheus_and_stops_clea
             assert re.search(rf"stopped {part} \(exit 0", out), out
         assert re.search(r"stopped sink \(exit 0", out), out  # SIGTERM is the sink's clean stop
         assert out.index("stopped ingest") < out.index("stopped worker") < out.index("stopped sink")
-        assert not [pid for pid in family if alive(pid)], "a part outlived echoarb up"
+        assert not alive(family), "a part outlived echoarb up"
         import socket
 
         with socket.socket() as sock:
@@ -208,15 +183,15 @@ def test_up_killed_with_sigkill_leaves_no_orphan(tmp_path: Path) -> None:
     proc = start_up(tmp_path, free_port(), "--no-sink")
     try:
         read_until_board(proc)
-        family = children_of(proc.pid)
+        family = descendants(proc.pid)
         assert len(family) >= 7
         proc.kill()  # no handler runs: the kernel tells every part its parent died
         proc.wait()
         deadline = time.monotonic() + 30
-        while [pid for pid in family if alive(pid)]:
-            assert time.monotonic() < deadline, f"orphans: {[p for p in family if alive(p)]}"
+        while alive(family):
+            assert time.monotonic() < deadline, f"orphans: {alive(family)}"
             time.sleep(0.2)
     finally:
-        for pid in children_of(proc.pid) | {proc.pid}:
-            if alive(pid):
+        for pid in descendants(proc.pid) | {proc.pid}:
+            if alive({pid}):
                 os.kill(pid, signal.SIGKILL)

@@ -8,73 +8,40 @@ printed beside its start-up RSS.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from echoarb.kafka.processes import free_port
+from tests.integration.procs import Proc, answers, clean_env, http_get, rss_mb, start, start_broker, wait_for
 
 BOUND_MB = 150.0  # growth allowed over the process's own RSS once connected
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fp:
-        for line in fp:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "echoarb", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
-
-
-def _line(proc: subprocess.Popen[str], pattern: str) -> re.Match[str]:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.search(pattern, line)
-        if match:
-            return match
-    raise AssertionError(f"{pattern!r} never printed")
-
-
 def _metrics(port: int) -> str:
-    body: bytes = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
-    return body.decode()
+    status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200, body[:500]
+    return body
 
 
 @pytest.mark.chaos(
     "venue flood (25x the normal update rate)", "ingest RSS bounded; latency metric shows the lag"
 )
 def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "CLICKHOUSE_URL")}
-    env["DATA_DIR"] = str(tmp_path / "data")
-    procs: list[subprocess.Popen[str]] = []
+    env = clean_env(tmp_path / "data")
+    procs: list[Proc] = []
     try:
-        broker = _start(["broker"], env, tmp_path)
+        broker, bootstrap = start_broker(env, tmp_path)
         procs.append(broker)
-        bootstrap = _line(broker, r"embedded broker on (\S+?);").group(1)
-        sim = _start(
+        sim = start(
             ["simulate", "--venue", "polymarket", "--interval", "0.002", "--scenario", "stream"],
             env,
             tmp_path,
         )
         procs.append(sim)
-        hint = _line(sim, r"POLYMARKET_WS_URL=(\S+) POLYMARKET_GAMMA_URL=(\S+) POLYMARKET_CLOB_URL=(\S+)")
+        hint = sim.wait_line(r"POLYMARKET_WS_URL=(\S+) POLYMARKET_GAMMA_URL=(\S+) POLYMARKET_CLOB_URL=(\S+)")
         ws_url, gamma_url, clob_url = hint.groups()
         port = free_port()
         ingest_env = {
@@ -86,23 +53,21 @@ def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
             "POLYMARKET_CLOB_URL": clob_url,
             "INGEST_BUFFER_FRAMES": "2000",
         }
-        ingest = _start(
-            ["ingest", "--venue", "polymarket", "--metrics-port", str(port)], ingest_env, tmp_path
-        )
+        ingest = start(["ingest", "--venue", "polymarket", "--metrics-port", str(port)], ingest_env, tmp_path)
         procs.append(ingest)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if "echoarb_messages_received" in _metrics(port):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        start_rss = _rss_mb(ingest.pid)
+        assert wait_for(
+            lambda: (
+                answers(f"http://127.0.0.1:{port}/metrics") and "echoarb_messages_received" in _metrics(port)
+            ),
+            60,
+            interval=0.2,
+        ), ingest.tail()
+        start_rss = rss_mb(ingest.pid)
         peak = start_rss
         for _ in range(60):  # 15 s of flood
             time.sleep(0.25)
-            assert ingest.poll() is None, "ingest died under the flood"
-            peak = max(peak, _rss_mb(ingest.pid))
+            assert ingest.poll() is None, f"ingest died under the flood: {ingest.tail()}"
+            peak = max(peak, rss_mb(ingest.pid))
         text = _metrics(port)
         received = sum(
             float(m.group(1))
@@ -122,9 +87,6 @@ def test_flood_keeps_ingest_memory_bounded(tmp_path: Path) -> None:
         assert peak - start_rss < BOUND_MB, f"RSS grew {peak - start_rss:.0f} MB under the flood"
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            proc.signal()
+            if proc.wait(10) is None:
+                proc.kill()
