@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import core as core_bench
+from bench import edge_engine as edge_bench
 from bench import parse as parse_bench
 from bench import pipeline as pipeline_bench
 from bench.common import machine, save
@@ -70,6 +71,17 @@ def table(r: dict[str, Any]) -> str:
                 "worker core, no Kafka (1 core)",
                 f"{c['fast']['ticks_per_s']:,} ticks/s",
                 f"without the uncrossed-tick skip {c['slow_path']['ticks_per_s']:,}/s",
+            )
+        )
+    if "edge" in r:
+        e = r["edge"]
+        rows.append(
+            (
+                "edge engine, CPU per crossed tick",
+                f"scan {e['scan']['fast_us_per_tick']} us, core {e['core']['fast_us_per_tick']} us",
+                f"reference {e['scan']['reference_us_per_tick']} / {e['core']['reference_us_per_tick']} us "
+                f"({e['scan']['speedup']}x / {e['core']['speedup']}x), "
+                f"identical outputs: {e['identical_outputs']}",
             )
         )
     p = r.get("pipeline", {})
@@ -173,7 +185,7 @@ def _num(value: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny inputs (smoke test)")
-    ap.add_argument("--only", default="parse,core,pipeline,sink")
+    ap.add_argument("--only", default="parse,core,edge,pipeline,sink")
     ap.add_argument("--out", default=str(HERE / "results" / "summary.json"))
     args = ap.parse_args(argv)
     only = args.only.split(",")
@@ -187,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             "fast": core_bench.run(100, n, k),
             "slow_path": core_bench.run(100, n, k, slow_path=True),
         }
+    if "edge" in only:
+        result["edge"] = edge_bench.run(100, 600 if args.quick else 20_000, 1 if args.quick else 3)
     if "pipeline" in only:
         pargs = ["--no-save"]
         if args.quick:

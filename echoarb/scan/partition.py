@@ -48,9 +48,11 @@ class PartitionCore:
         params: ScanParams,
         load: StateLoader,
         caught_up: CaughtUp | None = None,
+        *,
+        reference: bool = False,
     ) -> None:
         self.merger = PartitionMerger(venues, caught_up)
-        self.scanner = PartitionScanner(pairs, params, load)
+        self.scanner = PartitionScanner(pairs, params, load, reference=reference)
 
     def push(self, batches: Sequence[Batch], now: float, now_ms: int, token: Hashable) -> Step:
         """A run of decoded tick batches (one venue's, in offset order); ``token`` comes back in
@@ -112,7 +114,10 @@ class PartitionCores:
         params: ScanParams,
         load: StateLoader,
         caught_up: Callable[[int], CaughtUp] | None = None,
+        *,
+        reference: bool = False,
     ) -> None:
+        self._reference = reference  # PartitionScanner(reference=True): the baseline evaluation
         self._streams = streams
         self._caught_up = caught_up  # live merge: the check for a partition
         self._pairs = pairs
@@ -127,7 +132,9 @@ class PartitionCores:
         if core is None:
             venues = self._streams.get(partition, frozenset())
             check = self._caught_up(partition) if self._caught_up is not None else None
-            core = self.cores[partition] = PartitionCore(venues, self._pairs, self._params, self._load, check)
+            core = self.cores[partition] = PartitionCore(
+                venues, self._pairs, self._params, self._load, check, reference=self._reference
+            )
         return core
 
     def drop(self, partition: int) -> None:

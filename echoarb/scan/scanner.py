@@ -16,6 +16,7 @@ from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
 from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
+from echoarb.scan.edge.incremental import Direction, IncrementalBinary
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state
@@ -79,10 +80,22 @@ StateLoader = Callable[[str], bytes | None]
 
 
 class PartitionScanner:
-    """Scans the pairs of one partition. ``load`` fetches a saved state (table) on first use."""
+    """Scans the pairs of one partition. ``load`` fetches a saved state (table) on first use.
+
+    Binary pairs are evaluated incrementally (``echoarb.scan.edge.incremental``): a tick
+    re-walks only the directions whose ladders it changed, and opportunities are built only
+    for the results emitted. ``reference=True`` evaluates every direction from scratch with
+    ``evaluate_binary`` instead: the same outputs, kept as the baseline of
+    ``bench/edge_engine.py`` and of the differential tests.
+    """
 
     def __init__(
-        self, pairs: dict[str, MarketPair], params: ScanParams, load: StateLoader | None = None
+        self,
+        pairs: dict[str, MarketPair],
+        params: ScanParams,
+        load: StateLoader | None = None,
+        *,
+        reference: bool = False,
     ) -> None:
         self.pairs = pairs
         self.params = params
@@ -100,6 +113,11 @@ class PartitionScanner:
         self._units: dict[tuple[str, str], tuple[Tick, Decimal | None, Decimal | None]] = {}
         self._walks: dict[str, WalkCache] = {}  # pair id -> walks of its unchanged directions
         self._exponents = {pid: fee_exponents(pair) for pid, pair in pairs.items()}
+        self._binary_exponents = {
+            pid: {venue: e for (_, venue), e in exps.items()} or None for pid, exps in self._exponents.items()
+        }
+        self.reference = reference
+        self._incremental: dict[str, IncrementalBinary] = {}  # pair id -> its directions
 
     def state(self, pair_id: str) -> PairState:
         state = self.states.get(pair_id)
@@ -142,6 +160,8 @@ class PartitionScanner:
                 for window in state.windows:
                     window.set_executable(ts, False)
                 return []
+        if pair.type == "binary" and not self.reference:
+            return self._apply_binary(pair, state)
         results = self._evaluate(pair, state)
         changed = state.detector.changes(results)
         ts = state.last_event_ts
@@ -159,6 +179,61 @@ class PartitionScanner:
             state.last_spread = OpportunitySummary.of(changed[-1])
             top = max((o for o in results if o.size > 0), key=lambda o: o.net_profit, default=None)
             state.best = None if top is None else OpportunitySummary.of(top)
+        return changed
+
+    @property
+    def incremental_walks(self) -> int:
+        """Directions walked by the incremental evaluation (the others kept their result)."""
+        return sum(inc.walks for inc in self._incremental.values())
+
+    def _apply_binary(self, pair: MarketPair, state: PairState) -> list[Opportunity]:
+        """The rest of :meth:`apply` for a binary pair, on the incremental evaluation.
+
+        Step for step what the reference path does with ``evaluate_binary``'s list, on the
+        directions' static results: the same signatures, executable set, windows and views.
+        """
+        inc = self._incremental.get(pair.id)
+        if inc is None:
+            inc = self._incremental[pair.id] = IncrementalBinary(pair.id)
+        p = self.params
+        current, newest_ts = inc.evaluate(
+            state.quotes,
+            min_edge=p.min_edge,
+            max_quote_age_ms=p.max_quote_age_ms,
+            fee_exponents=self._binary_exponents.get(pair.id),
+            fee_policy=p.fees,
+        )
+        detector = state.detector
+        executable_keys = state.executable
+        changed: list[Opportunity] = []
+        for d, executable, age in current:
+            if d.changed(detector, executable):
+                changed.append(d.opportunity(executable, age, newest_ts))
+            if executable:
+                executable_keys.add(d.key)
+            else:
+                executable_keys.discard(d.key)
+        ts = state.last_event_ts
+        any_executable = bool(executable_keys)
+        for window in state.windows:
+            window.set_executable(ts, any_executable)
+            for opp in changed:
+                self.late_window_events += window.on_opportunity(opp.event_ts, opp)
+        if changed:
+            state.last_spread = OpportunitySummary.of(changed[-1])
+            top: tuple[Direction, bool] | None = None
+            top_profit = None
+            for d, executable, _ in current:
+                profit = d.net_profit()
+                if profit is not None and (top_profit is None or profit > top_profit):
+                    top, top_profit = (d, executable), profit
+            if top is None:
+                state.best = None
+            else:
+                t = top[0].template()
+                state.best = OpportunitySummary(
+                    top[0].key, str(t.size), str(t.net_profit), str(t.net_edge), top[1], newest_ts
+                )
         return changed
 
     def _uncrossed(self, pair_id: str, state: PairState) -> bool:

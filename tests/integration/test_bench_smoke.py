@@ -32,6 +32,7 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert "500" in result["pipeline"]["latency"]["rates"]
     assert "clickhouse_p99_ms" in result["pipeline"]["latency"]["rates"]["500"]
     assert "sink" in result
+    assert result["edge"]["identical_outputs"] is True  # fast path vs reference evaluation
     assert "pipeline 1 worker" in proc.stdout
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from echoarb.model import Opportunity
+from echoarb.scan.edge.walk import Parts
 
 NONE_SIGNATURE = ""
 """Signature of the "no opportunity" state (size 0); such keys are not stored."""
@@ -26,13 +27,19 @@ def _d(value: Decimal | None) -> str:
 
 def signature(opp: Opportunity) -> str:
     """Compact text of everything that makes a result different, except event time and age."""
+    return signatures(opp)[0 if opp.executable else 1]
+
+
+def signatures(opp: Opportunity | Parts) -> tuple[str, str]:
+    """:func:`signature` of ``opp`` as if executable, and as if not: ``executable`` is the one
+    field that can change while the walk's result stays (a leg's quote ages out)."""
     if not opp.size:
-        return NONE_SIGNATURE
+        return NONE_SIGNATURE, NONE_SIGNATURE
     legs = ";".join(
         f"{leg.venue}:{leg.side}:{leg.outcome}:{_d(leg.best_price)}:{_d(leg.avg_price)}:{_d(leg.size)}"
         for leg in opp.legs
     )
-    return "|".join(
+    head = "|".join(
         (
             _d(opp.size),
             _d(opp.cost),
@@ -40,10 +47,9 @@ def signature(opp: Opportunity) -> str:
             _d(opp.net_profit),
             _d(opp.net_edge),
             _d(opp.gross_edge),
-            "x" if opp.executable else "-",
-            legs,
         )
     )
+    return f"{head}|x|{legs}", f"{head}|-|{legs}"
 
 
 class ChangeDetector:
@@ -56,8 +62,10 @@ class ChangeDetector:
 
     def changed(self, opp: Opportunity) -> bool:
         """Record ``opp`` and say whether it must be emitted."""
-        key = opp.key
-        sig = signature(opp)
+        return self.changed_signature(opp.key, signature(opp))
+
+    def changed_signature(self, key: str, sig: str) -> bool:
+        """:meth:`changed` for a result known by its key and :func:`signature` only."""
         if self._last.get(key, NONE_SIGNATURE) == sig:
             return False
         if sig == NONE_SIGNATURE:
@@ -65,6 +73,10 @@ class ChangeDetector:
         else:
             self._last[key] = sig
         return True
+
+    def last(self, key: str) -> str:
+        """The signature last recorded for ``key`` (``NONE_SIGNATURE`` if none)."""
+        return self._last.get(key, NONE_SIGNATURE)
 
     def changes(self, results: Iterable[Opportunity]) -> list[Opportunity]:
         """The results that must be emitted, in the order given."""

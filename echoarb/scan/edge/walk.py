@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from echoarb.model import ONE, ZERO, Ladder, Leg, Opportunity, Side, SpreadKind, Tick
 from echoarb.scan.edge.fees import FeeModel
@@ -95,24 +96,34 @@ def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
     Fees are charged per ladder as one order: one fill per level on the total quantity taken
     there (``FeeModel.fill_fee``), then the order's rounding (``FeeModel.leg_fees``).
     """
+    return walk_reach(ladders, min_edge)[0]
+
+
+def walk_reach(ladders: Sequence[PricedLadder], min_edge: Decimal) -> tuple[WalkResult, tuple[int, ...]]:
+    """:func:`walk`, and how far it read each ladder: the result depends on nothing else.
+
+    ``reach[i]`` is the number of levels of ladder ``i`` read from the top; ``len + 1`` when
+    the walk ran off its end (then a longer ladder would change the result). A caller that
+    sees the same levels up to each reach again (``same_levels``) may keep the result.
+    """
     n = len(ladders)
     empty = _EMPTY.get(n) or _EMPTY.setdefault(n, WalkResult(ZERO, ZERO, ZERO, (_NO_FILL,) * n))
     if n == 0:
-        return empty
+        return empty, ()
     idx: list[int] = []
     units: list[Decimal] = []
     unit = ZERO
     for lad in ladders:
         j = _next_level(lad.levels, 0)
         if j >= len(lad.levels):
-            return empty
+            return empty, (*(k + 1 for k in idx), j + 1, *(0,) * (n - len(idx) - 1))
         idx.append(j)
         u = lad.unit(j)
         units.append(u)
         unit += u
     limit = ONE - min_edge
     if unit >= limit:  # the common case: books not crossed, nothing else allocated
-        return empty
+        return empty, tuple(k + 1 for k in idx)
 
     left = [lad.levels[j].size for j, lad in zip(idx, ladders, strict=True)]
     taken = [ZERO] * n
@@ -154,7 +165,27 @@ def walk(ladders: Sequence[PricedLadder], min_edge: Decimal) -> WalkResult:
     fills = tuple(
         Fill(size, notional[i], fees[i], (notional[i] / size).quantize(PRICE_QUANTUM)) for i in range(n)
     )
-    return WalkResult(size, sum(notional, ZERO), sum(fees, ZERO), fills)
+    return WalkResult(size, sum(notional, ZERO), sum(fees, ZERO), fills), tuple(k + 1 for k in idx)
+
+
+def same_levels(old: Ladder, new: Ladder, reach: int) -> bool:
+    """Whether ``new`` has the very same first ``reach`` levels as ``old`` (see ``walk_reach``).
+
+    "The same" is exact: equal values written the same way (0.5 and 0.50 are not the same
+    here), because results carry the Decimals they were computed from.
+    """
+    if reach > len(old):
+        if len(new) != len(old):
+            return False
+        reach = len(old)
+    elif len(new) < reach:
+        return False
+    for k in range(reach):
+        a = old[k]
+        b = new[k]
+        if a is not b and (str(a.price) != str(b.price) or str(a.size) != str(b.size)):
+            return False
+    return True
 
 
 def tradable(tick: Tick, newest_ts: int, max_quote_age_ms: int) -> bool:
@@ -165,6 +196,53 @@ def tradable(tick: Tick, newest_ts: int, max_quote_age_ms: int) -> bool:
         and tick.status == "open"
         and tick.in_sync
         and newest_ts - tick.event_ts <= max_quote_age_ms
+    )
+
+
+class Parts(NamedTuple):
+    """The fields of an Opportunity that depend on the walk alone (not on time)."""
+
+    legs: tuple[Leg, ...]
+    gross_edge: Decimal | None
+    size: Decimal
+    cost: Decimal
+    fees: Decimal
+    net_profit: Decimal
+    net_edge: Decimal
+
+
+def opportunity_parts(
+    legs: Sequence[tuple[Tick, Side, PricedLadder, str]],
+    size: Decimal,
+    cost: Decimal,
+    fees: Decimal,
+    fills: Sequence[tuple[Decimal | None, Decimal]],
+) -> Parts:
+    """The time-independent fields of docs/edge.md from a walk's totals and its fills'
+    (average price, size), one per leg in the same order."""
+    gross_edge: Decimal | None = ONE
+    for _, _, lad, _ in legs:
+        best = lad.best
+        if best is None or gross_edge is None:
+            gross_edge = None
+        else:
+            gross_edge -= best
+    if size:
+        net_profit = size - cost - fees
+        net_edge = (net_profit / size).quantize(PRICE_QUANTUM)
+    else:
+        net_profit = net_edge = ZERO
+    return Parts(
+        tuple(
+            Leg(tick.venue, side, lad.best, avg_price, fill_size, outcome)
+            for (tick, side, lad, outcome), (avg_price, fill_size) in zip(legs, fills, strict=True)
+        ),
+        gross_edge,
+        size,
+        cost,
+        fees,
+        net_profit,
+        net_edge,
     )
 
 
@@ -181,20 +259,10 @@ def build_opportunity(
 
     Each leg is (quote, side bought, the ladder walked, outcome name or "" for binary pairs).
     """
-    gross_edge: Decimal | None = ONE
-    for _, _, lad, _ in legs:
-        best = lad.best
-        if best is None or gross_edge is None:
-            gross_edge = None
-        else:
-            gross_edge -= best
-    size = result.size
-    if size:
-        net_profit = size - result.cost - result.fees
-        net_edge = (net_profit / size).quantize(PRICE_QUANTUM)
-    else:
-        net_profit = net_edge = ZERO
-    executable = net_profit > 0
+    parts = opportunity_parts(
+        legs, result.size, result.cost, result.fees, [(f.avg_price, f.size) for f in result.fills]
+    )
+    executable = parts.net_profit > 0
     age = 0
     for tick, _, _, _ in legs:
         age = max(age, newest_ts - tick.event_ts)
@@ -202,16 +270,13 @@ def build_opportunity(
     return Opportunity(
         pair_id=pair_id,
         kind=kind,
-        legs=tuple(
-            Leg(tick.venue, side, lad.best, fill.avg_price, fill.size, outcome)
-            for (tick, side, lad, outcome), fill in zip(legs, result.fills, strict=True)
-        ),
-        gross_edge=gross_edge,
-        size=size,
-        cost=result.cost,
-        fees=result.fees,
-        net_profit=net_profit,
-        net_edge=net_edge,
+        legs=parts.legs,
+        gross_edge=parts.gross_edge,
+        size=parts.size,
+        cost=parts.cost,
+        fees=parts.fees,
+        net_profit=parts.net_profit,
+        net_edge=parts.net_edge,
         executable=executable,
         quote_age_ms=age,
         event_ts=newest_ts,

@@ -1,0 +1,189 @@
+"""The scanner's fast path (incremental evaluation, integer walk) against the reference, on random books.
+
+The reference is the straightforward implementation: ``evaluate_binary`` re-walking every
+direction with Decimals on every tick (``PartitionScanner(reference=True)``). The fast path
+must give the same results Decimal for Decimal (``repr`` compares the way each value is
+written, so ``114.80`` and ``114.8`` differ), the same emitted events and the same pair
+state (what the table stores), on any books.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal as D
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from echoarb.model import Level, Tick, Venue
+from echoarb.pairs import parse_pairs
+from echoarb.scan.edge.fees import FeePolicy, fee_model
+from echoarb.scan.edge.intwalk import int_walk
+from echoarb.scan.edge.walk import PricedLadder, walk_reach
+from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.wire.records import tick_from_record, tick_to_record
+
+VENUES: tuple[Venue, ...] = ("kalshi", "polymarket", "manifold")
+
+# Prices on a coarse grid so that books cross often; written in several ways (0.5, 0.50,
+# 0.500) and sometimes off the micro grid (the integer path must hand over to Decimals).
+_cents = st.integers(1, 99)
+price = st.one_of(
+    _cents.map(lambda c: D(c) / 100),
+    _cents.map(lambda c: D(f"{c / 100:.3f}")),
+    st.integers(1, 999).map(lambda m: D(m) / 1000),
+    st.just(D("0.4999999")),  # 7 decimals: not whole millionths
+)
+size = st.one_of(
+    # Few values in several spellings: equal sizes on both legs, written differently, are
+    # where min() (the first of equals) decides how the result is written.
+    st.sampled_from(["10", "10.0", "1E+1", "20", "20.00", "2E+1", "30", "3E+1", "5", "5.0"]).map(D),
+    st.integers(1, 400).map(D),
+    st.integers(1, 400).map(lambda n: D(f"{n}.0")),
+    st.integers(1, 40_000).map(lambda n: D(n) / 100),
+    st.sampled_from([D(0), D("1E+2"), D("0.000001")]),
+)
+ladder = st.lists(st.builds(Level, price, size), max_size=4).map(
+    lambda levels: tuple(sorted(levels, key=lambda lv: lv.price))
+)
+rate = st.sampled_from([D(0), D("0.04"), D("0.07"), D("0.0175"), D("0.25"), D("0.1234567")])
+
+
+@st.composite
+def ticks(draw: st.DrawFn) -> list[Tick]:
+    out: list[Tick] = []
+    ts = 1_000
+    for seq in range(1, draw(st.integers(1, 25)) + 1):
+        venue = draw(st.sampled_from(VENUES))
+        if out and draw(st.integers(0, 5)) == 0:  # the same book again: reuse must hold
+            prev = draw(st.sampled_from(out))
+            venue = prev.venue
+            yes, no = prev.yes_asks, prev.no_asks
+        else:
+            yes, no = draw(ladder), draw(ladder)
+        ts += draw(st.sampled_from([0, 1, 500, 20_000, 40_000]))
+        out.append(
+            Tick(
+                "p",
+                venue,
+                yes,
+                no,
+                ts - draw(st.sampled_from([0, 0, 31_000])),
+                ts,
+                draw(rate),
+                status=draw(st.sampled_from(["open", "open", "open", "halted"])),
+                in_sync=draw(st.booleans()) or draw(st.booleans()),
+                real_money=venue != "manifold",
+                seq=seq,
+            )
+        )
+    return out
+
+
+def _pairs(exponent: int) -> dict[str, object]:
+    poly: dict[str, object] = {"token_id": "1", "no_token_id": "2"}
+    if exponent != 1:
+        poly["fee_exponent"] = exponent
+    return {"pairs": [{"id": "p", "kalshi": {"ticker": "K"}, "polymarket": poly, "manifold": {"slug": "m"}}]}
+
+
+def _run(sequence: list[Tick], params: ScanParams, exponent: int, reference: bool) -> list[str]:
+    scanner = PartitionScanner(parse_pairs(_pairs(exponent)).by_id(), params, reference=reference)
+    trace = []
+    for tick in sequence:
+        emitted = scanner.apply(tick)
+        trace.append(repr(emitted))
+        trace.append(json.dumps(scanner.states["p"].to_json(), sort_keys=True))
+    return trace
+
+
+POLICIES = [FeePolicy(), FeePolicy("per_fill_cent"), FeePolicy("order", D("0.0001"))]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequence=ticks(),
+    min_edge=st.sampled_from([D(0), D("0.01"), D("0.0000001"), D("1E-19")]),
+    policy=st.sampled_from(POLICIES),
+    exponent=st.sampled_from([1, 1, 2]),
+    wire=st.booleans(),
+)
+def test_fast_path_equals_reference(
+    sequence: list[Tick], min_edge: D, policy: FeePolicy, exponent: int, wire: bool
+) -> None:
+    if wire:  # as the worker sees them: through the Avro record (whole millionths)
+        sequence = [tick_from_record(tick_to_record(t)) for t in sequence]
+    params = ScanParams(min_edge=min_edge, fees=policy, max_quote_age_ms=30_000)
+    assert _run(sequence, params, exponent, reference=False) == _run(
+        sequence, params, exponent, reference=True
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@example(  # equal sizes written differently: min() takes the YES leg's, so size is 10.0
+    yes=(Level(D("0.40"), D("10.0")),),
+    no=(Level(D("0.50"), D("1E+1")),),
+    rate_a=D("0.07"),
+    rate_b=D("0.04"),
+    venues=("kalshi", "polymarket"),
+    policy=FeePolicy(),
+    min_edge=D(0),
+)
+@example(  # the same on deeper levels, per-fill-cent fees, zero-rate leg
+    yes=(Level(D("0.30"), D("2E+1")), Level(D("0.31"), D("5.0"))),
+    no=(Level(D("0.40"), D("20.00")), Level(D("0.45"), D("5"))),
+    rate_a=D("0.07"),
+    rate_b=D(0),
+    venues=("kalshi", "polymarket"),
+    policy=FeePolicy("per_fill_cent"),
+    min_edge=D(0),
+)
+@given(
+    yes=ladder,
+    no=ladder,
+    rate_a=rate,
+    rate_b=rate,
+    venues=st.sampled_from([("kalshi", "polymarket"), ("polymarket", "kalshi"), ("kalshi", "manifold")]),
+    policy=st.sampled_from(POLICIES),
+    min_edge=st.sampled_from([D(0), D("0.02")]),
+)
+def test_integer_walk_is_the_decimal_walk(
+    yes: tuple[Level, ...],
+    no: tuple[Level, ...],
+    rate_a: D,
+    rate_b: D,
+    venues: tuple[str, str],
+    policy: FeePolicy,
+    min_edge: D,
+) -> None:
+    ma, mb = fee_model(venues[0], rate_a, 1, policy), fee_model(venues[1], rate_b, 1, policy)
+    expected, reach = walk_reach((PricedLadder(yes, ma), PricedLadder(no, mb)), min_edge)
+    got = int_walk(yes, ma, no, mb, min_edge)
+    if got is None:  # declined: off the micro grid, or too large for exact integers
+        return
+    walked, int_reach = got
+    assert int_reach == reach
+    if walked is None:
+        assert not expected.size
+    else:
+        size, cost, fees, fills = walked.totals()
+        assert repr((size, cost, fees)) == repr((expected.size, expected.cost, expected.fees))
+        assert repr(fills) == repr(tuple((f.avg_price, f.size) for f in expected.fills))
+
+
+def test_the_integer_path_runs_on_wire_ticks() -> None:
+    """The property tests above would pass with a fast path that always declined."""
+    k = Tick("p", "kalshi", (Level(D("0.48"), D(80)), Level(D("0.50"), D(200))), (), 1, 1, D("0.07"))
+    p = Tick("p", "polymarket", (), (Level(D("0.47"), D(120)), Level(D("0.49"), D(500))), 1, 1, D("0.04"))
+    k, p = (tick_from_record(tick_to_record(t)) for t in (k, p))
+    got = int_walk(
+        k.yes_asks, fee_model("kalshi", D("0.07")), p.no_asks, fee_model("polymarket", D("0.04")), D(0)
+    )
+    assert got is not None and got[0] is not None
+    size, cost, fees, _ = got[0].totals()
+    assert (size, cost, fees) == (D(120), D("114.80"), D("3.2957"))
+    scanner = PartitionScanner(parse_pairs(_pairs(1)).by_id(), ScanParams())
+    for tick in (k, p, replace(k, seq=2, recv_ts=2, event_ts=2)):
+        scanner.apply(tick)
+    assert scanner.incremental_walks == 2  # the second Kalshi tick has the same book: no walk
