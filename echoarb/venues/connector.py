@@ -239,7 +239,7 @@ class VenueConnector(ABC):
         outcome = await self.sink(RecordedFrame(self.venue, now_ms(), text, source, path))
         if outcome.resync and self._ws is not None and source == "ws":
             self.resubscribes += 1
-            log.warning("%s: lost sync on %s; resubscribing for a fresh snapshot", self.venue, outcome.resync)
+            log.warning("%s: lost sync on %s; requesting a fresh snapshot", self.venue, outcome.resync)
             await self.on_resync(self._ws, list(outcome.resync))
         return outcome
 

@@ -227,7 +227,7 @@ def test_venue_best_bid_ask_that_disagrees_desyncs_the_token() -> None:
     assert [(q.in_sync, q.event_ts) for q in result.quotes] == [(False, 1_757_908_892_500)]
 
 
-def test_per_change_best_prices_are_checked_after_each_change() -> None:
+def test_per_change_best_prices_are_checked_against_the_book_after_the_event() -> None:
     proto = PolymarketProtocol()
     proto.receive(BOOK, RECV)
     frame = (
@@ -242,6 +242,24 @@ def test_per_change_best_prices_are_checked_after_each_change() -> None:
     result = proto.receive(frame, RECV)  # after the second change the best bid is 0.49, not 0.5
     assert result.desyncs == ["best_mismatch"] and result.resync == [YES]
     assert [q.in_sync for q in result.quotes] == [False]
+
+
+def test_entries_stamped_with_the_book_after_the_whole_event_are_in_sync() -> None:
+    # Every entry of one event carries the best bid/ask after the event (as real frames and the
+    # --market simulator send them): checked against the final book, not after each entry.
+    proto = PolymarketProtocol()
+    proto.receive(BOOK, RECV)
+    frame = (
+        '{"event_type":"price_change","market":"' + MKT + '","timestamp":"1757908892400","price_changes":['
+        '{"asset_id":"'
+        + YES
+        + '","price":"0.50","size":"0","side":"BUY","best_bid":"0.51","best_ask":"0.52"},'
+        '{"asset_id":"'
+        + YES
+        + '","price":"0.51","size":"40","side":"BUY","best_bid":"0.51","best_ask":"0.52"}]}'
+    )
+    q = only_quote(proto.receive(frame, RECV))  # after the first entry alone the best bid is 0.49
+    assert q.in_sync and q.buy_no[0] == L("0.49", "40")
 
 
 def test_market_resolved_with_only_the_winner_settles_every_token_of_the_market() -> None:

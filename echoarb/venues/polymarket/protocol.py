@@ -204,15 +204,27 @@ class PolymarketProtocol:
             changes = [event]
         event_ts = self._event_ts(event, recv_ts, result)
         touched: dict[str, _Token] = {}
+        # The venue's best bid/ask of each token, from its last change that carries them, is
+        # checked once the whole event is applied: the venue may stamp every entry of an event
+        # with the book after the event (real frames do), or each with the book after that
+        # entry; the last entry agrees with the final book either way.
+        best: dict[str, dict[str, Any]] = {}
         failures: list[str] = []
         for change in changes:
             try:
                 if not isinstance(change, dict):
                     raise FrameError("change is not a JSON object")
                 asset_id = default_asset if default_asset is not None else require_str(change, "asset_id")
-                self._apply(asset_id, change, touched, event_ts, recv_ts, result)
+                if self._apply(asset_id, change, touched, event_ts, recv_ts, result) and (
+                    change.get("best_bid") is not None or change.get("best_ask") is not None
+                ):
+                    best[asset_id] = change
             except FrameError as exc:
                 failures.append(str(exc))
+        for asset_id, change in best.items():
+            token = touched[asset_id]
+            if token.in_sync:
+                self._check_best(asset_id, token, change, event_ts, recv_ts, result)
         for asset_id, token in touched.items():
             if token.in_sync:
                 self._link(event, asset_id)
@@ -230,7 +242,8 @@ class PolymarketProtocol:
         event_ts: int,
         recv_ts: int,
         result: ParseResult,
-    ) -> None:
+    ) -> bool:
+        """Apply one change to its token's book; True when it was applied."""
         token = self._tokens.get(asset_id) or self._token(asset_id)
         # Fast path: side, price and size values seen (and validated) before. Anything else
         # takes the checks below, which also word the errors.
@@ -255,10 +268,10 @@ class PolymarketProtocol:
                 result.ignored.append("awaiting_snapshot")
             else:
                 self._desync(asset_id, token, "no_snapshot", event_ts, recv_ts, result)
-            return
+            return False
         if event_ts < token.snapshot_ms:
             result.ignored.append("before_snapshot")  # already in the REST snapshot
-            return
+            return False
         book = token.book
         if token.tick is not None and size > ZERO:
             levels = book.bids if side == "bid" else book.asks
@@ -268,8 +281,7 @@ class PolymarketProtocol:
                 raise FrameError(token.tick.describe(price))
         book.set_level(side, price, size)
         touched[asset_id] = token
-        if change.get("best_bid") is not None or change.get("best_ask") is not None:
-            self._check_best(asset_id, token, change, event_ts, recv_ts, result)
+        return True
 
     def _check_best(
         self,
