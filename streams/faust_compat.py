@@ -47,12 +47,23 @@ W9 -- a generation id that repeats. The rules above key "start again from the co
     offsets, skipping the new log's records as repeats. :meth:`Sequencer.on_assigned` makes
     every assignment a new epoch; :meth:`Sequencer._committed` says in one line when the
     group's committed offsets went back (``echoarb.kafka.resets``).
+W10 -- a stop that hangs for ever. With the brokers gone, Faust's shutdown (through mode and
+    aiokafka) waits for the consumer's fetcher, which retries its request in
+    ``Fetcher._proc_fetch_request``: the worker ignores SIGTERM until a supervisor SIGKILLs
+    it. :class:`BoundedStopWorker` starts a watchdog when the stop begins and ends the
+    process with one line after ``stop_grace_s``; what was not committed is re-read after
+    the restart (at-least-once), as after a crash. Pinned by ``tests/integration/
+    test_sigterm.py`` (worker, broker gone: it would exceed the bound without it).
+W11 -- a thread crash printed as a traceback. Stopping with the brokers gone cancels
+    aiokafka's pending fetch in Faust's consumer thread; mode 0.4 reports that as a crash
+    with ``traceback.print_exc`` to stderr, and Python prints the thread's death too.
+    :func:`one_line_thread_crashes` makes both one log line (the traceback at DEBUG); the
+    same test asserts no traceback.
 
-Not here, though Faust-specific (each is a module of its own, pinned to the same version):
+Not here, though Faust-specific (a module of its own, pinned to the same version):
 ``streams.run_transport`` replaces Faust's per-record delivery with one event per fetched
 run (a transport, not a patch: ~300 µs per record in Faust's stream machinery) and fixes
-its drain loop moving the read offset for a stale message; ``streams.bounded_stop`` bounds
-a shutdown that Faust can hang for ever. The fetch max wait that Faust's aiokafka driver
+its drain loop moving the read offset for a stale message. The fetch max wait that Faust's aiokafka driver
 hard-codes (1,500 ms) and the recovery highwaters it reads with ListOffsets are harmless
 against Kafka and wrong only against the embedded Tansu broker, so they are patched, only
 for Tansu, in ``echoarb.kafka.tansu_compat`` (gaps 1 and 6) and pinned by its tests.
@@ -61,6 +72,10 @@ for Tansu, in ``echoarb.kafka.tansu_compat`` (gaps 1 and 6) and pinned by its te
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterable
 from importlib.metadata import version
@@ -314,3 +329,62 @@ class Sequencer:
                 del self._reseeks[tp]  # records flow again from the expected offset
             elif now - at >= RESEEK_RETRY_S and tp in assigned:
                 await self.seek_back(tp)
+
+
+class BoundedStopWorker(faust.Worker):
+    """W10: ``faust.Worker`` plus a stop deadline; a clean stop that finishes in time is untouched."""
+
+    def __init__(self, *args: Any, stop_grace_s: float = 10.0, **kwargs: Any) -> None:
+        one_line_thread_crashes()
+        super().__init__(*args, **kwargs)
+        self._stop_grace_s = stop_grace_s
+        self._watchdog: threading.Timer | None = None
+
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
+        if self._watchdog is None:
+            # Stopping with the brokers gone kills Faust's consumer thread with aiokafka's
+            # pending fetch error; Python would print that thread's traceback to stderr.
+            threading.excepthook = _one_line_thread_death
+            self._watchdog = threading.Timer(self._stop_grace_s, self._give_up, args=(signum,))
+            self._watchdog.daemon = True
+            self._watchdog.start()
+        super()._schedule_shutdown(signum)
+
+    def _give_up(self, signum: signal.Signals) -> None:
+        # One line, flushed, then out: no traceback, no hung process. Uncommitted input is
+        # re-consumed by whoever takes the partitions (at-least-once).
+        print(
+            f"echoarb: worker did not stop within {self._stop_grace_s:g}s of {signum.name} "
+            "(brokers unreachable?); exiting without a final commit",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(128 + int(signum))
+
+
+def _one_line_thread_death(args: threading.ExceptHookArgs) -> None:
+    name = args.thread.name if args.thread is not None else "?"
+    log.error("thread %s ended with %s: %s", name, args.exc_type.__name__, args.exc_value)
+    log.debug("thread death", exc_info=args.exc_value)
+
+
+def one_line_thread_crashes() -> None:
+    """W11: make mode's ``ServiceThread.on_crash`` log one line instead of printing a traceback.
+
+    When the brokers are gone, stopping Faust's consumer thread cancels aiokafka's pending
+    fetch, and mode 0.4 reports that as a thread crash with ``traceback.print_exc`` straight
+    to stderr. The crash is expected during such a stop; the line keeps what happened and
+    the traceback stays available at DEBUG.
+    """
+    from mode.threads import ServiceThread
+
+    if getattr(ServiceThread.on_crash, "_echoarb_one_line", False):
+        return
+
+    def on_crash(self: ServiceThread, msg: str, *fmt: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        log.error("%s (%s)", msg.format(*fmt), type(exc).__name__ if exc else "no exception")
+        log.debug("thread crash", exc_info=exc)
+
+    on_crash._echoarb_one_line = True  # type: ignore[attr-defined]
+    ServiceThread.on_crash = on_crash  # type: ignore[method-assign]

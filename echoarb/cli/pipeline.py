@@ -103,7 +103,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from echoarb.kafka.client_config import describe
     from echoarb.kafka.topics import TopicLayoutError, check_copartitioned
     from streams.app import Topology
-    from streams.bounded_stop import BoundedStopWorker
+    from streams.faust_compat import BoundedStopWorker
 
     log.info("Kafka: %s (%s)", settings.kafka_bootstrap, describe(settings))  # never a secret
     # A private loop: asyncio.run would leave none current, and Faust's worker wants one.
