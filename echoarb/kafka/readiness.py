@@ -30,13 +30,27 @@ async def _answers(bootstrap: str, request_timeout_s: float, client_kwargs: dict
     client = AIOKafkaClient(
         bootstrap_servers=bootstrap, request_timeout_ms=int(request_timeout_s * 1000), **client_kwargs
     )
+    # aiokafka logs an ERROR of its own for every refused connection: our one warning line per
+    # attempt says the same, so its logger is quiet while we probe (nothing else runs yet).
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         await asyncio.wait_for(client.bootstrap(), request_timeout_s + 1)
         return None
     except (KafkaError, OSError, TimeoutError) as exc:
-        return f"{type(exc).__name__}: {exc}".strip(": ") or type(exc).__name__
+        return _reason(exc)
     finally:
         await client.close()
+        quiet.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """``Type: message`` once (aiokafka's messages already start with their type's name)."""
+    name, text = type(exc).__name__, str(exc).strip()
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 async def wait_for_kafka(
