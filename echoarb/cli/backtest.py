@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -282,12 +283,15 @@ def add_backtest_commands(sub: Any) -> None:
     p = sub.add_parser(
         "backtest",
         help="take every executable opportunity of a recording after a latency: realised P&L, decay",
-        description="Run a recording in-process through the same parsers, books and edge engine as the "
-        "Kafka path (no broker), take every executable opportunity with immediate-or-cancel orders at its "
-        "limit prices against the books as they were after each venue's latency, and report what was "
-        "really made: seen vs taken vs fully filled, realised vs reported profit after fees, one-legged "
-        "fills, edge decay by delay and opportunity lifetimes per pair. Deterministic: the same inputs give "
-        "the same numbers.",
+        description=textwrap.fill(
+            "Run a recording in-process through the same parsers, books and edge engine as the Kafka "
+            "path (no broker), take every executable opportunity with immediate-or-cancel orders at "
+            "its limit prices against the books as they were after each venue's latency, and report "
+            "what was really made: seen vs taken vs fully filled, realised vs reported profit after "
+            "fees, one-legged fills, edge decay by delay and opportunity lifetimes per pair. "
+            "Deterministic: the same inputs give the same numbers.",
+            88,
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -300,7 +304,11 @@ def add_backtest_commands(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of latency draws (default: 0)")
     p.add_argument(
-        "--legs", choices=LEG_ORDERS, default="simultaneous", help="leg order (default: simultaneous)"
+        "--legs",
+        choices=LEG_ORDERS,
+        default="simultaneous",
+        metavar="ORDER",
+        help=f"leg order: {', '.join(LEG_ORDERS)} (default: simultaneous)",
     )
     p.add_argument(
         "--policy", choices=POLICIES, default="unwind", help="when legs fill unequal sizes (default: unwind)"
@@ -311,7 +319,9 @@ def add_backtest_commands(sub: Any) -> None:
         help="delays of the edge-decay curve, comma-separated (default: 0 to 5s)",
     )
     p.add_argument(
-        "--min-profit", default="0", help="take only opportunities reporting at least this net profit ($)"
+        "--min-profit",
+        default="0",
+        help="take only opportunities reporting at least this net profit ($; default 0: every one)",
     )
     p.add_argument(
         "--resolves",

@@ -11,8 +11,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+import textwrap
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,6 +26,22 @@ log = logging.getLogger("echoarb")
 
 class CliError(Exception):
     pass
+
+
+def described(description: str, examples: Sequence[str], notes: str = "") -> dict[str, Any]:
+    """``add_parser`` keywords for a subcommand's ``--help``: what it does, then examples.
+
+    The description is wrapped here and the epilog kept as written (one example per line,
+    aligned comments), which argparse's formatters cannot do both of.
+    """
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    if notes:
+        epilog += "\n\n" + textwrap.fill(notes, 88)
+    return {
+        "description": textwrap.fill(description, 88),
+        "epilog": epilog,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
 
 
 def setup_logging(level: str) -> None:

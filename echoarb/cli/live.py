@@ -124,7 +124,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         try:
             public_key = load_public_key(args.public_key)
         except (OSError, ValueError) as exc:
-            raise CliError(f"cannot read the Kalshi public key {args.public_key}: {exc}") from None
+            raise CliError(
+                f"cannot read the Kalshi public key {args.public_key}: {exc} "
+                "(make a key pair with `echoarb keys`, or pass --public-key)"
+            ) from None
         sim: Any = KalshiSimulator(public_key, [scenario], **common)
     elif args.venue == "polymarket":
         from echoarb.venues.polymarket.simulator import PolymarketSimulator
@@ -165,27 +168,53 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def add_live_commands(sub: Any) -> None:
+    from echoarb.cli.common import described
+
     p = sub.add_parser(
         "ingest",
         help="run the live venue connectors and publish tick batches to Kafka",
-        description="Connect to the venues named in the pairs config (WebSocket, plus REST market metadata "
-        "at start-up and every VENUE_METADATA_REFRESH_S, and Polymarket /book snapshots on resync), "
-        "normalise every frame and publish Avro tick batches to ticks.<venue>. Reconnects with backoff, "
-        "a circuit breaker per venue, heartbeat timeouts. Without KALSHI_API_KEY and "
-        "KALSHI_PRIVATE_KEY_PATH, Kalshi runs public-only (ticker top of book, never executable). "
-        "Ctrl-C stops it.",
+        **described(
+            "Connect to the venues named in the pairs config (WebSocket, plus REST market metadata at "
+            "start-up and every VENUE_METADATA_REFRESH_S, and Polymarket /book snapshots on resync), "
+            "normalise every frame and publish Avro tick batches to ticks.<venue>. Reconnects with "
+            "backoff, a circuit breaker per venue, heartbeat timeouts. Without KALSHI_API_KEY and "
+            "KALSHI_PRIVATE_KEY_PATH, Kalshi runs public-only (ticker top of book, never executable). "
+            "Kafka is KAFKA_BOOTSTRAP (unset: an embedded broker for the run). Ctrl-C stops it.",
+            [
+                "KAFKA_BOOTSTRAP=kafka:9092 echoarb ingest --metrics-port 9109",
+                "echoarb ingest --venue polymarket --venue manifold --record live.jsonl --duration 600",
+                "KALSHI_API_KEY=<key id> KALSHI_PRIVATE_KEY_PATH=keys/kalshi.pem "
+                "echoarb ingest --venue kalshi",
+            ],
+        ),
     )
-    p.add_argument("--pairs", help="market pairs file")
-    p.add_argument("--venue", action="append", choices=VENUES, help="only this venue (repeatable)")
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
+    p.add_argument(
+        "--venue", action="append", choices=VENUES, help="only this venue (repeatable; default: every venue)"
+    )
     p.add_argument("--record", help="also write every received frame to this recording (JSON Lines)")
     p.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics and /health on this port"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus /metrics and /health on this port (default: none)",
     )
     p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
-    p.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    p.add_argument(
+        "--duration", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)"
+    )
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("keys", help="generate an RSA key pair for the Kalshi API")
+    p = sub.add_parser(
+        "keys",
+        help="generate an RSA key pair for the Kalshi API",
+        **described(
+            "Write a new 2048-bit RSA key pair for Kalshi's API keys: the private key (mode 600) and "
+            "the public key to upload to Kalshi, which shows the key id to put in KALSHI_API_KEY. "
+            "Refuses to overwrite an existing key.",
+            ["echoarb keys", "echoarb keys --dir /etc/echoarb --name kalshi-prod"],
+        ),
+    )
     p.add_argument("--dir", default="keys", help="output directory (default keys/)")
     p.add_argument("--name", default="kalshi", help="file name stem (default kalshi)")
     p.set_defaults(func=cmd_keys)
@@ -193,17 +222,32 @@ def add_live_commands(sub: Any) -> None:
     p = sub.add_parser(
         "simulate",
         help="run a local venue simulator speaking the venue's real protocol",
-        description="Scenario steps (comma separated): updates:N, stream, gap, malformed, disconnect, close, "
-        "stall[:S], wait:S. Example: --scenario updates:20,gap,stream",
+        **described(
+            "A local server speaking one venue's real protocol, WebSocket feed and the REST paths "
+            "ingest reads, for tests and demos; it prints the variables that point ingest at it. "
+            "Scenario steps (comma separated): updates:N, stream, gap, malformed, disconnect, close, "
+            "stall[:S], wait:S. With --market the books follow the pairs' moving fair prices and cross "
+            "now and then (what `echoarb up --simulate` runs). The Kalshi one checks signed upgrades "
+            "with --public-key (make a pair with `echoarb keys`) and serves the public channels "
+            "unsigned.",
+            [
+                "echoarb simulate --venue polymarket --port 8765 --market",
+                "echoarb simulate --venue kalshi --scenario updates:20,gap,stream "
+                "--public-key keys/kalshi.pub.pem",
+            ],
+        ),
     )
     p.add_argument("--venue", required=True, choices=VENUES)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 = a free port (printed)")
-    p.add_argument("--scenario", default="stream")
-    p.add_argument("--interval", type=float, default=0.2, help="seconds between updates")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    p.add_argument("--scenario", default="stream", help="scenario steps (default: stream, updates forever)")
+    p.add_argument("--interval", type=float, default=0.2, help="seconds between updates (default 0.2)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument(
-        "--public-key", default="keys/kalshi.pub.pem", help="(kalshi) key to verify signatures with"
+        "--public-key",
+        default="keys/kalshi.pub.pem",
+        help="(kalshi) public key to verify signatures with "
+        "(default keys/kalshi.pub.pem, from `echoarb keys`)",
     )
     p.add_argument(
         "--market",
@@ -213,6 +257,9 @@ def add_live_commands(sub: Any) -> None:
     )
     p.add_argument("--pairs", help="market pairs file for --market (default: PAIRS_FILE)")
     p.add_argument(
-        "--cross-every", type=float, default=15.0, help="--market: seconds between dislocations per pair"
+        "--cross-every",
+        type=float,
+        default=15.0,
+        help="--market: seconds between dislocations per pair (default 15)",
     )
     p.set_defaults(func=cmd_simulate)

@@ -27,11 +27,14 @@ configuration:
   broker (Tansu); without CLICKHOUSE_URL it stores into embedded ClickHouse under DATA_DIR.
 
 examples:
-  echoarb replay config/recordings/sample.jsonl --out spreads.jsonl
+  echoarb replay config/recordings/sample.jsonl --out spreads.jsonl   # make demo
+  echoarb up --simulate          # the live stack on local simulators; board on http://127.0.0.1:8000/
   echoarb check-config config/market_pairs.json
   echoarb backtest config/recordings/sample.jsonl --latency kalshi=150ms,polymarket=300ms
   echoarb discover --interactive
   KAFKA_BOOTSTRAP=kafka:9092 echoarb worker
+
+`echoarb COMMAND --help` shows what a command does, its defaults and examples.
 """
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from echoarb.cli.common import (
     CliError,
+    described,
     kafka,
     load_pairs_config,
     settings_from_args,
@@ -228,9 +229,18 @@ def add_pipeline_commands(sub: Any) -> None:
     p = sub.add_parser(
         "replay",
         help="replay a recording through the whole pipeline (broker, worker, ClickHouse)",
-        description="Feed a JSON Lines recording of venue frames through the parsers, Kafka, the Faust "
-        "worker and the ClickHouse sink; write every spread event read back from the spreads topic. Exits 0 "
-        "when the recording is drained and the pipeline is idle. Output is the same at any --speed.",
+        **described(
+            "Feed a JSON Lines recording of venue frames through the parsers, Kafka, the Faust worker "
+            "and the ClickHouse sink; print the best opportunities at the end and write every spread "
+            "event read back from the spreads topic. Exits 0 when the recording is drained and the "
+            "pipeline is idle. Output is the same at any --speed. Without KAFKA_BOOTSTRAP it starts "
+            "an embedded broker, without CLICKHOUSE_URL embedded ClickHouse in DATA_DIR.",
+            [
+                "echoarb replay                               # the bundled sample, the example pairs",
+                "echoarb replay rec.jsonl --pairs pairs.json --out spreads.jsonl --live",
+                "echoarb replay rec.jsonl --speed 1           # at the pace it was recorded",
+            ],
+        ),
     )
     p.add_argument(
         "recording", nargs="?", default=str(SAMPLE_RECORDING), help="recording (default: bundled sample)"
@@ -244,7 +254,10 @@ def add_pipeline_commands(sub: Any) -> None:
         "--data-dir", help="where logs and embedded ClickHouse live (default: DATA_DIR or .echoarb/)"
     )
     p.add_argument(
-        "--timeout", type=float, default=300.0, help="give up waiting for the pipeline after N seconds"
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="give up waiting for the pipeline after N seconds (default 300)",
     )
     p.add_argument("--live", action="store_true", help="print executable spread events as they arrive")
     p.add_argument(
@@ -257,28 +270,69 @@ def add_pipeline_commands(sub: Any) -> None:
     p = sub.add_parser(
         "worker",
         help="run a Faust stream worker (needs KAFKA_BOOTSTRAP)",
-        description="Join the tick topics by market pair and emit spread events.",
+        **described(
+            "Join the tick topics by market pair and emit spread events (spreads) and window "
+            "statistics (spread-windows). Needs a running cluster in KAFKA_BOOTSTRAP (`echoarb replay` "
+            "and `echoarb up` start their own) and waits up to KAFKA_CONNECT_TIMEOUT_S for it. "
+            "Workers with the same WORKER_ID share the partitions; a worker refuses to start unless "
+            "the tick topics are co-partitioned. Health, table views and /metrics on WORKER_WEB_PORT.",
+            [
+                "KAFKA_BOOTSTRAP=kafka:9092 echoarb worker",
+                "KAFKA_BOOTSTRAP=kafka:9092 echoarb worker --pairs pairs.json   # run several to share",
+            ],
+        ),
     )
-    p.add_argument("--pairs", help="market pairs file")
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser(
         "sink",
         help="run the ClickHouse sink (spreads, spread-windows; ticks with SINK_TICKS=true)",
-        description="Consume spread events and window statistics (and ticks with SINK_TICKS=true) into "
-        "ClickHouse, effectively once: batches have fixed boundaries recorded in sink_batches and are "
-        "inserted with a deduplication token; offsets are committed only after the insert.",
+        **described(
+            "Consume spread events and window statistics (and ticks with SINK_TICKS=true) into "
+            "ClickHouse, effectively once: batches have fixed boundaries recorded in sink_batches and "
+            "are inserted with a deduplication token; offsets are committed only after the insert. "
+            "ClickHouse is CLICKHOUSE_URL, else embedded in DATA_DIR/clickhouse; Kafka is "
+            "KAFKA_BOOTSTRAP. Applies pending migrations at start.",
+            [
+                "KAFKA_BOOTSTRAP=kafka:9092 CLICKHOUSE_URL=http://default:pw@clickhouse:8123/echoarb \\",
+                "  echoarb sink --metrics-port 9110",
+            ],
+        ),
     )
     p.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics and /health on this port"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus /metrics and /health on this port (default: none)",
     )
     p.add_argument("--metrics-addr", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)")
     p.set_defaults(func=cmd_sink)
 
-    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
+    p = sub.add_parser(
+        "broker",
+        help="run the embedded Kafka-protocol broker in the foreground",
+        **described(
+            "The embedded broker (Tansu, in memory: its records are gone when it stops) with every "
+            "topic created, for running the parts by hand; prints the KAFKA_BOOTSTRAP to export in "
+            "the other shells. Ctrl-C stops it.",
+            [
+                "echoarb broker --port 9092",
+                "KAFKA_BOOTSTRAP=127.0.0.1:9092 ECHOARB_EMBEDDED_BROKER=1 echoarb worker   # another shell",
+            ],
+        ),
+    )
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     p.set_defaults(func=cmd_broker)
 
-    p = sub.add_parser("check-config", help="validate a market pairs file and list its pairs")
+    p = sub.add_parser(
+        "check-config",
+        help="validate a market pairs file and list its pairs",
+        **described(
+            "Validate a market pairs file (format: docs/edge.md) and list its pairs; a bad file exits 2 "
+            "naming the pair and the key that are wrong.",
+            ["echoarb check-config", "echoarb check-config pairs.suggested.json"],
+        ),
+    )
     p.add_argument("file", nargs="?", help="pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.set_defaults(func=cmd_check_config)

@@ -9,7 +9,8 @@ import logging
 import signal
 from typing import Any
 
-from echoarb.cli.common import CliError, kafka, load_pairs_config, settings_from_args
+from echoarb.cli.common import CliError, described, kafka, load_pairs_config, settings_from_args
+from echoarb.model import VENUES
 
 log = logging.getLogger("echoarb")
 
@@ -154,11 +155,20 @@ def add_serve_commands(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
         help="HTTP API, WebSocket feed and live board over the spreads topic",
-        description="Serve the live board at /, GET /api/spreads, GET /api/pairs/{id}, the WebSocket feed "
-        "/ws/spreads (snapshot on connect, then every spread event; filters ?pair=&executable=&min_edge=), "
-        "/health, /metrics and the API docs at /docs. Binds 127.0.0.1 unless told otherwise.",
+        **described(
+            "Serve the live board at /, GET /api/spreads, GET /api/pairs/{id}, the WebSocket feed "
+            "/ws/spreads (snapshot on connect, then every spread event; filters "
+            "?pair=&executable=&min_edge=&min_profit=, ?sort=annualised_return), /health, /metrics and "
+            "the API docs at /docs, reading the spreads and tick topics of KAFKA_BOOTSTRAP (a view: "
+            "no consumer group, SERVE_LOOKBACK_S of history). Alerts from ALERTS_FILE. Binds "
+            "127.0.0.1 unless told otherwise; beyond loopback set WEB_AUTH_TOKEN.",
+            [
+                "KAFKA_BOOTSTRAP=kafka:9092 echoarb serve                 # http://127.0.0.1:8000/",
+                "KAFKA_BOOTSTRAP=kafka:9092 WEB_AUTH_TOKEN=... echoarb serve --host 0.0.0.0 --port 8080",
+            ],
+        ),
     )
-    p.add_argument("--pairs", help="market pairs file")
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.add_argument("--host", default=None, help="bind address (default SERVE_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default SERVE_PORT or 8000; 0 = free)")
     p.set_defaults(func=cmd_serve)
@@ -166,20 +176,36 @@ def add_serve_commands(sub: Any) -> None:
     p = sub.add_parser(
         "up",
         help="run the whole live stack: broker, ingest, worker(s), sink and serve (Ctrl-C stops it)",
-        description="One supervised process tree on the embedded default (no KAFKA_BOOTSTRAP, no "
-        "CLICKHOUSE_URL): the broker, ingest for the configured venues, worker(s), the ClickHouse sink and "
-        "the board/API server. One line per part when it is ready, then the board's URL. Ctrl-C or SIGTERM "
-        "stops the parts upstream first (ingest, workers, sink, serve) and the broker last. With --simulate "
-        "the three venue simulators run locally with moving markets that now and then cross: no "
-        "credentials, no network.",
+        **described(
+            "One supervised process tree: the broker (embedded unless KAFKA_BOOTSTRAP is set), ingest "
+            "for the configured venues, worker(s), the ClickHouse sink (CLICKHOUSE_URL, else embedded "
+            "in DATA_DIR) and the board/API server. One line per part when it is ready, then the "
+            "board's URL; each part logs to DATA_DIR/logs/up-*.log. Ctrl-C or SIGTERM stops every "
+            "part (SIGTERM, then its grace period) and the broker last. With --simulate the three "
+            "venue simulators run locally with moving markets that now and then cross: no "
+            "credentials, no network. Without it the real venues are read; Kalshi without "
+            "KALSHI_API_KEY and KALSHI_PRIVATE_KEY_PATH is public-only (never executable).",
+            [
+                "echoarb up --simulate                        # make live; open http://127.0.0.1:8000/",
+                "echoarb up --simulate --workers 2 --port 0   # a free board port",
+                "echoarb up --venue polymarket --venue manifold --no-sink   # real venues, no key",
+            ],
+        ),
     )
     p.add_argument("--simulate", action="store_true", help="run local venue simulators instead of the venues")
-    p.add_argument("--pairs", help="market pairs file")
+    p.add_argument("--pairs", help="market pairs file (default: PAIRS_FILE or config/market_pairs.json)")
     p.add_argument("--workers", type=int, default=1, help="stream workers (default 1)")
-    p.add_argument("--venue", action="append", help="ingest only this venue (repeatable)")
+    p.add_argument(
+        "--venue",
+        action="append",
+        choices=VENUES,
+        help="ingest only this venue (repeatable; default: every venue of the pairs)",
+    )
     p.add_argument("--host", default=None, help="serve bind address (default SERVE_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="board port (default SERVE_PORT or 8000; 0 = free)")
     p.add_argument("--no-sink", action="store_true", help="do not run the ClickHouse sink")
     p.add_argument("--data-dir", help="logs, embedded ClickHouse, keys (default DATA_DIR or .echoarb/)")
-    p.add_argument("--ready-timeout", type=float, default=120.0, help="seconds a part may take to be ready")
+    p.add_argument(
+        "--ready-timeout", type=float, default=120.0, help="seconds a part may take to be ready (default 120)"
+    )
     p.set_defaults(func=cmd_up)

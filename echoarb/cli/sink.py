@@ -74,22 +74,39 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 def add_sink_commands(sub: Any) -> None:
     """Register ``db`` and ``top`` on the main parser's subparsers."""
+    from echoarb.cli.common import described
+
     p = sub.add_parser("db", help="ClickHouse schema: `echoarb db migrate`")
     db_sub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     m = db_sub.add_parser(
         "migrate",
         help="apply pending schema migrations (the sink also does this at start)",
-        description="Create the database if needed and apply the versioned migrations it lacks; "
-        "applied versions are recorded in its schema_migrations table.",
+        **described(
+            "Create the database if needed and apply the versioned migrations it lacks "
+            "(echoarb/sink/migrations); applied versions are recorded in its schema_migrations table. "
+            "ClickHouse is CLICKHOUSE_URL, else embedded in DATA_DIR/clickhouse (which only one "
+            "process can open at a time).",
+            [
+                "echoarb db migrate",
+                "CLICKHOUSE_URL=http://default:pw@clickhouse:8123/echoarb echoarb db migrate",
+            ],
+        ),
     )
     m.set_defaults(func=cmd_db_migrate)
 
     p = sub.add_parser(
         "top",
         help="print the best recent opportunities stored in ClickHouse",
-        description="Best opportunity per pair and direction over the last N minutes of stored spread "
-        "events (counted back from the newest event). With embedded ClickHouse this opens DATA_DIR, "
-        "which fails while another EchoArb process (sink, replay) holds it.",
+        **described(
+            "Best opportunity per pair and direction over the last N minutes of stored spread events "
+            "(counted back from the newest event), executable ones only unless --all. With embedded "
+            "ClickHouse this opens DATA_DIR, which fails while another EchoArb process (sink, replay) "
+            "holds it: stop it first, or point CLICKHOUSE_URL at a server.",
+            [
+                "echoarb top                       # after `make demo` or a stopped `echoarb up`",
+                "echoarb top --minutes 15 --all --limit 50",
+            ],
+        ),
     )
     p.add_argument("--minutes", type=int, default=60, help="look-back from the newest event (default 60)")
     p.add_argument("--limit", type=int, default=20, help="rows to print (default 20)")

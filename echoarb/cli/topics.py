@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import Any
 
-from echoarb.cli.common import CliError, log, settings_from_args
+from echoarb.cli.common import CliError, described, log, settings_from_args
 from echoarb.settings import Settings
 
 
@@ -130,20 +130,39 @@ def add_topics_commands(sub: Any) -> None:
     p = sub.add_parser(
         "topics",
         help="plan, create or check every Kafka topic of a deployment",
-        description="Every tick, spread, window, dead-letter, control and Faust changelog topic, with "
-        "the partition count the settings imply (PARTITIONS, REPLICATION_FACTOR, TOPIC_*, WORKER_ID). "
-        "Partition counts cannot change later without breaking co-partitioning: create them first.",
+        **described(
+            "Every tick, spread, window, dead-letter, control and Faust changelog topic, with the "
+            "partition count the settings imply (PARTITIONS, REPLICATION_FACTOR, TOPIC_*, WORKER_ID). "
+            "Partition counts cannot change later without breaking co-partitioning: create them first.",
+            [
+                "echoarb topics plan",
+                "KAFKA_BOOTSTRAP=kafka:9092 PARTITIONS=16 echoarb topics create",
+                "KAFKA_BOOTSTRAP=kafka:9092 echoarb topics check",
+            ],
+        ),
     )
     topics_sub = p.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
-    plan = topics_sub.add_parser("plan", help="list the topics the settings imply (no broker needed)")
+    plan = topics_sub.add_parser(
+        "plan",
+        help="list the topics the settings imply (no broker needed)",
+        **described(
+            "List every topic the settings imply with its partition count and replication factor; "
+            "no broker needed.",
+            ["echoarb topics plan", "PARTITIONS=16 REPLICATION_FACTOR=3 echoarb topics plan --json"],
+        ),
+    )
     plan.add_argument("--json", action="store_true", help="machine-readable output")
     plan.set_defaults(func=cmd_plan)
 
     create = topics_sub.add_parser(
         "create",
         help="create the missing topics on KAFKA_BOOTSTRAP, then verify every partition count",
-        description="Idempotent: existing topics are kept and checked; a count that differs is an error "
-        "(exit 2), since partitions cannot be changed in place.",
+        **described(
+            "Create the missing topics on KAFKA_BOOTSTRAP, then verify every partition count. "
+            "Idempotent: existing topics are kept and checked; a count that differs is an error "
+            "(exit 2), since partitions cannot be changed in place.",
+            ["KAFKA_BOOTSTRAP=kafka:9092 echoarb topics create --wait 300"],
+        ),
     )
     create.add_argument(
         "--wait", type=float, default=120.0, help="seconds to wait for the cluster to answer (default 120)"
@@ -151,6 +170,12 @@ def add_topics_commands(sub: Any) -> None:
     create.set_defaults(func=cmd_create)
 
     check = topics_sub.add_parser(
-        "check", help="verify that every topic exists and the tick topics are co-partitioned"
+        "check",
+        help="verify that every topic exists and the tick topics are co-partitioned",
+        **described(
+            "Verify on KAFKA_BOOTSTRAP that every topic exists with the partition count the settings "
+            "imply and that the tick topics are co-partitioned; exit 2 naming what differs.",
+            ["KAFKA_BOOTSTRAP=kafka:9092 echoarb topics check"],
+        ),
     )
     check.set_defaults(func=cmd_check)
