@@ -258,10 +258,8 @@ def _markdown(
         "# EchoArb backtest",
         "",
         f"Recording `{recording}`: {summary.frames} frames ({summary.parse_errors} rejected), "
-        f"{summary.ticks} ticks, {summary.spreads} spread events ({t.signals} executable); "
-        f"{seconds:.2f} s ({summary.frames / seconds:,.0f} frames/s)."
-        if seconds
-        else "",
+        f"{summary.ticks} ticks, {summary.spreads} spread events ({t.signals} executable)"
+        + (f"; {seconds:.2f} s ({summary.frames / seconds:,.0f} frames/s)." if seconds else "."),
         "",
         f"Settings: {describe_config(result)}.",
         "",

@@ -17,6 +17,8 @@ import sys
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
+
 from echoarb.backtest.latency import LatencyModel
 from echoarb.backtest.run import Backtest, BacktestConfig, BacktestResult
 from echoarb.backtest.stats import summarise
@@ -258,3 +260,21 @@ def test_help_explains_the_options(tmp_path: Path) -> None:
         "summary.json",
     ):
         assert needle in proc.stdout, needle
+
+
+def test_report_without_matplotlib_still_has_every_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from echoarb.backtest import report
+
+    def no_matplotlib(*_: object) -> list[Path]:
+        raise ImportError("No module named 'matplotlib'")
+
+    monkeypatch.setattr(report, "write_charts", no_matplotlib)
+    _, result = backtest(CONFIG)
+    files = report.write_report(summarise(result), result, tmp_path, recording="hand.jsonl", seconds=0)
+    assert files.charts == () and "matplotlib is not installed" in files.charts_missing
+    md = files.markdown.read_text()
+    assert "Recording `hand.jsonl`: 6 frames" in md and "| 1.9043 | -4.9082 |" in md
+    assert "![" not in md and "matplotlib is not installed" in md
+    assert not list(tmp_path.glob("*.png"))
