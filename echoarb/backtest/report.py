@@ -138,6 +138,7 @@ def write_charts(summary: Summary, out_dir: Path) -> list[Path]:
         for x, seconds in enumerate(data, start=1):
             ax.scatter([x] * len(seconds), seconds, s=12, color="#27a", zorder=3)
         ax.set_xticks(range(1, len(pairs) + 1), _bar_labels(pairs), rotation=20, ha="right")
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("lifetime (s)")
     ax.set_title("Opportunity lifetimes per pair")
     written.append(_save(fig, out_dir / "lifetimes.png"))
