@@ -90,3 +90,28 @@ async def serve(
         yield server
     finally:
         await runner.cleanup()
+
+
+async def _main() -> None:
+    """Serve the recorded listings until Ctrl-C: ``echoarb discover`` without network."""
+    import asyncio
+    import signal
+
+    async with serve() as server:
+        print(
+            f"recorded venue listings on {server.base}; export "
+            f"KALSHI_API_URL={server.url('kalshi')} POLYMARKET_GAMMA_URL={server.url('polymarket')} "
+            f"MANIFOLD_API_URL={server.url('manifold')} (Ctrl-C stops it)",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+if __name__ == "__main__":  # python -m tests.discover.server
+    import asyncio
+
+    asyncio.run(_main())

@@ -154,3 +154,23 @@ async def test_bad_arguments_get_one_line(tmp_path: Path) -> None:
     assert code == 2 and "a score between 0 and 1" in err and "Traceback" not in err
     code, _, err = await _run(["--venues", "nasdaq"], _env(tmp_path, "http://127.0.0.1:9"), tmp_path)
     assert code == 2 and "comma-separated subset" in err
+
+
+async def test_the_recorded_listing_server_runs_alone_for_a_try_without_network(tmp_path: Path) -> None:
+    # The README's way to try discover offline: `python -m tests.discover.server`, then discover
+    # with the variables it prints.
+    env = _env(tmp_path, "http://127.0.0.1:9")
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.discover.server", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert server.stdout is not None
+        line = (await asyncio.wait_for(server.stdout.readline(), timeout=60)).decode()
+        exports = dict(item.split("=", 1) for item in line.split("export ", 1)[1].split(" (")[0].split())
+        assert set(exports) == {"KALSHI_API_URL", "POLYMARKET_GAMMA_URL", "MANIFOLD_API_URL"}
+        code, out, err = await _run(["--min-score", "0.7"], {**env, **exports}, tmp_path)
+        assert code == 0, err
+        assert "listing kalshi: 3 open markets" in err and "KXBTCD-26JUN30-T100000" in out
+    finally:
+        server.terminate()
+        assert await asyncio.wait_for(server.wait(), timeout=30) == 0
