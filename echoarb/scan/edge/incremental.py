@@ -32,8 +32,11 @@ from decimal import Decimal
 from echoarb.model import Opportunity, Side, Tick
 from echoarb.scan.edge.changes import NONE_SIGNATURE, ChangeDetector, signatures
 from echoarb.scan.edge.fees import FeeModel, FeePolicy, fee_model
-from echoarb.scan.edge.intwalk import IntWalk, int_walk
+from echoarb.scan.edge.intwalk import IntWalk, first_unit, int_walk, limit
 from echoarb.scan.edge.walk import Parts, PricedLadder, opportunity_parts, same_levels, tradable, walk_reach
+
+First = tuple[int, int] | None
+"""(index, unit cost in 1e-18) of a ladder's first level (``first_unit``)."""
 
 
 class Direction:
@@ -67,6 +70,7 @@ class Direction:
         yes_model: FeeModel,
         no_model: FeeModel,
         min_edge: Decimal,
+        firsts: tuple[First, First] | None = None,
     ) -> None:
         self.pair_id = pair_id
         self.key = f"{pair_id}|binary|{tick_a.venue}:yes,{tick_b.venue}:no"  # Opportunity.key
@@ -84,9 +88,20 @@ class Direction:
         self.values: object = None  # int_walk values, or the signature text (Decimal path)
         self.reach: tuple[int, int] = (1, 1)  # levels read per ladder (at least the best)
         self.profitable = False  # net_profit > 0
-        self._compute()
+        self._compute(firsts)
 
-    def _compute(self) -> None:
+    def _compute(self, firsts: tuple[First, First] | None) -> None:
+        if firsts is not None:
+            fa, fb = firsts
+            top = limit(self.min_edge)
+            if fa is not None and fb is not None and top is not None and fa[1] + fb[1] >= top:
+                # int_walk's first check, from the quotes' first units (computed once per
+                # quote, not per direction): the books do not cross here.
+                self._int = None
+                self.values = None
+                self.profitable = False
+                self.reach = (fa[0] + 1, fb[0] + 1)
+                return
         fast = int_walk(self.yes_levels, self.yes_model, self.no_levels, self.no_model, self.min_edge)
         self._int = None
         reach: tuple[int, ...]
@@ -125,7 +140,13 @@ class Direction:
         return template, reach
 
     def reuse(
-        self, tick_a: Tick, tick_b: Tick, yes_model: FeeModel, no_model: FeeModel, min_edge: Decimal
+        self,
+        tick_a: Tick,
+        tick_b: Tick,
+        yes_model: FeeModel,
+        no_model: FeeModel,
+        min_edge: Decimal,
+        firsts: tuple[First, First] | None = None,
     ) -> bool:
         """Take new quotes; keep the result if it cannot have changed, else recompute it.
 
@@ -133,8 +154,8 @@ class Direction:
         """
         same = (
             min_edge == self.min_edge
-            and yes_model == self.yes_model
-            and no_model == self.no_model
+            and (yes_model is self.yes_model or yes_model == self.yes_model)
+            and (no_model is self.no_model or no_model == self.no_model)
             and tick_a.venue == self.tick_a.venue
             and tick_b.venue == self.tick_b.venue
         )
@@ -148,7 +169,7 @@ class Direction:
         self.yes_model, self.no_model, self.min_edge = yes_model, no_model, min_edge
         self._template = None
         self._sigs = None
-        self._compute()
+        self._compute(firsts)
         return True
 
     def signature(self, executable: bool) -> str:
@@ -208,7 +229,7 @@ Current = tuple[Direction, bool, int]
 class IncrementalBinary:
     """The binary directions of one pair. Derived state: rebuilt from the quotes at any time."""
 
-    __slots__ = ("_directions", "_models", "pair_id", "walks")
+    __slots__ = ("_directions", "_firsts", "_models", "pair_id", "walks")
 
     def __init__(self, pair_id: str) -> None:
         self.pair_id = pair_id
@@ -216,6 +237,7 @@ class IncrementalBinary:
         # quote key -> (fee rate, exponents, policy, venue, its fee model): fee_model's cache
         # hashes Decimals on every call; the same rate object needs no lookup.
         self._models: dict[str, tuple[Decimal, object, FeePolicy, str, FeeModel]] = {}
+        self._firsts: dict[str, tuple[Tick, FeeModel, tuple[First, First]]] = {}
         self.walks = 0  # directions walked again (the others kept their result)
 
     def evaluate(
@@ -249,17 +271,27 @@ class IncrementalBinary:
                 if d is None or d.tick_a is not tick_a or d.tick_b is not tick_b or d.min_edge != min_edge:
                     model_a = self._model(a, tick_a, fee_exponents, fee_policy)
                     model_b = self._model(b, tick_b, fee_exponents, fee_policy)
+                    firsts = (self._first(a, tick_a, model_a)[0], self._first(b, tick_b, model_b)[1])
                     if d is None:
                         d = directions[(a, b)] = Direction(
-                            self.pair_id, tick_a, tick_b, model_a, model_b, min_edge
+                            self.pair_id, tick_a, tick_b, model_a, model_b, min_edge, firsts
                         )
                         self.walks += 1
-                    elif d.reuse(tick_a, tick_b, model_a, model_b, min_edge):
+                    elif d.reuse(tick_a, tick_b, model_a, model_b, min_edge, firsts):
                         self.walks += 1
                 executable = d.profitable and fresh[a] and fresh[b]
                 age = max(0, newest_ts - tick_a.event_ts, newest_ts - tick_b.event_ts)
                 out.append((d, executable, age))
         return out, newest_ts
+
+    def _first(self, key: str, tick: Tick, model: FeeModel) -> tuple[First, First]:
+        """``first_unit`` of the quote's YES and NO ladders (once per quote and model)."""
+        cached = self._firsts.get(key)
+        if cached is not None and cached[0] is tick and cached[1] is model:
+            return cached[2]
+        firsts = (first_unit(tick.yes_asks, model), first_unit(tick.no_asks, model))
+        self._firsts[key] = (tick, model, firsts)
+        return firsts
 
     def _model(
         self, key: str, tick: Tick, fee_exponents: Mapping[str, int] | None, policy: FeePolicy

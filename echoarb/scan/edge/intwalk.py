@@ -220,6 +220,27 @@ def _level(levels: Ladder, j: int) -> tuple[Level, int, int, int, int]:
     return cached
 
 
+def first_unit(levels: Ladder, model: FeeModel) -> tuple[int, int] | None:
+    """(index, unit cost in 1e-18) of the first level a walk takes on ``levels``, as ``int_walk``
+    computes it; None when the ladder has none or the integer path would decline."""
+    try:
+        rate = _model(model)[0]
+        j = _next(levels, 0)
+        if j >= len(levels):
+            return None
+        return j, _unit(_level(levels, j)[1], rate)
+    except Decline:
+        return None
+
+
+def limit(min_edge: Decimal) -> int | None:
+    """``1 - min_edge`` in 1e-18, None when not a whole number of them."""
+    try:
+        return _limit(min_edge)
+    except Decline:
+        return None
+
+
 def _walk(
     yes: Ladder, yes_model: FeeModel, no: Ladder, no_model: FeeModel, min_edge: Decimal
 ) -> tuple[IntWalk | None, tuple[int, int]]:
