@@ -99,6 +99,10 @@ def load_pairs(path: Path | str) -> PairsConfig:
         raise PairsConfigError(f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
         raise PairsConfigError(f"{path}: not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PairsConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise PairsConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     try:
         return parse_pairs(raw)
     except PairsConfigError as exc:

@@ -28,6 +28,17 @@ class CliError(Exception):
     pass
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a bad one is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def described(description: str, examples: Sequence[str], notes: str = "") -> dict[str, Any]:
     """``add_parser`` keywords for a subcommand's ``--help``: what it does, then examples.
 

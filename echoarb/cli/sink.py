@@ -74,7 +74,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 def add_sink_commands(sub: Any) -> None:
     """Register ``db`` and ``top`` on the main parser's subparsers."""
-    from echoarb.cli.common import described
+    from echoarb.cli.common import described, positive_int
 
     p = sub.add_parser("db", help="ClickHouse schema: `echoarb db migrate`")
     db_sub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -108,7 +108,9 @@ def add_sink_commands(sub: Any) -> None:
             ],
         ),
     )
-    p.add_argument("--minutes", type=int, default=60, help="look-back from the newest event (default 60)")
-    p.add_argument("--limit", type=int, default=20, help="rows to print (default 20)")
+    p.add_argument(
+        "--minutes", type=positive_int, default=60, help="look-back from the newest event (default 60)"
+    )
+    p.add_argument("--limit", type=positive_int, default=20, help="rows to print (default 20)")
     p.add_argument("--all", action="store_true", help="include non-executable opportunities")
     p.set_defaults(func=cmd_top)

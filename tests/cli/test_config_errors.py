@@ -175,3 +175,18 @@ def test_unreadable_pairs_file(
     assert main(["check-config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err
+
+
+def test_a_pairs_path_that_is_a_directory_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-config", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("echoarb: error:") and "cannot read it" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag", ["--minutes", "--limit"])
+def test_top_refuses_a_count_below_one_before_querying(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["top", flag, "-5"])
+    assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
