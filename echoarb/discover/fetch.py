@@ -164,7 +164,8 @@ async def fetch_all(
                     source, session=session, retries=retries, progress=progress, backoff_base=backoff_base
                 )
             except VenueUnreachable as exc:
-                progress.update(source.listing.venue, f"unreachable: {exc}", final=True)
+                # The reason is the caller's one line (``echoarb: <reason>``): not twice.
+                progress.update(source.listing.venue, "unreachable", final=True)
                 return VenueResult(source.listing.venue, [], [], 0, 0, 0, False, 0.0, failure=str(exc))
 
         return list(await asyncio.gather(*(one(source) for source in sources)))

@@ -110,6 +110,7 @@ async def test_unreachable_venues_are_one_line_each_never_a_traceback(tmp_path: 
     assert "echoarb: error: need listings of at least two venues to match; have none" in err
     for venue in ("kalshi", "polymarket", "manifold"):
         assert f"echoarb: {venue}: http://127.0.0.1:9/{venue}/" in err
+        assert err.count(f"http://127.0.0.1:9/{venue}/") == 1  # the reason once, not in progress too
 
 
 async def test_check_names_every_problem_of_the_configured_pairs(tmp_path: Path) -> None:
