@@ -127,12 +127,19 @@ def _listing(args: argparse.Namespace, settings: Settings) -> dict[str, VenueSec
         print(f"echoarb: {exc}: fetching afresh", file=sys.stderr)
         sections = {}
     now_ms = int(time.time() * 1000)
+    sources = {v: _source(v, args, settings) for v in args.venues}
     stale = [
         v
         for v in args.venues
         if args.refresh
         or v not in sections
-        or (not args.offline and sections[v].age_s(now_ms) > settings.discover_cache_max_age_s)
+        or (
+            not args.offline
+            and (
+                sections[v].age_s(now_ms) > settings.discover_cache_max_age_s
+                or sections[v].base_url not in ("", sources[v].base_url)
+            )
+        )
     ]
     if args.offline:
         missing = [v for v in args.venues if v not in sections]
@@ -142,7 +149,7 @@ def _listing(args: argparse.Namespace, settings: Settings) -> dict[str, VenueSec
     if stale:
         results = asyncio.run(
             fetch_all(
-                [_source(v, args, settings) for v in stale],
+                [sources[v] for v in stale],
                 retries=settings.discover_retries,
                 timeout_s=settings.discover_timeout_s,
                 progress=Progress(sys.stderr),
@@ -152,12 +159,23 @@ def _listing(args: argparse.Namespace, settings: Settings) -> dict[str, VenueSec
         for result in results:
             if result.failure is None:
                 sections[result.venue] = cache.VenueSection(
-                    result.venue, now_ms, tuple(result.entries), len(result.errors), result.truncated
+                    result.venue,
+                    now_ms,
+                    tuple(result.entries),
+                    len(result.errors),
+                    result.truncated,
+                    sources[result.venue].base_url,
                 )
                 for reason in result.errors[:5]:
                     print(f"  not understood: {reason}", file=sys.stderr)
                 if len(result.errors) > 5:
                     print(f"  ... and {len(result.errors) - 5} more", file=sys.stderr)
+            elif result.venue in sections and sections[result.venue].base_url not in (
+                "",
+                sources[result.venue].base_url,
+            ):
+                print(f"echoarb: {result.failure}", file=sys.stderr)
+                del sections[result.venue]  # listed from another base URL: not this venue's
             elif result.venue in sections:
                 age = cache.describe_age(sections[result.venue].age_s(now_ms))
                 print(f"echoarb: {result.failure}: using the cached listing ({age} old)", file=sys.stderr)

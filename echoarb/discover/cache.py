@@ -2,7 +2,8 @@
 
 Discovery is run by hand and listing every venue takes a while (tens of pages on Kalshi), so
 the last listing is kept and reused while it is younger than ``DISCOVER_CACHE_MAX_AGE_S``;
-its age is always shown, because matching against a stale listing proposes markets that
+its age is always shown, and a section fetched from another base URL (a simulator's, say)
+is never reused for this one, because matching against a stale listing proposes markets that
 may have closed since. A venue that was unreachable keeps its previous section (marked
 with its own age) rather than vanishing from the listing. The file is written atomically.
 """
@@ -28,6 +29,7 @@ class VenueSection:
     entries: tuple[ListingEntry, ...]
     errors: int = 0
     truncated: bool = False
+    base_url: str = ""  # where it was fetched: a listing of another base URL (a simulator) is stale
 
     def age_s(self, now_ms: int | None = None) -> float:
         now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -61,6 +63,7 @@ def load(path: Path) -> dict[str, VenueSection]:
                 tuple(ListingEntry.from_json(e) for e in section["entries"]),
                 int(section.get("errors", 0)),
                 bool(section.get("truncated", False)),
+                str(section.get("base_url", "")),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise CacheError(f"{path}: damaged listing cache ({type(exc).__name__}: {exc})") from None
@@ -75,6 +78,7 @@ def save(path: Path, sections: dict[str, VenueSection]) -> None:
                 "fetched_ms": s.fetched_ms,
                 "errors": s.errors,
                 "truncated": s.truncated,
+                "base_url": s.base_url,
                 "entries": [e.to_json() for e in s.entries],
             }
             for venue, s in sections.items()

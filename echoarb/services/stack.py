@@ -106,6 +106,8 @@ class StackPlan:
 
     parts: list[Part] = field(default_factory=list)
     board_url: str = ""
+    #: With --simulate: the simulators' REST base URLs, for ``echoarb discover`` (announced).
+    discover_env: dict[str, str] = field(default_factory=dict)
 
 
 def _child_env(settings: Settings, bootstrap: str, embedded: bool, **overrides: Any) -> dict[str, str]:
@@ -184,16 +186,19 @@ def plan(
                     KALSHI_API_KEY=SIM_KALSHI_KEY_ID,
                     KALSHI_PRIVATE_KEY_PATH=str(private),
                 )
+                result.discover_env["KALSHI_API_URL"] = ingest_env["KALSHI_API_URL"]
             elif venue == "polymarket":
                 ingest_env.update(
                     POLYMARKET_WS_URL=f"{base}/ws/market",
                     POLYMARKET_GAMMA_URL=f"http://127.0.0.1:{port}",
                     POLYMARKET_CLOB_URL=f"http://127.0.0.1:{port}",
                 )
+                result.discover_env["POLYMARKET_GAMMA_URL"] = ingest_env["POLYMARKET_GAMMA_URL"]
             else:
                 ingest_env.update(
                     MANIFOLD_WS_URL=f"{base}/ws", MANIFOLD_API_URL=f"http://127.0.0.1:{port}/v0"
                 )
+                result.discover_env["MANIFOLD_API_URL"] = ingest_env["MANIFOLD_API_URL"]
     for i in range(workers):
         port = free_port()
         wenv = dict(
@@ -307,6 +312,9 @@ class Stack:
             announce(
                 f"board  {self.plan.board_url}  (API docs {self.plan.board_url}docs; Ctrl-C stops everything)"
             )
+            if self.plan.discover_env:
+                urls = " ".join(f"{k}={v}" for k, v in self.plan.discover_env.items())
+                announce(f"discover against the simulators: {urls} echoarb discover --refresh")
             while not self._stop.is_set():
                 for part in parts:
                     code = part.exited()

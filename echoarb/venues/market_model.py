@@ -39,6 +39,7 @@ class MarketModel:
     def __init__(
         self, pairs: PairsConfig, *, seed: int = 7, cross_every_s: float = 15.0, cross_for_s: float = 5.0
     ) -> None:
+        self.pairs = pairs  # what the simulators list for discovery (echoarb.venues.sim_listing)
         self.seed = seed
         self.cross_every_s = cross_every_s
         self.cross_for_s = min(cross_for_s, cross_every_s)

@@ -32,6 +32,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from echoarb.venues.sim_listing import SimMarket, sim_markets
+
 if TYPE_CHECKING:
     from echoarb.venues.market_model import MarketModel
 
@@ -69,6 +71,14 @@ def dumps(obj: Any) -> str:
 _REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
+def int_param(query: dict[str, list[str]], name: str, default: int) -> int:
+    """A non-negative integer query parameter (``limit``, ``offset``); ``default`` if absent or bad."""
+    try:
+        return max(0, int((query.get(name) or [str(default)])[0]))
+    except ValueError:
+        return default
+
+
 def json_response(status: int, body: Any) -> Response:
     """A plain HTTP answer (REST) from the upgrade hook: one server speaks WebSocket and REST."""
     payload = json.dumps(body).encode()
@@ -102,6 +112,11 @@ class VenueSimulator(ABC):
         #: With a model, books follow its moving prices (updates move them to its target book);
         #: without, they random-walk from random mids.
         self.model = model
+        #: The model's markets of this venue, answered on the venue's listing endpoints
+        #: (``echoarb discover`` against a simulator finds the simulated pairs); none without a model.
+        self.listed: list[SimMarket] = (
+            [] if model is None else sim_markets(model.pairs, self.venue, seed=model.seed)
+        )
         self.interval = interval
         self.rng = random.Random(seed)
         self.connections = 0

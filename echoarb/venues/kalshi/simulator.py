@@ -16,6 +16,10 @@ The same port answers the public REST market metadata, as the venue's
 /markets?tickers=A,B`` (``{"markets": [...], "cursor": ""}``), with the same open and close
 times the lifecycle channel announces; ``market_overrides`` changes fields per ticker (a
 market closed or paused by the venue), ``known_tickers`` limits which exist (others: 404).
+For discovery it also lists the model's markets (``echoarb.venues.sim_listing``): ``GET
+/markets?status=open&limit=N`` without ``tickers`` pages them by an opaque ``cursor`` ("" on
+the last page), with title, rules and ``expected_expiration_time``; ``GET /series`` gives
+each one's series with its fee schedule (``fee_type``, ``fee_multiplier``).
 
 An upgrade with no ``KALSHI-ACCESS-*`` header at all is accepted (``allow_public``) for the
 public channels: ``ticker`` (one message per market on subscribe, then one per book change)
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -37,7 +42,7 @@ from websockets.http11 import Request, Response
 
 from echoarb.venues.kalshi import messages
 from echoarb.venues.kalshi.auth import WS_PATH, verify
-from echoarb.venues.simulator import Scenario, Session, VenueSimulator, json_response
+from echoarb.venues.simulator import Scenario, Session, VenueSimulator, int_param, json_response
 
 REST_PREFIX = "/trade-api/v2"
 PRIVATE_CHANNELS = frozenset({"orderbook_delta", "fill", "market_positions", "communications"})
@@ -105,12 +110,30 @@ class KalshiSimulator(VenueSimulator):
             close_s=close_s,
             yes_bid=yes_bid,
             yes_ask=yes_ask,
-            extra=self.market_overrides.get(ticker),
+            extra={**self._listed(ticker), **self.market_overrides.get(ticker, {})},
         )
+
+    def _listed(self, ticker: str) -> dict[str, Any]:
+        """A listed market's discovery fields (title, rules, expected expiration, event)."""
+        for market in self.listed:
+            if market.instrument == ticker:
+                return {
+                    "title": market.question,
+                    "event_ticker": market.event,
+                    "rules_primary": market.rules,
+                    "expected_expiration_time": messages.iso(market.resolve_s),
+                    "latest_expiration_time": messages.iso(market.resolve_s + 7 * 86_400),
+                    "volume_fp": "1000.00",
+                    "open_interest_fp": "500.00",
+                }
+        return {}
 
     def _rest(self, path: str) -> Response:
         route, _, query = path[len(REST_PREFIX) :].partition("?")
         parts = [p for p in route.split("/") if p]
+        params = parse_qs(query)
+        if parts == ["series"]:
+            return json_response(200, {"series": self._series(), "cursor": ""})
         if parts[:1] != ["markets"] or len(parts) > 2:
             return json_response(404, messages.rest_error("not_found", "not found"))
         if len(parts) == 2:
@@ -118,10 +141,52 @@ class KalshiSimulator(VenueSimulator):
             if self.known_tickers is not None and ticker not in self.known_tickers:
                 return json_response(404, messages.rest_error("not_found", "market not found"))
             return json_response(200, {"market": self.rest_market(ticker)})
-        wanted = parse_qs(query).get("tickers", [""])[0]
+        if "tickers" not in params:
+            return self._list_markets(params)
+        wanted = params.get("tickers", [""])[0]
         tickers = [t for t in wanted.split(",") if t]
         known = [t for t in tickers if self.known_tickers is None or t in self.known_tickers]
         return json_response(200, {"markets": [self.rest_market(t) for t in known], "cursor": ""})
+
+    def _list_markets(self, params: dict[str, list[str]]) -> Response:
+        """``GET /markets?status=open&limit=N&cursor=C``: the listed markets, cursor paged."""
+        cursor = (params.get("cursor") or [""])[0]
+        start = 0
+        if cursor:
+            if not cursor.startswith("sim-") or not cursor[4:].isdigit():
+                return json_response(400, messages.rest_error("bad_request", "invalid cursor"))
+            start = int(cursor[4:])
+        limit = min(int_param(params, "limit", 100) or 100, 1000)
+        status = (params.get("status") or [""])[0]
+        bodies = [self.rest_market(m.instrument) for m in self.listed]
+        if status == "open":  # the query's "open" is the body's "active" (docs.kalshi.com)
+            bodies = [b for b in bodies if b.get("status") in ("active", "open")]
+        page = bodies[start : start + limit]
+        more = start + limit < len(bodies)
+        return json_response(200, {"markets": page, "cursor": f"sim-{start + limit}" if more else ""})
+
+    def _series(self) -> list[dict[str, Any]]:
+        """``GET /series``: one series per listed market's ticker prefix, with its fee schedule."""
+        out: dict[str, dict[str, Any]] = {}
+        for market in self.listed:
+            ticker = market.event.split("-", 1)[0]
+            ratio = Decimal(1) if market.fee_rate is None else market.fee_rate / Decimal("0.07")
+            multiplier: int | float = int(ratio) if ratio == int(ratio) else round(float(ratio), 4)
+            out.setdefault(
+                ticker,
+                {
+                    "ticker": ticker,
+                    "frequency": "custom",
+                    "title": f"Simulated series {ticker}",
+                    "category": "Simulated",
+                    "tags": [],
+                    "settlement_sources": [{"name": "EchoArb simulator", "url": ""}],
+                    "contract_url": "",
+                    "fee_type": "quadratic",
+                    "fee_multiplier": multiplier,
+                },
+            )
+        return list(out.values())
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.startswith(REST_PREFIX + "/"):  # public market data: no signature needed

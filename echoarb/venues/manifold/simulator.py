@@ -1,5 +1,9 @@
 """Manifold simulator: REST ``GET /v0/slug/{slug}`` and the ``/ws`` WebSocket on one port.
 
+For discovery, ``GET /v0/search-markets`` (``term``, ``limit``, ``offset``) and ``GET
+/v0/markets`` (``limit``, ``before``) list the model's markets (``echoarb.venues.sim_listing``)
+as lite markets: question, ``closeTime`` (the expected resolution), url, ``token: MANA``.
+
 Plain HTTP requests are answered from the upgrade hook (``process_request``), so one
 ``websockets`` server serves both. Unknown slugs get 404 like the real API. The WebSocket
 acks subscribes and pings, then broadcasts ``new-bet`` and (every fourth update) contract
@@ -13,13 +17,14 @@ import hashlib
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from echoarb.venues.manifold import messages
-from echoarb.venues.simulator import Session, VenueSimulator
+from echoarb.venues.simulator import Session, VenueSimulator, int_param
 
 FAR_FUTURE_MS = 4102444800000  # 2100-01-01
 
@@ -49,23 +54,53 @@ class ManifoldSimulator(VenueSimulator):
         self.slugs_by_id[cid] = slug
         target = self._model_bps(slug)
         bps = self.probs.setdefault(cid, target if target is not None else self.rng.randint(2000, 8000))
-        question = slug.replace("-", " ").capitalize() + "?"
+        listed = next((m for m in self.listed if m.instrument == slug), None)
+        if listed is None:
+            return messages.market(
+                cid,
+                slug,
+                slug.replace("-", " ").capitalize() + "?",
+                bps,
+                pool={"YES": 1000, "NO": 1000},
+                close_time=FAR_FUTURE_MS,
+                last_updated=time.time_ns() // 1_000_000,
+            )
         return messages.market(
             cid,
             slug,
-            question,
+            listed.question,
             bps,
             pool={"YES": 1000, "NO": 1000},
-            close_time=FAR_FUTURE_MS,
+            close_time=listed.resolve_s * 1000,
             last_updated=time.time_ns() // 1_000_000,
+            creator=("echoarb-sim", "echoarb"),
+            created_time=listed.open_s * 1000,
+            url=f"https://manifold.markets/echoarb/{slug}",
+            volume=1000,
         )
 
+    def _search(self, path: str, params: dict[str, list[str]]) -> Response:
+        """``/search-markets`` (term, offset) and ``/markets`` (before): the listed lite markets."""
+        bodies = [self._market(m.instrument) for m in self.listed]
+        limit = int_param(params, "limit", 100) or 100
+        if path.endswith("/markets"):
+            before = (params.get("before") or [""])[0]
+            ids = [b["id"] for b in bodies]
+            start = ids.index(before) + 1 if before in ids else 0
+            return _json_response(200, bodies[start : start + limit])
+        term = (params.get("term") or [""])[0].lower()
+        bodies = [b for b in bodies if all(w in b["question"].lower() for w in term.split())]
+        offset = int_param(params, "offset", 0)
+        return _json_response(200, bodies[offset : offset + limit])
+
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        path, _, query = request.path.partition("?")
         if path == self.ws_path:
             return None
         self.rest_requests.append(path)
         parts = [p for p in path.split("/") if p]
+        if parts[-1:] in (["search-markets"], ["markets"]):
+            return self._search(path, parse_qs(query))
         if len(parts) >= 2 and parts[-2] == "slug":
             slug = parts[-1]
             if self.known_slugs is None or slug in self.known_slugs:

@@ -16,6 +16,10 @@ The same port answers the REST the connectors read, in the venue's shapes: Gamma
 ``GET /book?token_id=..`` (the ``book`` fields without ``event_type``; 404 ``{"error": "No
 orderbook exists for the requested token id"}`` for an unknown token). ``markets`` pairs
 token ids into one market (YES, NO); ``market_overrides`` changes a market's Gamma fields.
+For discovery, ``GET /markets`` without ``clob_token_ids`` and ``GET /events`` list the model's
+markets (``echoarb.venues.sim_listing``) with Gamma's offset paging (``limit``, ``offset``,
+``closed=false``): question, description, ``endDate``, ``feeSchedule`` and the negRisk fields;
+an event per pair, negRisk when the pair is categorical.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from websockets.http11 import Request, Response
 
 from echoarb.venues.polymarket import messages
 from echoarb.venues.polymarket.messages import price as _price
-from echoarb.venues.simulator import Session, VenueSimulator, json_response
+from echoarb.venues.sim_listing import SimMarket, iso
+from echoarb.venues.simulator import Session, VenueSimulator, int_param, json_response
 
 END_DATE = "2100-01-01T00:00:00Z"
 
@@ -64,6 +69,10 @@ class PolymarketSimulator(VenueSimulator):
             if not token or token in self.book_unknown:
                 return json_response(404, {"error": "No orderbook exists for the requested token id"})
             return json_response(200, messages.rest_book(self._book_event(token)))
+        if path == "/events":
+            return self._page(self._events(), params)
+        if path == "/markets" and "clob_token_ids" not in params:
+            return self._page([self._listed_market(m) for m in self.listed], params)
         if path == "/markets":
             wanted = params.get("clob_token_ids") or []
             seen: set[str] = set()
@@ -76,11 +85,68 @@ class PolymarketSimulator(VenueSimulator):
                 overrides: dict[str, Any] = {}
                 for t in tokens:
                     overrides.update(self.market_overrides.get(t, {}))
+                listed = next((m for m in self.listed if token in (m.instrument, m.no_instrument)), None)
+                end = END_DATE if listed is None else iso(listed.resolve_s)
                 body.append(
-                    messages.gamma_market(self._market(tokens[0]), tokens, end_date=END_DATE, extra=overrides)
+                    messages.gamma_market(self._market(tokens[0]), tokens, end_date=end, extra=overrides)
                 )
             return json_response(200, body)
         return json_response(404, {"error": "not found"})
+
+    # -- discovery listing ------------------------------------------------------------------------
+    def _page(self, items: list[dict[str, Any]], params: dict[str, list[str]]) -> Response:
+        """Gamma's offset paging: ``limit``/``offset``; ``closed=false`` keeps the open ones."""
+        if (params.get("closed") or [""])[0] == "false":
+            items = [item for item in items if item.get("closed") is not True]
+        offset = int_param(params, "offset", 0)
+        limit = int_param(params, "limit", 100) or 100
+        return json_response(200, items[offset : offset + limit])
+
+    def _listed_market(self, market: SimMarket) -> dict[str, Any]:
+        """A Gamma market body of a listed market (list fields as JSON strings, as Gamma sends them)."""
+        tokens = [market.instrument, market.no_instrument]
+        fields: dict[str, Any] = {
+            "question": market.question,
+            "slug": f"{market.event}-{market.instrument[:8]}" if market.neg_risk else market.event,
+            "description": market.rules,
+            "resolutionSource": "",
+            "startDate": iso(market.open_s),
+            "volumeNum": 1000.0,
+            "liquidityNum": 500.0,
+            "negRisk": market.neg_risk,
+            "negRiskOther": False,
+        }
+        if market.fee_rate is not None:
+            fields["feeSchedule"] = {"rate": str(market.fee_rate), "exponent": market.fee_exponent}
+        for token in tokens:
+            fields.update(self.market_overrides.get(token, {}))
+        return messages.gamma_market(
+            self._market(market.instrument), tokens, end_date=iso(market.resolve_s), extra=fields
+        )
+
+    def _events(self) -> list[dict[str, Any]]:
+        """``GET /events``: one event per simulated pair, its markets nested (negRisk when categorical)."""
+        events: dict[str, dict[str, Any]] = {}
+        for market in self.listed:
+            event = events.setdefault(
+                market.event,
+                {
+                    "id": str(len(events) + 1),
+                    "slug": market.event,
+                    "title": market.question,
+                    "description": market.rules,
+                    "startDate": iso(market.open_s),
+                    "endDate": iso(market.resolve_s),
+                    "active": True,
+                    "closed": False,
+                    "negRisk": market.neg_risk,
+                    "enableNegRisk": market.neg_risk,
+                    "negRiskAugmented": False,
+                    "markets": [],
+                },
+            )
+            event["markets"].append(self._listed_market(market))
+        return list(events.values())
 
     def _book(self, asset: str) -> tuple[dict[int, int], dict[int, int]]:
         book = self.books.get(asset)
