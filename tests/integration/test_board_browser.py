@@ -1,7 +1,8 @@
 """The board in a real browser (Debian's chromium driven by Playwright): a recording with known
 opportunities goes through the real pipeline (broker, Faust worker, sink) into ``echoarb serve``
 (a child process); the page must show every current opportunity with the values of the spread
-events, survive a SIGKILL and restart of the server by reconnecting, and leave a screenshot.
+events (with days to resolution and annualised return from a discovery listing, and both
+sort orders), survive a SIGKILL and restart of the server by reconnecting, and leave a screenshot.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Any
 
 from playwright.async_api import Page, async_playwright
 
+from echoarb.discover import cache
+from echoarb.discover.model import ListingEntry, OutcomeRef
 from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.kafka.processes import free_port
 from echoarb.pairs import load_pairs
 from echoarb.resources import EXAMPLE_PAIRS, SAMPLE_RECORDING
-from echoarb.serve.state import opportunity_key
+from echoarb.serve.state import DAY_MS, capital_fields, opportunity_key
 from echoarb.services.replay import run_replay
 from echoarb.settings import Settings
 
@@ -35,6 +38,7 @@ SAMPLE = SAMPLE_RECORDING
 # and closes again 4 s later; the test replays the sample up to here, so the final board holds
 # that executable opportunity (and Manifold's play-money one beside it).
 CROSSED_UNTIL_MS = 1767225756000
+RESOLVES_MS = CROSSED_UNTIL_MS + 45 * DAY_MS  # the listing's expected resolution of that pair
 PAIRS = EXAMPLE_PAIRS
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/ (git-ignored)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -105,6 +109,30 @@ class ServeProcess:
                 self.proc.wait()
 
 
+def write_listing(data_dir: Path) -> None:
+    """A discovery listing with fed-rate-march's Kalshi and Polymarket markets resolving at RESOLVES_MS."""
+    pair = next(p for p in load_pairs(PAIRS).pairs if p.id == "fed-rate-march")
+    refs = {ref.venue: ref for ref in pair.venues}
+    kalshi = ListingEntry("kalshi", refs["kalshi"].instrument, "Fed cuts in March?", resolve_ms=RESOLVES_MS)
+    yes, no = refs["polymarket"].instrument, refs["polymarket"].no_instrument or ""
+    poly = ListingEntry(
+        "polymarket",
+        "0xfed",
+        "Fed cuts in March?",
+        outcomes=(OutcomeRef("Yes", yes), OutcomeRef("No", no)),
+        resolve_ms=RESOLVES_MS - DAY_MS,
+    )
+    cache.save(
+        cache.cache_path(data_dir),
+        {v: cache.VenueSection(v, 0, (e,)) for v, e in (("kalshi", kalshi), ("polymarket", poly))},
+    )
+
+
+async def row_order(page: Page) -> list[str]:
+    keys: list[str] = await page.eval_on_selector_all("#rows tr", "trs => trs.map(tr => tr.dataset.key)")
+    return keys
+
+
 async def rows_on_page(page: Page) -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = await page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('#rows tr')].map(tr => [tr.dataset.key, {
@@ -139,6 +167,7 @@ async def test_board_shows_replayed_opportunities_and_reconnects(
     recording = tmp_path / "crossed.jsonl"
     with SAMPLE.open() as src, recording.open("w") as dst:
         dst.writelines(line for line in src if json.loads(line)["recv_ts"] <= CROSSED_UNTIL_MS)
+    write_listing(tmp_path)  # serve reads expected resolutions from DATA_DIR's discovery listing
     server = ServeProcess(settings, broker.bootstrap, free_port(), tmp_path / "serve.log")
     await asyncio.to_thread(server.start)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -164,7 +193,7 @@ async def test_board_shows_replayed_opportunities_and_reconnects(
             )
             latest: dict[str, dict[str, Any]] = {}
             for event in events:  # one key lives on one partition: read order is event order
-                latest[opportunity_key(event)] = event
+                latest[opportunity_key(event)] = {**event, **capital_fields(event, RESOLVES_MS)}
             known = [(e["pair_id"], e["net_profit"], e["executable"]) for e in latest.values()]
             assert sorted(known) == [("fed-rate-march", "1.9043", True), ("fed-rate-march", "5.8936", False)]
             await page.wait_for_function(
@@ -183,11 +212,24 @@ async def test_board_shows_replayed_opportunities_and_reconnects(
                     assert Decimal(row["cells"][field]["value"]) == Decimal(event[field]), (key, field)
                 assert row["cells"]["net_edge"]["text"] == f"{Decimal(event['net_edge']) * 100:.2f}%"
                 assert row["cells"]["net_profit"]["text"] == f"${Decimal(event['net_profit']):.2f}"
+                days = row["cells"]["days_to_resolution"]
+                assert Decimal(days["value"]) == Decimal(str(event["days_to_resolution"])), key
+                assert days["text"] == f"{event['days_to_resolution']:.1f} d"
+                annualised = row["cells"]["annualised_return"]
+                assert Decimal(annualised["value"]) == Decimal(event["annualised_return"]), key
+                assert annualised["text"] == f"{Decimal(event['annualised_return']) * 100:.2f}%"
                 assert row["executable"] == str(event["executable"]).lower()
                 assert ("exec" in row["cls"].split()) == event["executable"]
                 assert row["legs"] == [
                     [leg["venue"], leg["side"], leg["best_price"] or ""] for leg in event["legs"][:2]
                 ]
+            # Net edge order puts executable first; the annualised sort ranks by return alone.
+            by_edge = sorted(latest.values(), key=lambda e: (not e["executable"], -Decimal(e["net_edge"])))
+            assert await row_order(page) == [opportunity_key(e) for e in by_edge]
+            await page.select_option("#f-sort", "annualised_return")
+            by_return = sorted(latest.values(), key=lambda e: -Decimal(e["annualised_return"]))
+            assert await row_order(page) == [opportunity_key(e) for e in by_return]
+            assert by_return != by_edge  # the sample's non-executable row earns more per day
             pairs_with_rows = {e["pair_id"] for e in latest.values()}
             await page.wait_for_function(
                 f"document.querySelectorAll('#charts .chart polyline').length >= {len(latest)}",

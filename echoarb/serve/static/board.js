@@ -15,6 +15,7 @@
   }
   function money(v) { return v === null ? "–" : "$" + Number(v).toFixed(2); }
   function pct(v) { return v === null ? "–" : (Number(v) * 100).toFixed(2) + "%"; }
+  function days(v) { return v == null ? "–" : Number(v).toFixed(1) + " d"; }
 
   function query() {
     const p = new URLSearchParams();
@@ -57,17 +58,29 @@
       cell("fees", e.fees, money(e.fees)) +
       cell("net_profit", e.net_profit, money(e.net_profit)) +
       cell("net_edge", e.net_edge, pct(e.net_edge)) +
+      cell("days_to_resolution", e.days_to_resolution, days(e.days_to_resolution)) +
+      cell("annualised_return", e.annualised_return, e.annualised_return == null ? "–" : pct(e.annualised_return)) +
       cell("quote_age_ms", e.quote_age_ms, (e.quote_age_ms / 1000).toFixed(1) + " s") +
       `<td class="exec-cell" data-field="executable">${e.executable ? "yes" : "no"}</td>` +
       `<td data-field="updated">${new Date(e.computed_at).toLocaleTimeString()}</td>`;
     tr.classList.toggle("neg", Number(e.net_profit) <= 0 && !e.executable);
   }
 
+  // "net_edge": executable first, then best net edge. "annualised_return": as the API's
+  // ?sort=annualised_return, best annualised return first, rows without a resolution time last.
+  function compare(a, b) {
+    if ($("f-sort").value === "annualised_return") {
+      const ra = a.annualised_return, rb = b.annualised_return;
+      if ((ra == null) !== (rb == null)) return ra == null ? 1 : -1;
+      return (ra == null ? 0 : Number(rb) - Number(ra)) || a.key.localeCompare(b.key);
+    }
+    return (b.executable - a.executable) || (Number(b.net_edge) - Number(a.net_edge)) ||
+      a.key.localeCompare(b.key);
+  }
+
   function sortRows() {
     const body = $("rows");
-    const sorted = [...rows.values()].sort((a, b) =>
-      (b.event.executable - a.event.executable) || (Number(b.event.net_edge) - Number(a.event.net_edge)) ||
-      a.event.key.localeCompare(b.event.key));
+    const sorted = [...rows.values()].sort((a, b) => compare(a.event, b.event));
     sorted.forEach((r, i) => { if (body.children[i] !== r.tr) body.insertBefore(r.tr, body.children[i] || null); });
     $("empty").style.display = rows.size ? "none" : "";
   }
@@ -201,6 +214,10 @@
     };
   }
 
+  // The sort is the page's own (the feed sends every event): ?sort=annualised_return opens sorted.
+  const initialSort = new URLSearchParams(location.search).get("sort");
+  if ([...$("f-sort").options].some((o) => o.value === initialSort)) $("f-sort").value = initialSort;
+  $("f-sort").addEventListener("change", sortRows);
   $("filters").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const old = socket;
