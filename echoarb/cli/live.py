@@ -132,7 +132,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     elif args.venue == "polymarket":
         from echoarb.venues.polymarket.simulator import PolymarketSimulator
 
-        sim = PolymarketSimulator([scenario], **common)
+        sim = PolymarketSimulator([scenario], markets=_polymarket_markets(args), **common)
     else:
         from echoarb.venues.manifold.simulator import ManifoldSimulator
 
@@ -165,6 +165,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     return 0
+
+
+def _polymarket_markets(args: argparse.Namespace) -> list[list[str]]:
+    """--market: each configured token with its NO token as one Gamma market, as Gamma lists them.
+
+    A binary market always has two tokens; a pair that names only the YES token gets a made-up
+    NO one, so REST answers (``/markets?clob_token_ids=``, read by ingest and ``echoarb
+    discover --check``) have the venue's shape.
+    """
+    if not args.market:
+        return []
+    from echoarb.cli.common import load_pairs_config, settings_from_args
+
+    markets = []
+    for pair in load_pairs_config(settings_from_args(args)).pairs:
+        for _, ref in pair.refs():
+            if ref.venue == "polymarket":
+                no = ref.no_instrument or f"{ref.instrument}0"  # not a configured token
+                markets.append([ref.instrument, no])
+    return markets
 
 
 def add_live_commands(sub: Any) -> None:

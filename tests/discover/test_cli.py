@@ -175,3 +175,34 @@ async def test_the_recorded_listing_server_runs_alone_for_a_try_without_network(
     finally:
         server.terminate()
         assert await asyncio.wait_for(server.wait(), timeout=30) == 0
+
+
+async def test_check_against_the_market_simulator_finds_every_configured_token(tmp_path: Path) -> None:
+    # `echoarb simulate --venue polymarket --market` lists each configured token in a two-token
+    # market, as Gamma does: --check against it finds no problem.
+    env = _env(tmp_path, "http://127.0.0.1:9")
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "echoarb",
+        "simulate",
+        "--venue",
+        "polymarket",
+        "--market",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert sim.stdout is not None
+        line = (await asyncio.wait_for(sim.stdout.readline(), timeout=60)).decode()
+        gamma = line.split("POLYMARKET_GAMMA_URL=", 1)[1].split()[0]
+        code, out, err = await _run(
+            ["--check", "--venues", "polymarket"], {**env, "POLYMARKET_GAMMA_URL": gamma}, tmp_path
+        )
+        assert "polymarket: 3 open markets" in err and "Traceback" not in err
+        polymarket = [line for line in out.splitlines() if ": polymarket " in line]
+        assert polymarket == [], polymarket  # the other venues are "not checked" (exit 1)
+        assert code == 1 and "not checked" in out
+    finally:
+        sim.terminate()
+        assert await asyncio.wait_for(sim.wait(), timeout=30) == 0
