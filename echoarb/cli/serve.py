@@ -94,6 +94,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_board_port(host: str, port: int) -> None:
+    """Fail before anything starts when the board's port is taken (not after the whole stack)."""
+    if port == 0:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(
+                f"cannot serve the board on {host}:{port}: {exc.strerror or exc} "
+                "(another process has it? --port 0 picks a free one)"
+            ) from None
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     import time
 
@@ -106,6 +123,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
     load_pairs_config(settings)  # a bad pairs file fails here, before anything starts
+    _check_board_port(
+        args.host or settings.serve_host, settings.serve_port if args.port is None else args.port
+    )
     began = time.monotonic()
 
     def announce(line: str) -> None:

@@ -190,3 +190,19 @@ def test_top_refuses_a_count_below_one_before_querying(flag: str, capsys: pytest
     with pytest.raises(SystemExit) as exc:
         main(["top", flag, "-5"])
     assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+
+
+def test_up_with_the_board_port_taken_fails_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["up", "--simulate", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve the board on 127.0.0.1:{port}" in err and "--port 0" in err
+    assert not (tmp_path / "data" / "logs").exists()  # no broker, no part was started
