@@ -54,11 +54,18 @@ def cmd_top(args: argparse.Namespace) -> int:
     from echoarb.sink.top import best_opportunities, render
 
     settings, client = _open(args)
+    resolutions = _resolutions(settings)
     database = client.database or settings.clickhouse_database
     try:
         migrate(client, database)  # an empty or old database answers too
         rows = best_opportunities(
-            client, database, minutes=args.minutes, limit=args.limit, executable_only=not args.all
+            client,
+            database,
+            minutes=args.minutes,
+            limit=args.limit,
+            executable_only=not args.all,
+            resolutions=resolutions,
+            sort=args.sort,
         )
     finally:
         client.close()
@@ -66,10 +73,34 @@ def cmd_top(args: argparse.Namespace) -> int:
         print(f"no {'' if args.all else 'executable '}opportunities in the last {args.minutes} min of data")
         return 0
     kind = "opportunities" if args.all else "executable opportunities"
-    print(f"best {kind} per pair and direction, last {args.minutes} min of stored events:")
+    order = "by annualised return" if args.sort == "annualised" else "by net profit"
+    print(f"best {kind} per pair and direction, last {args.minutes} min of stored events, {order}:")
+    if args.sort == "annualised" and not any(o.annualised_return is not None for o in rows):
+        print(
+            "(no expected resolution times: run `echoarb discover` to list the venues; "
+            "days and annualised return come from its cache in DATA_DIR/discover)",
+            file=sys.stderr,
+        )
     print(render(rows))
     sys.stdout.flush()
     return 0
+
+
+def _resolutions(settings: Settings) -> dict[str, int]:
+    """Pair id -> expected resolution from the discovery listing cache, as ``echoarb serve`` reads it.
+
+    ``top`` needs no pairs file otherwise, so an unreadable one costs the two capital columns
+    (with a note), not the table.
+    """
+    from echoarb.discover.resolution import load_expected_resolutions
+    from echoarb.pairs import PairsConfigError, load_pairs
+
+    try:
+        pairs = load_pairs(settings.pairs_file)
+    except PairsConfigError as exc:
+        print(f"echoarb: no resolution times ({exc})", file=sys.stderr)
+        return {}
+    return load_expected_resolutions(pairs, settings.data_dir)
 
 
 def add_sink_commands(sub: Any) -> None:
@@ -99,12 +130,15 @@ def add_sink_commands(sub: Any) -> None:
         help="print the best recent opportunities stored in ClickHouse",
         **described(
             "Best opportunity per pair and direction over the last N minutes of stored spread events "
-            "(counted back from the newest event), executable ones only unless --all. With embedded "
+            "(counted back from the newest event), executable ones only unless --all, with the days to "
+            "the pair's expected resolution and the annualised return where the `echoarb discover` "
+            "listing cache knows the pair. With embedded "
             "ClickHouse this opens DATA_DIR, which fails while another EchoArb process (sink, replay) "
             "holds it: stop it first, or point CLICKHOUSE_URL at a server.",
             [
                 "echoarb top                       # after `make demo` or a stopped `echoarb up`",
                 "echoarb top --minutes 15 --all --limit 50",
+                "echoarb top --sort annualised     # days and returns from the `echoarb discover` cache",
             ],
         ),
     )
@@ -113,4 +147,11 @@ def add_sink_commands(sub: Any) -> None:
     )
     p.add_argument("--limit", type=positive_int, default=20, help="rows to print (default 20)")
     p.add_argument("--all", action="store_true", help="include non-executable opportunities")
+    p.add_argument(
+        "--sort",
+        choices=("profit", "annualised"),
+        default="profit",
+        help="rank by net profit (default) or by annualised return to the pair's expected resolution "
+        "(from the `echoarb discover` listing cache; pairs it does not know go last)",
+    )
     p.set_defaults(func=cmd_top)

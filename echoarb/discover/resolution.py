@@ -6,16 +6,25 @@ a determination; Polymarket's end date lives in Gamma only). The discovery listi
 (``ListingEntry.resolve_ms``), so the serve view reads it here: a pair's capital comes back
 when its last real-money leg resolves. A pair with a real-money leg missing from the
 listing gets no figure rather than a guess. Manifold legs (play money) are left out.
+
+The return on capital is computed here too, once for every reader (the serve view per
+event, ``echoarb top`` per stored opportunity): net profit / (cost + fees), annualised
+simply (x 365 / days, not compounded: a 0.5% edge settling tomorrow is 183%, not 517%).
+Under one hour to go counts as one hour, so a market about to resolve does not divide by zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from echoarb.discover import cache
 from echoarb.discover.model import ListingEntry
 from echoarb.pairs import PairsConfig
+
+DAY_MS = 86_400_000
 
 
 def expected_resolutions(config: PairsConfig, entries: Iterable[ListingEntry]) -> dict[str, int]:
@@ -53,3 +62,31 @@ def load_expected_resolutions(config: PairsConfig, data_dir: Path) -> dict[str, 
     except cache.CacheError:
         return {}
     return expected_resolutions(config, (e for s in sections.values() for e in s.entries))
+
+
+def days_until(event_ms: int, resolves_ms: int) -> float:
+    """Days from an event until the expected resolution (0 when it is already past)."""
+    return max(0.0, (resolves_ms - event_ms) / DAY_MS)
+
+
+def annualised_return(net_profit: Decimal, outlay: Decimal, days: float) -> Decimal | None:
+    """Simple annualised return on the outlay (4 decimals); None when nothing is laid out."""
+    if outlay <= 0:
+        return None
+    yearly = net_profit / outlay * Decimal(365) / Decimal(max(days, 1 / 24))
+    return yearly.quantize(Decimal("0.0001"))
+
+
+def capital_fields(event: dict[str, Any], resolves_ms: int) -> dict[str, Any]:
+    """A spread event's (JSON form) ``resolution_ts``, ``days_to_resolution``, ``annualised_return``."""
+    days = days_until(int(event["event_ts"]), resolves_ms)
+    out: dict[str, Any] = {"resolution_ts": resolves_ms, "days_to_resolution": round(days, 2)}
+    try:
+        outlay = Decimal(event["cost"]) + Decimal(event["fees"])
+        profit = Decimal(event["net_profit"])
+    except (KeyError, TypeError, InvalidOperation):
+        return out
+    yearly = annualised_return(profit, outlay, days)
+    if yearly is not None:
+        out["annualised_return"] = format(yearly, "f")
+    return out

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from echoarb.discover.resolution import capital_fields
 from echoarb.serve.guards import ENDED, PairGuard, ended_leg
 from echoarb.wire.records import from_micros
 
 SORTS = ("net_edge", "annualised_return")
-DAY_MS = 86_400_000
 
 
 class FilterError(ValueError):
@@ -95,26 +95,6 @@ def _decimal(query: Any, name: str) -> Decimal | None:
     if not value.is_finite():
         raise FilterError(f"{name} must be a finite number, not {raw!r}")
     return value
-
-
-def capital_fields(event: dict[str, Any], resolves_ms: int) -> dict[str, Any]:
-    """Days until the capital comes back and the simple annualised return on the outlay.
-
-    Return on outlay = net profit / (cost + fees), annualised simply (x 365 / days, not
-    compounded: a 0.5% edge settling tomorrow is 183%, not 517%). Under one hour to go
-    counts as one hour, so a market about to resolve does not divide by zero.
-    """
-    days = max(0.0, (resolves_ms - int(event["event_ts"])) / DAY_MS)
-    out: dict[str, Any] = {"resolution_ts": resolves_ms, "days_to_resolution": round(days, 2)}
-    try:
-        outlay = Decimal(event["cost"]) + Decimal(event["fees"])
-        profit = Decimal(event["net_profit"])
-    except (KeyError, TypeError, InvalidOperation):
-        return out
-    if outlay > 0:
-        yearly = profit / outlay * Decimal(365) / Decimal(max(days, 1 / 24))
-        out["annualised_return"] = format(yearly.quantize(Decimal("0.0001")), "f")
-    return out
 
 
 def _annualised(event: dict[str, Any]) -> Decimal | None:

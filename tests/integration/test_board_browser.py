@@ -25,11 +25,12 @@ from playwright.async_api import Page, async_playwright
 
 from echoarb.discover import cache
 from echoarb.discover.model import ListingEntry, OutcomeRef
+from echoarb.discover.resolution import DAY_MS, capital_fields
 from echoarb.kafka.embedded import EmbeddedBroker
 from echoarb.kafka.processes import free_port
 from echoarb.pairs import load_pairs
 from echoarb.resources import EXAMPLE_PAIRS, SAMPLE_RECORDING
-from echoarb.serve.state import DAY_MS, capital_fields, opportunity_key
+from echoarb.serve.state import opportunity_key
 from echoarb.services.replay import run_replay
 from echoarb.settings import Settings
 
