@@ -177,12 +177,14 @@ def _polymarket_markets(args: argparse.Namespace) -> list[list[str]]:
     if not args.market:
         return []
     from echoarb.cli.common import load_pairs_config, settings_from_args
+    from echoarb.venues.sim_listing import no_token
 
     markets = []
     for pair in load_pairs_config(settings_from_args(args)).pairs:
         for _, ref in pair.refs():
             if ref.venue == "polymarket":
-                no = ref.no_instrument or f"{ref.instrument}0"  # not a configured token
+                # not a configured token; the same one the discovery listing shows (sim_listing)
+                no = ref.no_instrument or no_token(ref.instrument)
                 markets.append([ref.instrument, no])
     return markets
 

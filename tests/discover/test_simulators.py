@@ -29,7 +29,7 @@ from echoarb.venues.kalshi.simulator import KalshiSimulator
 from echoarb.venues.manifold.simulator import ManifoldSimulator
 from echoarb.venues.market_model import MarketModel
 from echoarb.venues.polymarket.simulator import PolymarketSimulator
-from echoarb.venues.sim_listing import resolve_s
+from echoarb.venues.sim_listing import iso, resolve_s
 from tests.discover import server as listing_server
 from tests.discover.test_cli import EXAMPLE, _env, _run
 
@@ -163,3 +163,20 @@ def test_up_simulate_hands_the_simulators_rest_urls_to_discover(tmp_path: Path) 
     assert set(stack.discover_env) == {"KALSHI_API_URL", "POLYMARKET_GAMMA_URL", "MANIFOLD_API_URL"}
     assert all(ingest.env[name] == url for name, url in stack.discover_env.items())
     assert stack.discover_env["KALSHI_API_URL"].endswith("/trade-api/v2")
+
+
+async def test_polymarket_lookup_by_token_agrees_with_the_listing() -> None:
+    """``/markets?clob_token_ids=`` (ingest, ``discover --check``) answers the listed two-token market."""
+    model = MarketModel(load_pairs(EXAMPLE), seed=7)
+    async with PolymarketSimulator(model=model) as poly:
+        listed = {m.instrument: m for m in poly.listed}
+        btc = "51583272702709398851526363019165398878126948683048952387032094150633815882485"
+        no = listed[btc].no_instrument  # the config names no NO token: a made-up one
+        url = f"{poly.http_url}/markets"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, params={"clob_token_ids": no}) as response,
+        ):
+            (market,) = await response.json()
+    assert json.loads(market["clobTokenIds"]) == [btc, no]
+    assert market["endDate"] == iso(listed[btc].resolve_s)

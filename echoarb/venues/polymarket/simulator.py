@@ -49,7 +49,8 @@ class PolymarketSimulator(VenueSimulator):
         self.books: dict[str, tuple[dict[int, int], dict[int, int]]] = {}  # asset -> (bids, asks)
         self.pings = 0
         self.market_of: dict[str, list[str]] = {}  # token -> the market's tokens (YES, NO)
-        for tokens in markets or []:
+        listed = [[m.instrument, m.no_instrument] for m in self.listed]  # the model's, as discover lists them
+        for tokens in [*listed, *(markets or [])]:
             for token in tokens:
                 self.market_of[token] = list(tokens)
         self.market_overrides: dict[str, dict[str, Any]] = {}  # any of a market's tokens -> fields
