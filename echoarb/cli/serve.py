@@ -7,10 +7,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from echoarb.cli.common import CliError, described, kafka, load_pairs_config, settings_from_args
 from echoarb.model import VENUES
+
+if TYPE_CHECKING:
+    from echoarb.discover.resolution import ListingWatch
+    from echoarb.serve.state import SpreadState
 
 log = logging.getLogger("echoarb")
 
@@ -35,8 +39,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except AlertsConfigError as exc:
             raise CliError(f"invalid alerts config: {exc}") from None
 
-    from echoarb.discover.resolution import load_expected_resolutions
+    from echoarb.discover.resolution import ListingWatch, load_expected_resolutions
 
+    watch = ListingWatch(pairs, settings.data_dir)  # before the first read: a change after it counts
     resolutions = load_expected_resolutions(pairs, settings.data_dir)
     log.info(
         "serve: expected resolution known for %d of %d pairs (from the echoarb discover listing)",
@@ -46,11 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def run(bootstrap: str, embedded: bool) -> None:
         await client_config.ensure_topics(bootstrap, settings)
+        state = SpreadState({p.id for p in pairs.pairs}, resolution_ms=resolutions)
         source = SpreadSource(
             settings,
             bootstrap,
             load_codecs(settings.schema_registry_url),
-            SpreadState({p.id for p in pairs.pairs}, resolution_ms=resolutions),
+            state,
             consumer_kwargs=client_config.consumer(embedded, settings),
             from_beginning=embedded,
             lookback_s=settings.serve_lookback_s,
@@ -82,7 +88,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 host,
                 service.port,
             )
-            await service.run()
+            watcher = asyncio.create_task(_watch_listing(watch, state), name="serve-listing-watch")
+            try:
+                await service.run()
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
         finally:
             await service.stop()
 
@@ -92,6 +103,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ):
         asyncio.run(run(bootstrap, embedded))
     return 0
+
+
+async def _watch_listing(watch: ListingWatch, state: SpreadState, interval_s: float = 5.0) -> None:
+    """New expected resolutions after ``echoarb discover`` refreshed its cache: later events carry them."""
+    while True:
+        await asyncio.sleep(interval_s)
+        fresh = await asyncio.to_thread(watch.poll)
+        if fresh is not None:
+            state.resolution_ms = fresh
+            log.info(
+                "serve: the discover listing changed: expected resolution known for %d pairs", len(fresh)
+            )
 
 
 def _check_board_port(host: str, port: int) -> None:

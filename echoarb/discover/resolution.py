@@ -90,3 +90,32 @@ def capital_fields(event: dict[str, Any], resolves_ms: int) -> dict[str, Any]:
     if yearly is not None:
         out["annualised_return"] = format(yearly, "f")
     return out
+
+
+class ListingWatch:
+    """Re-reads the expected resolutions when the listing cache changes (``echoarb serve``).
+
+    A long-running view should not need a restart after ``echoarb discover --refresh``: each
+    :meth:`poll` compares the cache file's modification time with the last one read and,
+    when it moved, returns the fresh mapping (else None). A file being replaced is read on
+    the next poll; an unreadable one yields {} like a missing one.
+    """
+
+    def __init__(self, config: PairsConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.path = cache.cache_path(data_dir)
+        self._seen = self._mtime()
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def poll(self) -> dict[str, int] | None:
+        mtime = self._mtime()
+        if mtime == self._seen:
+            return None
+        self._seen = mtime
+        return load_expected_resolutions(self.config, self.data_dir)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from echoarb.discover import cache
 from echoarb.discover.model import ListingEntry, OutcomeRef
-from echoarb.discover.resolution import expected_resolutions, load_expected_resolutions
+from echoarb.discover.resolution import ListingWatch, expected_resolutions, load_expected_resolutions
 from echoarb.pairs import parse_pairs
 
 CONFIG = parse_pairs(
@@ -44,3 +45,25 @@ def test_loaded_from_the_cache_or_empty(tmp_path: Path) -> None:
     assert load_expected_resolutions(CONFIG, tmp_path)["both"] == 5_000
     path.write_text("damaged")
     assert load_expected_resolutions(CONFIG, tmp_path) == {}
+
+
+def test_the_watch_reports_a_changed_listing_once(tmp_path: Path) -> None:
+    """``echoarb serve`` polls this: a refreshed listing reaches the view without a restart."""
+    watch = ListingWatch(CONFIG, tmp_path)
+    assert watch.poll() is None  # no cache yet, nothing changed
+    path = cache.cache_path(tmp_path)
+    cache.save(path, {"kalshi": cache.VenueSection("kalshi", 0, (K1,))})
+    assert watch.poll() == {"signal": 2_000}
+    assert watch.poll() is None  # unchanged since
+    later = dataclasses.replace(K1, resolve_ms=3_000)
+    cache.save(
+        path,
+        {
+            "kalshi": cache.VenueSection("kalshi", 0, (later,)),
+            "polymarket": cache.VenueSection("polymarket", 0, (P1,)),
+        },
+    )
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # coarse clocks
+    assert watch.poll() == {"both": 5_000, "signal": 3_000}
+    path.unlink()
+    assert watch.poll() == {}
