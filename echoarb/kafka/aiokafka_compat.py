@@ -18,6 +18,12 @@ A3 -- a producer stop that never ends. ``AIOKafkaProducer.stop`` first waits unt
     outage with it); with the brokers gone a SIGTERM would wait that long.
     :func:`stop_producer` bounds it and then closes the sender and the connections: the
     undelivered batches are reported, not waited for.
+A4 -- a commit cancelled mid-flight fails unseen. ``AIOKafkaConsumer.commit`` shields an
+    inner task; cancel the caller (SIGTERM stopping the sink) and that task goes on alone,
+    and when the consumer's stop then closes its connection it fails and asyncio prints
+    "Task exception was never retrieved" with a traceback. :func:`commit` lets a cancelled
+    commit finish within a grace period (the rows are stored: the commit should land) and
+    always collects its outcome.
 """
 
 from __future__ import annotations
@@ -112,3 +118,20 @@ async def stop_producer(producer: AIOKafkaProducer, grace_s: float = STOP_GRACE_
         with contextlib.suppress(Exception):
             await client.close()
     return False
+
+
+async def commit(consumer: AIOKafkaConsumer, offsets: Any, grace_s: float = STOP_GRACE_S) -> None:
+    """``consumer.commit(offsets)``; cancelled, it waits up to ``grace_s`` for the commit to
+    land, then lets the cancellation through. Its outcome is always collected (A4)."""
+    task = asyncio.ensure_future(consumer.commit(offsets))
+    task.add_done_callback(_collect)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task}, timeout=grace_s)
+        raise
+
+
+def _collect(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("Kafka consumer: a commit failed after its caller stopped: %s", task.exception())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from echoarb.kafka import resets
+from echoarb.kafka import aiokafka_compat, resets
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
@@ -38,7 +38,7 @@ class Commits:
 
     async def commit(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit(ends)
+            await aiokafka_compat.commit(consumer, ends)  # lands even if a SIGTERM cancels us
         except KafkaError as exc:
             # Typically a rebalance: the rows are stored and the ledger lets the next owner
             # re-cut the same batches, so the re-read inserts are deduplicated.

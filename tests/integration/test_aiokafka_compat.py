@@ -7,12 +7,15 @@ Against the real embedded broker; each raw test fails once aiokafka fixes the be
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+import signal
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
 from echoarb.kafka import aiokafka_compat
@@ -102,3 +105,40 @@ async def test_a2_a_dead_fetch_fails_the_stop_stop_consumer_closes_anyway(broker
     fixed = await _with_dead_fetch(broker.bootstrap, topic)
     assert await aiokafka_compat.stop_consumer(fixed) is False
     assert _connections(fixed) == 0
+
+
+async def _cancelled_commit_while_frozen(broker: EmbeddedBroker, topic: str, fixed: bool) -> list[str]:
+    """Commit while the broker answers nothing (SIGSTOP), cancel the caller, stop the consumer:
+    what asyncio reports about tasks nobody collected."""
+    consumer = await _joined(broker.bootstrap, topic)
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(str(context["message"])))
+    assert broker.pid is not None
+    os.kill(broker.pid, signal.SIGSTOP)
+    try:
+        offsets = {TopicPartition(topic, 0): 0}
+        call = aiokafka_compat.commit(consumer, offsets, grace_s=0.5) if fixed else consumer.commit(offsets)
+        caller = asyncio.ensure_future(call)
+        await asyncio.sleep(0.3)  # the request is out, no answer comes
+        caller.cancel()
+        await asyncio.gather(caller, return_exceptions=True)
+        await aiokafka_compat.stop_consumer(consumer, grace_s=1.0)  # closes the connection under it
+        for _ in range(20):
+            await asyncio.sleep(0.05)
+            gc.collect()
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)
+        loop.set_exception_handler(previous)
+    return reported
+
+
+async def test_a4_a_cancelled_commit_fails_unseen_commit_collects_it(tmp_path: Path) -> None:
+    topic = f"a4-{uuid.uuid4().hex[:6]}"
+    with EmbeddedBroker(log_path=tmp_path / "tansu.log") as broker:
+        await create_topics(broker.bootstrap, {topic: 1})
+        raw = await _cancelled_commit_while_frozen(broker, topic, fixed=False)
+        assert "Task exception was never retrieved" in raw, f"A4 can go: {raw}"
+        fixed = await _cancelled_commit_while_frozen(broker, topic, fixed=True)
+        assert "Task exception was never retrieved" not in fixed, fixed
