@@ -121,8 +121,10 @@ def kafka(settings: Settings) -> Iterator[tuple[str, bool]]:
 
 
 @contextlib.asynccontextmanager
-async def stop_on_signals(*sigs: signal.Signals) -> AsyncIterator[None]:
+async def stop_on_signals(*sigs: signal.Signals) -> AsyncIterator[list[signal.Signals]]:
     """SIGTERM and SIGINT cancel the current task, and the block ends quietly.
+
+    The value it gives is the list of signals received (empty: the block ended by itself).
 
     ``main`` turns SIGTERM into ``SystemExit`` from a plain signal handler: that lands in
     whichever task runs at that instant, aiokafka's fetcher included, which then dies with it
@@ -147,7 +149,7 @@ async def stop_on_signals(*sigs: signal.Signals) -> AsyncIterator[None]:
     for sig in sigs:
         loop.add_signal_handler(sig, request, sig)
     try:
-        yield
+        yield requested
     except asyncio.CancelledError:
         if not requested:
             raise

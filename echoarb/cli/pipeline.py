@@ -26,7 +26,7 @@ log = logging.getLogger("echoarb")
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from echoarb.cli.console import SpreadBoard
-    from echoarb.services.replay import run_replay
+    from echoarb.services.replay import ReplayReport, run_replay
 
     settings = settings_from_args(args)
     pairs = load_pairs_config(settings)
@@ -57,21 +57,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    with kafka(settings) as (bootstrap, embedded):
-        report = asyncio.run(
-            run_replay(
-                settings,
-                pairs,
-                recording,
-                Path(args.out) if args.out else None,
-                bootstrap=bootstrap,
-                embedded_broker=embedded,
-                speed=args.speed,
-                timeout=args.timeout,
-                on_event=on_event,
-                skip_bad_lines=bool(bad),
+    async def replay_until_signal(bootstrap: str, embedded: bool) -> tuple[ReplayReport | None, int]:
+        # SIGTERM or Ctrl-C cancels the replay at its current await (stop_on_signals), so its
+        # finally blocks stop the worker and the clients intact, with no traceback.
+        async with stop_on_signals() as stopped:
+            return (
+                await run_replay(
+                    settings,
+                    pairs,
+                    recording,
+                    Path(args.out) if args.out else None,
+                    bootstrap=bootstrap,
+                    embedded_broker=embedded,
+                    speed=args.speed,
+                    timeout=args.timeout,
+                    on_event=on_event,
+                    skip_bad_lines=bool(bad),
+                ),
+                0,
             )
-        )
+        return None, 128 + int(stopped[0]) if stopped else 1
+
+    with kafka(settings) as (bootstrap, embedded):
+        report, code = asyncio.run(replay_until_signal(bootstrap, embedded))
+    if report is None:
+        log.warning("replay stopped by a signal before the end of the recording: no summary")
+        return code
     print()
     board.render(best=True, title="Best opportunity per pair and direction (net profit > 0):")
     print()
