@@ -133,7 +133,9 @@ class Topology:
         )
         Views(table, self.by_id, self.params, self.stats, s.worker_web_port).register(app)
         app.agent(self.tick_topic, name="scan-ticks")(self._agent)
-        app.timer(min(0.25, max(0.01, s.state_flush_ms / 2000)))(self._on_timer)
+        # Held ticks are released on the next push or this timer; checkpoints seal by their own
+        # clock (Checkpoints.due), so a faster timer only checks more often.
+        app.timer(min(s.merge_recheck_ms / 1000, max(0.005, s.state_flush_ms / 2000)))(self._on_timer)
         app.task(self._committer)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
