@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from echoarb.cli.common import CliError, load_pairs_config, settings_from_args
+from echoarb.cli.common import CliError, checked_recording, load_pairs_config, settings_from_args
 from echoarb.resources import SAMPLE_RECORDING
 
 log = logging.getLogger("echoarb")
@@ -115,7 +115,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from echoarb.backtest.run import Backtest, BacktestConfig
     from echoarb.backtest.stats import summarise
     from echoarb.backtest.trade import Strategy
-    from echoarb.venues.recording import check_recording, read_recording
+    from echoarb.venues.recording import read_recording
     from echoarb.wire.records import spread_record_to_json, spread_to_record
 
     settings = settings_from_args(args)
@@ -138,16 +138,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.paper:
         return _paper(args, settings, pairs, config)
     recording = Path(args.recording)
-    if not recording.is_file():
-        raise CliError(f"recording not found: {recording}")
-    good, bad = check_recording(recording)
-    if bad and not args.skip_bad_lines:
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise CliError(
-            f"bad recording line: {bad[0]}{more}; fix it, or pass --skip-bad-lines to count and skip"
-        )
-    if bad:
-        log.warning("skipping %d bad recording lines (first: %s)", len(bad), bad[0])
+    good, bad = checked_recording(recording, args.skip_bad_lines)
     out_dir = Path(args.out) if args.out else settings.data_dir / "backtest"
 
     progress = _Progress(good)

@@ -158,3 +158,22 @@ async def stop_on_signals(*sigs: signal.Signals) -> AsyncIterator[list[signal.Si
         for sig in sigs:
             loop.remove_signal_handler(sig)
             signal.signal(sig, previous[sig])
+
+
+def checked_recording(path: Path, skip_bad_lines: bool) -> tuple[int, list[Any]]:
+    """Read a recording through once before anything starts (replay, backtest): its good
+    frames and bad lines. A bad line is one ``CliError`` naming the file and line, unless the
+    user asked to skip them (then one warning, and the caller counts them)."""
+    from echoarb.venues.recording import check_recording
+
+    if not path.is_file():
+        raise CliError(f"recording not found: {path}")
+    good, bad = check_recording(path)
+    if bad and not skip_bad_lines:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise CliError(
+            f"bad recording line: {bad[0]}{more}; fix it, or pass --skip-bad-lines to count and skip"
+        )
+    if bad:
+        log.warning("skipping %d bad recording lines (first: %s)", len(bad), bad[0])
+    return good, bad

@@ -11,6 +11,7 @@ from typing import Any
 
 from echoarb.cli.common import (
     CliError,
+    checked_recording,
     described,
     kafka,
     load_pairs_config,
@@ -31,18 +32,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     pairs = load_pairs_config(settings)
     recording = Path(args.recording)
-    if not recording.is_file():
-        raise CliError(f"recording not found: {recording}")
-    from echoarb.venues.recording import check_recording
-
-    _, bad = check_recording(recording)
-    if bad and not args.skip_bad_lines:
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise CliError(
-            f"bad recording line: {bad[0]}{more}; fix it, or pass --skip-bad-lines to count and skip"
-        )
-    if bad:
-        log.warning("skipping %d bad recording lines (first: %s)", len(bad), bad[0])
+    _, bad = checked_recording(recording, args.skip_bad_lines)
     if args.data_dir:
         settings = settings.model_copy(update={"data_dir": Path(args.data_dir).resolve()})
     board = SpreadBoard()
