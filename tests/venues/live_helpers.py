@@ -69,8 +69,9 @@ def pipeline(buffer_frames: int = 10_000, heartbeat_ms: int = 20) -> tuple[Buffe
     ), publisher
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll ``predicate`` every 5 ms; fail with ``what`` after ``timeout`` seconds."""
+async def until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll ``predicate`` every 5 ms; fail with ``what`` after ``timeout`` seconds (generous: on
+    a loaded CI machine a live simulator round trip can take seconds; a pass returns at once)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

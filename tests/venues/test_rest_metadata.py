@@ -207,7 +207,7 @@ async def test_polymarket_rest_book_failure_falls_back_to_resubscribe(
             await until(lambda: sim.sent > 20, what="a streaming feed")
             for asset in ids:
                 _corrupt(sim, asset)
-            await until(lambda: connector.resubscribe_fallbacks >= 1, timeout=10, what="a fallback")
+            await until(lambda: connector.resubscribe_fallbacks >= 1, timeout=20, what="a fallback")
             await until(
                 lambda: any(c.get("operation") == "subscribe" for c in sim.commands), what="the resubscribe"
             )
