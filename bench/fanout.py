@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from aiohttp import ClientSession, WSMsgType, web
+from aiohttp import ClientSession, TCPConnector, WSMsgType, web
 
 from bench.common import machine, save
 from echoarb.kafka.processes import free_port
@@ -56,7 +56,8 @@ async def client_main(url: str, n: int, duration: float, slow: int) -> dict[str,
     latencies: list[float] = []
     counts = [0] * n
     closes: list[int | None] = []
-    async with ClientSession() as http:
+    # limit=0: aiohttp's default pool of 100 connections would make client 101 wait for ever.
+    async with ClientSession(connector=TCPConnector(limit=0)) as http:
         sockets = [await http.ws_connect(url, max_msg_size=0) for _ in range(n)]
         stalled = [stall_socket(url) for _ in range(slow)]
         print("READY", flush=True)
