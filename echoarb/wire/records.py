@@ -83,8 +83,33 @@ def _level_record(level: Level) -> dict[str, int]:
     return record
 
 
+# Ladder records by the ladder object: a book hands out the same tuple until its side changes
+# (and a delta changes one side of two), so most ladders of a tick were converted before.
+# Keyed by id() with an identity check; the entry holds the ladder, so the id is not reused
+# while it is cached. Entries are shared: callers must not mutate the lists either.
+_LADDER_CACHE_MAX = 16_384
+_ladder_record_cache: dict[int, tuple[tuple[Level, ...], list[dict[str, int]]]] = {}
+_level_by_id: dict[int, tuple[Level, dict[str, int]]] = {}
+
+
 def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
-    return [_level_record(lv) for lv in levels]
+    hit = _ladder_record_cache.get(id(levels))
+    if hit is not None and hit[0] is levels:
+        return hit[1]
+    records = []
+    for level in levels:
+        # By identity first (books reuse Level objects): no dataclass __hash__ call.
+        known = _level_by_id.get(id(level))
+        if known is None or known[0] is not level:
+            known = (level, _level_record(level))
+            if len(_level_by_id) >= _LADDER_CACHE_MAX:
+                _level_by_id.clear()
+            _level_by_id[id(level)] = known
+        records.append(known[1])
+    if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
+        _ladder_record_cache.clear()
+    _ladder_record_cache[id(levels)] = (levels, records)
+    return records
 
 
 def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
