@@ -479,6 +479,15 @@ class QueryableLatency:
         ).result_rows
         return [(str(r[0]), int(r[1])) for r in rows]
 
+    async def ready(self, topic: str, timeout: float = 60.0) -> None:
+        """Wait until the sink consumes ``topic`` (it migrates, then joins its group first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(tp.topic == topic for tp in self.sink.assigned) == PARTITIONS:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"the sink was not consuming {topic} after {timeout:.0f} s")
+
     async def run(self) -> None:
         sink = asyncio.create_task(self.sink.run())
         seen: set[str] = set()
@@ -505,9 +514,21 @@ class QueryableLatency:
 
 
 async def latency(
-    env: Env, n_pairs: int, rates: list[int], seconds: float, system: str = "echoarb"
+    env: Env,
+    n_pairs: int,
+    rates: list[int],
+    seconds: float,
+    system: str = "echoarb",
+    *,
+    queryable: bool = False,
 ) -> dict[str, Any]:
-    """Offered load ``rates`` (ticks/s) for ``seconds`` each, through ``system`` (see SYSTEMS)."""
+    """Offered load ``rates`` (ticks/s) for ``seconds`` each, through ``system`` (see SYSTEMS).
+
+    ``queryable``: also run the real ClickHouse sink (in this process) and time each spread
+    until its row is queryable. That pass is separate from the side-by-side one: the sink and
+    its embedded engine take most of a core on this 2-core machine, which the peers (no sink)
+    would not pay, so the publish -> spread event figures beside them come from a run without it.
+    """
     s = env.settings(n_pairs, f"lat{system}")
     pairs = load_pairs(s.pairs_file)
     producer_id = f"bench-{uuid.uuid4().hex[:8]}"
@@ -516,14 +537,15 @@ async def latency(
     await client_config.ensure_topics(env.broker.bootstrap, s)
     reader = OutputLatency(env.broker.bootstrap, s, env.codecs, system)
     tasks = [asyncio.create_task(reader.run())]
-    queryable = None
     pool: list[Any] = []
     producer = AIOKafkaProducer(bootstrap_servers=env.broker.bootstrap, **client_config.tick_producer(True))
     await producer.start()
+    sink: QueryableLatency | None = None
     if system == "echoarb":
         pool = await start_workers(env, s, 1)
-        queryable = QueryableLatency(env, s, float(os.environ.get("BENCH_SINK_FLUSH_S", "0.1")))
-        tasks.append(asyncio.create_task(queryable.run()))
+        if queryable:
+            sink = QueryableLatency(env, s, float(os.environ.get("BENCH_SINK_FLUSH_S", "0.1")))
+            tasks.append(asyncio.create_task(sink.run()))
     else:
         pool = [await start_peer(env, s, system, producer, reader.warm)]
     publisher = TickPublisher(
@@ -538,6 +560,8 @@ async def latency(
     out: dict[str, Any] = {"system": system, "pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
     try:
         await asyncio.sleep(0.5)
+        if sink is not None:
+            await sink.ready(s.topic_spreads)
         for rate in rates:
             ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True, probe_every=1)
             warm = int(rate * 0.5)  # the first half second warms caches and connections
@@ -574,13 +598,19 @@ async def latency(
                 ts >= end_ms - 300 for ts, _ in reader.samples[-200:]
             ):
                 await asyncio.sleep(0.05)
+            while (
+                sink is not None
+                and time.monotonic() < drain_deadline
+                and not any(ts >= end_ms - 300 for ts, _ in sink.samples[-200:])
+            ):
+                await asyncio.sleep(0.05)  # the rows follow the spread events
             await asyncio.sleep(min(0.5, seconds))
             for w in pool:
                 w.check_alive()
             cpu1 = cpu_seconds(pool[0].pid)
             _spy_stop(spy)
             lat = [ms for ts, ms in reader.samples if start_ms + 500 <= ts <= end_ms]
-            ch = [ms for ts, ms in queryable.samples if start_ms + 500 <= ts <= end_ms] if queryable else []
+            ch = [ms for ts, ms in sink.samples if start_ms + 500 <= ts <= end_ms] if sink else []
             out["rates"][str(rate)] = {
                 "offered_ticks_per_s": rate,
                 "achieved_ticks_per_s": round(len(ticks) / (end_ms - start_ms) * 1000),
@@ -605,12 +635,12 @@ async def latency(
                 else None,
                 "load_avg_1m": round(os.getloadavg()[0], 2),
             }
-            if queryable is not None:
+            if sink is not None:
                 out["rates"][str(rate)].update(
                     clickhouse_rows=len(ch),
                     clickhouse_p50_ms=round(percentile(ch, 0.50), 1) if ch else None,
                     clickhouse_p99_ms=round(percentile(ch, 0.99), 1) if ch else None,
-                    sink_flush_s=queryable.flush_s,
+                    sink_flush_s=sink.flush_s,
                 )
             del warm
         await publisher.flush(end_of_stream=True)
@@ -859,6 +889,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     result["throughput"][f"{kind}_error"] = errors[0]
         if "latency" in args.phases:
             result["latency"] = await latency(env, args.pairs, args.rates, args.seconds)
+            # Publish -> row queryable in ClickHouse: its own pass, with the sink running.
+            rate = 2_500 if 2_500 in args.rates else args.rates[0]
+            result["latency_queryable"] = await latency(env, args.pairs, [rate], args.seconds, queryable=True)
             result["latency_peers"] = {}
             for kind in peers:
                 try:

@@ -113,12 +113,14 @@ def table(r: dict[str, Any]) -> str:
                 "; ".join(beside) + f" ({v['spread_events']} events, {v['tick_records_per_s']:,} records/s)",
             )
         )
+    for rate, v in p.get("latency_queryable", {}).get("rates", {}).items():
         if v.get("clickhouse_rows"):
             rows.append(
                 (
                     f"  -> queryable in ClickHouse @{int(rate):,}",
                     f"p50 {v['clickhouse_p50_ms']} / p99 {v['clickhouse_p99_ms']} ms",
-                    f"{v['clickhouse_rows']} rows, sink flush {v['sink_flush_s']} s",
+                    f"own pass with the sink: {v['clickhouse_rows']} rows, sink flush {v['sink_flush_s']} s; "
+                    f"spread event p50 {v['p50_ms']} / p99 {v['p99_ms']} ms",
                 )
             )
     for n, v in p.get("latency_vs_pairs", {}).items():

@@ -185,6 +185,11 @@ class SinkService:
         return list(self._routes)
 
     @property
+    def assigned(self) -> frozenset[TopicPartition]:
+        """Partitions this sink holds (empty until its group has assigned them)."""
+        return frozenset(self._owned)
+
+    @property
     def committed(self) -> Mapping[TopicPartition, int]:
         """Next offset committed per partition (by this sink, or found in the group on assignment)."""
         return self._commits.view

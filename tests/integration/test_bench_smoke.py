@@ -30,7 +30,8 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert result["pipeline"]["throughput"]["worker_ticks_per_s"] > 0
     assert result["pipeline"]["throughput"]["baseline_ticks_per_s"] > 0
     assert "500" in result["pipeline"]["latency"]["rates"]
-    assert "clickhouse_p99_ms" in result["pipeline"]["latency"]["rates"]["500"]
+    assert "clickhouse_p99_ms" not in result["pipeline"]["latency"]["rates"]["500"]  # no sink beside peers
+    assert result["pipeline"]["latency_queryable"]["rates"]["500"]["clickhouse_rows"] > 0
     assert "sink" in result
     assert result["edge"]["identical_outputs"] is True  # fast path vs reference evaluation
     assert "pipeline 1 worker" in proc.stdout
