@@ -206,13 +206,23 @@ class PartitionScanner:
         detector = state.detector
         executable_keys = state.executable
         changed: list[Opportunity] = []
-        for d, executable, age in current:
-            if d.changed(detector, executable):
-                changed.append(d.opportunity(executable, age, newest_ts))
+        top: Direction | None = None
+        top_executable = False
+        top_profit: int | Decimal = 0
+        for d, executable in current:
+            key = d.key
+            if d.sized:
+                if detector.changed_result(key, d.eq, executable, d):
+                    changed.append(d.opportunity(executable, newest_ts))
+                profit = d.profit
+                if top is None or profit > top_profit:
+                    top, top_executable, top_profit = d, executable, profit
+            elif detector.cleared(key):
+                changed.append(d.opportunity(executable, newest_ts))
             if executable:
-                executable_keys.add(d.key)
+                executable_keys.add(key)
             else:
-                executable_keys.discard(d.key)
+                executable_keys.discard(key)
         ts = state.last_event_ts
         any_executable = bool(executable_keys)
         for window in state.windows:
@@ -221,18 +231,12 @@ class PartitionScanner:
                 self.late_window_events += window.on_opportunity(opp.event_ts, opp)
         if changed:
             state.last_spread = OpportunitySummary.of(changed[-1])
-            top: tuple[Direction, bool] | None = None
-            top_profit = None
-            for d, executable, _ in current:
-                profit = d.net_profit()
-                if profit is not None and (top_profit is None or profit > top_profit):
-                    top, top_profit = (d, executable), profit
             if top is None:
                 state.best = None
             else:
-                t = top[0].template()
+                t = top.template()
                 state.best = OpportunitySummary(
-                    top[0].key, str(t.size), str(t.net_profit), str(t.net_edge), top[1], newest_ts
+                    top.key, str(t.size), str(t.net_profit), str(t.net_edge), top_executable, newest_ts
                 )
         return changed
 

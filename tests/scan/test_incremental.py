@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from echoarb.model import Level, Tick, Venue
 from echoarb.pairs import parse_pairs
+from echoarb.scan.edge.changes import signatures
 from echoarb.scan.edge.fees import FeePolicy, fee_model
-from echoarb.scan.edge.intwalk import int_walk
+from echoarb.scan.edge.intwalk import _ratio, int_walk
 from echoarb.scan.edge.walk import PricedLadder, walk_reach
 from echoarb.scan.scanner import PartitionScanner, ScanParams
+from echoarb.scan.state import encode_state
 from echoarb.wire.records import tick_from_record, tick_to_record
 
 VENUES: tuple[Venue, ...] = ("kalshi", "polymarket", "manifold")
@@ -187,3 +189,150 @@ def test_the_integer_path_runs_on_wire_ticks() -> None:
     for tick in (k, p, replace(k, seq=2, recv_ts=2, event_ts=2)):
         scanner.apply(tick)
     assert scanner.incremental_walks == 2  # the second Kalshi tick has the same book: no walk
+
+
+_small_ladder = st.lists(
+    st.builds(
+        Level,
+        st.sampled_from([D("0.40"), D("0.4"), D("0.41"), D("0.45"), D("0.52")]),
+        st.sampled_from([D(10), D("10.0"), D(20), D(7), D("1E+1")]),
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda levels: tuple(sorted(levels, key=lambda lv: lv.price)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    books=st.lists(st.tuples(_small_ladder, _small_ladder), min_size=2, max_size=2),
+    rate=st.sampled_from([D(0), D("0.07")]),
+    policy=st.sampled_from(POLICIES),
+)
+def test_integer_values_are_equal_exactly_when_signatures_are(
+    books: list[tuple[tuple[Level, ...], tuple[Level, ...]]], rate: D, policy: FeePolicy
+) -> None:
+    """Change detection compares ``IntWalk.eq`` instead of signature texts: equal values must
+    mean an equal signature, and different values a different one (small books, so both happen)."""
+    ma, mb = fee_model("kalshi", rate, 1, policy), fee_model("polymarket", D("0.04"), 1, policy)
+    seen = []
+    for yes, no in books:
+        got = int_walk(yes, ma, no, mb, D(0))
+        assert got is not None
+        walked = got[0]
+        if walked is None:
+            return
+        parts = walked.parts("kalshi", yes[0].price, "polymarket", no[0].price)
+        seen.append((walked.eq, signatures(parts)))
+    (eq1, sig1), (eq2, sig2) = seen
+    assert eq1 is not None
+    assert (eq1 == eq2) == (sig1 == sig2)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    num=st.one_of(st.integers(-(10**26) + 1, 10**26 - 1), st.integers(-(10**7), 10**7)),
+    den=st.one_of(st.integers(1, 10**22), st.integers(1, 1000), st.sampled_from([2, 4, 8, 10**6, 2 * 10**6])),
+)
+def test_integer_ratio_rounds_as_decimal(num: int, den: int) -> None:
+    expected = (D(num) / D(den)).quantize(D(1))
+    assert _ratio(num, den) == int(expected)
+    assert _ratio(den * 7 + den // 2, den) == int((D(den * 7 + den // 2) / D(den)).quantize(D(1)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequence=ticks(),
+    cut=st.integers(0, 25),
+    writer_reference=st.booleans(),
+    min_edge=st.sampled_from([D(0), D("0.01")]),
+    wire=st.booleans(),
+)
+def test_a_restored_state_continues_as_the_reference(
+    sequence: list[Tick], cut: int, writer_reference: bool, min_edge: D, wire: bool
+) -> None:
+    """A pair state written by either path (the table holds signature texts, as it always
+    has), restored into the fast path, gives what the reference restored from it gives."""
+    if wire:
+        sequence = [tick_from_record(tick_to_record(t)) for t in sequence]
+    params = ScanParams(min_edge=min_edge, max_quote_age_ms=30_000)
+    pairs = parse_pairs(_pairs(1)).by_id()
+    writer = PartitionScanner(pairs, params, reference=writer_reference)
+    for tick in sequence[:cut]:
+        writer.apply(tick)
+    saved = encode_state(writer.states["p"].to_json()) if "p" in writer.states else None
+
+    def rest(reference: bool) -> list[str]:
+        scanner = PartitionScanner(pairs, params, lambda pair_id: saved, reference=reference)
+        trace = []
+        for tick in sequence[cut:]:
+            trace.append(repr(scanner.apply(tick)))
+            trace.append(json.dumps(scanner.states["p"].to_json(), sort_keys=True))
+        return trace
+
+    assert rest(reference=False) == rest(reference=True)
+
+
+# A pair state as the scanner wrote it before change detection compared values (commit
+# 7713039): the detector holds signature texts. Restored into today's scanner, a tick with
+# the same result emits nothing and a tick that moves the result emits it.
+_OLD_STATE = (
+    b'{"pair_id":"p","quotes":{"kalshi":{"pair_id":"p","venue":"kalshi","outcome":"","yes_asks":[{'
+    b'"price_micros":480000,"size_micros":80000000},{"price_micros":500000,"size_micros":200000000'
+    b'}],"no_asks":[],"event_ts":1,"recv_ts":1,"fee_rate_micros":70000,"status":"open","in_sync":t'
+    b'rue,"real_money":true,"seq":1},"polymarket":{"pair_id":"p","venue":"polymarket","outcome":""'
+    b',"yes_asks":[],"no_asks":[{"price_micros":470000,"size_micros":120000000},{"price_micros":49'
+    b'0000,"size_micros":500000000}],"event_ts":1,"recv_ts":1,"fee_rate_micros":40000,"status":"op'
+    b'en","in_sync":true,"real_money":true,"seq":1}},"detector":{"p|binary|kalshi:yes,polymarket:n'
+    b'o":"1.2E+2|114.8|3.2957|1.9043|0.015869|0.05|x|kalshi:yes::0.48:0.486667:1.2E+2;polymarket:n'
+    b'o::0.47:0.47:1.2E+2"},"windows":[{"open":{"0":[1,"0.015869","120",0]},"exec_since":1,"closed'
+    b'_until":-4611686018427387904},{"open":{"-240000":[1,"0.015869","120",0],"-180000":[1,"0.0158'
+    b'69","120",0],"-120000":[1,"0.015869","120",0],"-60000":[1,"0.015869","120",0],"0":[1,"0.0158'
+    b'69","120",0]},"exec_since":1,"closed_until":-4611686018427387904}],"executable":["p|binary|k'
+    b'alshi:yes,polymarket:no"],"last_event_ts":1,"last_spread":{"key":"p|binary|kalshi:yes,polyma'
+    b'rket:no","size":"120","net_profit":"1.9043","net_edge":"0.015869","executable":true,"event_t'
+    b's":1},"best":{"key":"p|binary|kalshi:yes,polymarket:no","size":"120","net_profit":"1.9043","'
+    b'net_edge":"0.015869","executable":true,"event_ts":1},"recent_windows":[],"applied":{"kalshi"'
+    b':[1,0,1],"polymarket":[1,1,1]}}'
+)
+
+
+def test_a_state_written_before_value_comparison_restores() -> None:
+    pairs = parse_pairs(_pairs(1)).by_id()
+    traces = []
+    for reference in (False, True):
+        scanner = PartitionScanner(pairs, ScanParams(), lambda pair_id: _OLD_STATE, reference=reference)
+        state = scanner.state("p")
+        k = state.quotes["kalshi"]
+        same = replace(k, seq=2, recv_ts=2, event_ts=2)
+        moved = replace(k, seq=3, recv_ts=3, event_ts=3, yes_asks=(replace(k.yes_asks[0], size=D(90)),))
+        moved = tick_from_record(tick_to_record(moved))
+        emitted = [scanner.apply(same), scanner.apply(moved)]
+        traces.append((repr(emitted), json.dumps(state.to_json(), sort_keys=True)))
+        assert emitted[0] == []
+        assert len(emitted[1]) == 1 and emitted[1][0].size == D(90)
+    assert traces[0] == traces[1]
+
+
+def test_different_fills_with_the_same_signature_have_equal_values() -> None:
+    """Notionals that move between the legs by a millionth, with the same cost, best prices
+    and rounded averages: the same signature, so the same values (no event)."""
+    model = fee_model("polymarket", D(0))
+    lv = Level
+    books = [
+        (
+            (lv(D("0.40"), D(1)), lv(D("0.41"), D(1)), lv(D("0.42"), D(1))),
+            (lv(D("0.49"), D(2)), lv(D("0.52"), D(1))),
+        ),
+        (
+            (lv(D("0.40"), D(1)), lv(D("0.41"), D(1)), lv(D("0.420001"), D(1))),
+            (lv(D("0.49"), D(2)), lv(D("0.519999"), D(1))),
+        ),
+    ]
+    seen = []
+    for yes, no in books:
+        got = int_walk(yes, model, no, model, D(0))
+        assert got is not None and got[0] is not None
+        parts = got[0].parts("kalshi", yes[0].price, "polymarket", no[0].price)
+        seen.append((got[0].eq, signatures(parts)))
+    assert seen[0][1] == seen[1][1]
+    assert seen[0][0] == seen[1][0]

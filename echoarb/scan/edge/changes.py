@@ -8,8 +8,9 @@ tick and are not part of the comparison.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from decimal import Decimal
+from typing import Protocol
 
 from echoarb.model import Opportunity
 from echoarb.scan.edge.walk import Parts
@@ -52,13 +53,41 @@ def signatures(opp: Opportunity | Parts) -> tuple[str, str]:
     return f"{head}|x|{legs}", f"{head}|-|{legs}"
 
 
+class Result(Protocol):
+    """A result with a size, as :meth:`ChangeDetector.changed_result` reads it."""
+
+    def template(self) -> Parts: ...
+
+
+class Recorded:
+    """A result recorded by values; its signature text is written on first read only."""
+
+    __slots__ = ("_text", "eq", "executable", "parts")
+
+    def __init__(self, eq: Hashable | None, executable: bool, parts: Parts) -> None:
+        self.eq = eq
+        self.executable = executable
+        self.parts = parts
+        self._text: str | None = None
+
+    def text(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = signatures(self.parts)[0 if self.executable else 1]
+        return text
+
+
+def _text(entry: str | Recorded) -> str:
+    return entry if isinstance(entry, str) else entry.text()
+
+
 class ChangeDetector:
     """Remembers the last emitted signature per ``Opportunity.key``; serialisable for a changelog table."""
 
     __slots__ = ("_last",)
 
     def __init__(self) -> None:
-        self._last: dict[str, str] = {}
+        self._last: dict[str, str | Recorded] = {}
 
     def changed(self, opp: Opportunity) -> bool:
         """Record ``opp`` and say whether it must be emitted."""
@@ -66,7 +95,8 @@ class ChangeDetector:
 
     def changed_signature(self, key: str, sig: str) -> bool:
         """:meth:`changed` for a result known by its key and :func:`signature` only."""
-        if self._last.get(key, NONE_SIGNATURE) == sig:
+        last = self._last.get(key)
+        if (NONE_SIGNATURE if last is None else _text(last)) == sig:
             return False
         if sig == NONE_SIGNATURE:
             del self._last[key]
@@ -74,9 +104,38 @@ class ChangeDetector:
             self._last[key] = sig
         return True
 
+    def cleared(self, key: str) -> bool:
+        """:meth:`changed` for a result of size 0 ("no opportunity") under ``key``."""
+        last = self._last
+        if key in last:
+            del last[key]
+            return True
+        return False
+
+    def changed_result(self, key: str, eq: Hashable | None, executable: bool, result: Result) -> bool:
+        """:meth:`changed` for a result with a size, known by values.
+
+        ``eq`` must be equal for two results of ``key`` exactly when their signatures (as if
+        executable) are equal, or None when the caller has no such values (then the texts
+        are compared). ``result.template()`` is read only when something is recorded.
+        """
+        last = self._last.get(key)
+        if last is None:
+            self._last[key] = Recorded(eq, executable, result.template())
+            return True
+        if eq is not None and isinstance(last, Recorded) and last.eq is not None:
+            if last.eq == eq and last.executable == executable:
+                return False
+            self._last[key] = Recorded(eq, executable, result.template())
+            return True
+        new = Recorded(eq, executable, result.template())
+        self._last[key] = new  # the same text, or the new one: comparable by values from now on
+        return _text(last) != new.text()
+
     def last(self, key: str) -> str:
         """The signature last recorded for ``key`` (``NONE_SIGNATURE`` if none)."""
-        return self._last.get(key, NONE_SIGNATURE)
+        last = self._last.get(key)
+        return NONE_SIGNATURE if last is None else _text(last)
 
     def changes(self, results: Iterable[Opportunity]) -> list[Opportunity]:
         """The results that must be emitted, in the order given."""
@@ -84,7 +143,7 @@ class ChangeDetector:
 
     def snapshot(self) -> dict[str, str]:
         """Key -> signature of every key not in the "no opportunity" state."""
-        return dict(self._last)
+        return {key: _text(entry) for key, entry in self._last.items()}
 
     def restore(self, state: Mapping[str, str]) -> None:
         """Replace the state with a :meth:`snapshot` (e.g. after a rebalance)."""

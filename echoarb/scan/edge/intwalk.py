@@ -8,20 +8,22 @@ exact too (each product and sum stays within Decimal's 28 digits, which
 :func:`int_walk` checks and otherwise declines), so both take the same steps and reach the
 same values.
 
-:func:`int_walk` returns *values* only (what a change signature compares), not Decimals: the
+:func:`int_walk` returns *values* (what a change signature compares), not Decimals: the
 representation of the Decimals (``114.80`` or ``114.8``) is the Decimal walk's business, and
-the incremental evaluation builds those only for results it emits. It returns None, and
-the caller uses the Decimal walk, whenever the integer path cannot promise identical
+the incremental evaluation builds those (:meth:`IntWalk.parts`) only for results it emits.
+It returns None, and the caller uses the Decimal walk, whenever the integer path cannot promise identical
 results: a level, rate or ``min_edge`` not a whole number of millionths (or 1e-18), a fee
 exponent other than 1, or a product too large for Decimal's 28 digits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from decimal import Decimal
 
-from echoarb.model import ONE, Ladder, Level
+from echoarb.model import ONE, Ladder, Leg, Level, Venue
 from echoarb.scan.edge.fees import BASIS, CENT, FeeModel
+from echoarb.scan.edge.walk import PRICE_QUANTUM, Parts
 
 _MICROS: dict[Decimal, int | None] = {}
 _CACHE_MAX = 50_000  # entries per cache (cleared when full)
@@ -29,14 +31,12 @@ _E6 = 1_000_000
 _E12 = 10**12
 _E18 = 10**18
 _DIGITS = 10**28  # Decimal's default precision: products below this are exact there
+_RATIO_MAX = 10**26  # numerators of ratios that Decimal's division + quantize round exactly
 _FILL_UNIT = {
     BASIS: (10**20, 1, -4),
     CENT: (10**22, 100, -2),
 }  # quantum -> (divisor of 1e-24, to 1e-4, exponent)
 _ORDER_UNIT = {BASIS: (10**8, -4), CENT: (10**10, -2)}  # precision -> (in 1e-12, exponent)
-
-#: See ``int_walk``.
-Values = tuple[int, ...]
 
 
 class Decline(Exception):
@@ -159,12 +159,12 @@ def _dec(value: int, scale: int, exponent: int) -> Decimal:
 class IntWalk:
     """An integer walk's result: its values, and on demand the Decimal walk's totals."""
 
-    __slots__ = ("_exact", "net_profit", "values")
+    __slots__ = ("_exact", "eq", "net_profit")
 
-    def __init__(self, values: Values, exact: tuple[int, ...]) -> None:
-        self.values = values
+    def __init__(self, eq: Hashable | None, exact: tuple[int, ...], net_profit: int) -> None:
+        self.eq = eq
         self._exact = exact
-        self.net_profit = values[0] * _E6 - values[1] - values[2]  # 1e-12
+        self.net_profit = net_profit  # 1e-12
 
     def totals(self) -> tuple[Decimal, Decimal, Decimal, tuple[tuple[Decimal, Decimal], ...]]:
         """``walk``'s (size, cost, fees, per leg (average price, size)), Decimal for Decimal:
@@ -173,11 +173,54 @@ class IntWalk:
         size_d = _dec(size, 6, es)
         cost = _dec(na + nb, 12, min(0, ena, enb))
         fees = _dec(fa + fb, 12, min(0, efa, efb))
-        return size_d, cost, fees, ((_ratio_d(na, size), size_d), (_ratio_d(nb, size), size_d))
+        eq = self.eq
+        if isinstance(eq, tuple):  # the averages are already rounded there (see _eq)
+            avg_a, avg_b = Decimal(eq[5]).scaleb(-6), Decimal(eq[6]).scaleb(-6)
+        else:
+            avg_a, avg_b = _ratio_d(na, size), _ratio_d(nb, size)
+        return size_d, cost, fees, ((avg_a, size_d), (avg_b, size_d))
+
+    def parts(self, venue_a: Venue, best_a: Decimal, venue_b: Venue, best_b: Decimal) -> Parts:
+        """``opportunity_parts`` of this walk: YES on ``venue_a``, NO on ``venue_b``, whose
+        ladders start at ``best_a`` and ``best_b`` (each ladder's first level's price)."""
+        size, cost, fees, ((avg_a, _), (avg_b, _)) = self.totals()
+        net_profit = size - cost - fees
+        return Parts(
+            (Leg(venue_a, "yes", best_a, avg_a, size), Leg(venue_b, "no", best_b, avg_b, size)),
+            ONE - best_a - best_b,
+            size,
+            cost,
+            fees,
+            net_profit,
+            (net_profit / size).quantize(PRICE_QUANTUM),
+        )
 
 
 def _ratio_d(num: int, den: int) -> Decimal:
     return (Decimal(num) / Decimal(den)).quantize(ONE).scaleb(-6)
+
+
+def _ratio(num: int, den: int) -> int:
+    """``num / den`` (``den`` > 0) rounded half-even to an integer, as ``_ratio_d`` rounds it
+    when ``|num|`` < ``_RATIO_MAX``: Decimal's quotient is then the exact one to 28 digits,
+    too close to land on or cross a half between integers, which the exact one is at least
+    ``1 / (2 den)`` away from (or exactly on)."""
+    q, r = divmod(num, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q & 1):
+        q += 1
+    return q
+
+
+def _eq(size: int, cost: int, fees: int, best_a: int, best_b: int, na: int, nb: int) -> Hashable | None:
+    """The values a binary signature shows, as integers: equal exactly when the signatures
+    are equal (``_d`` writes each value one way). Net profit and gross edge follow from the
+    others; net edge and average prices are the quotients rounded as the Decimal walk does.
+    None when a ratio is too large for ``_ratio``."""
+    net = size * _E6 - cost - fees  # 1e-12
+    if not (-_RATIO_MAX < net < _RATIO_MAX and na < _RATIO_MAX and nb < _RATIO_MAX):
+        return None
+    return (size, cost, fees, best_a, best_b, _ratio(na, size), _ratio(nb, size), _ratio(net, size))
 
 
 def int_walk(
@@ -186,9 +229,9 @@ def int_walk(
     """The walk of ``walk_reach`` over (``yes``, ``no``) in integers; None: use the Decimal walk.
 
     Returns (None for "no opportunity" (size 0), or the walk; the reach of ``walk_reach``).
-    A walk's ``values`` are ``(size, cost, fees, net_profit, net_edge, gross_edge, best yes,
-    avg yes, best no, avg no)``, size in 1e-6, money in 1e-12, prices and edges in 1e-6:
-    everything a change signature shows, so equal values mean an equal signature.
+    A walk's ``eq`` are ``(size, cost, fees, best yes, best no, avg yes, avg no, net edge)``,
+    size in 1e-6, money in 1e-12, prices and edges in 1e-6: everything a change signature
+    shows, so equal values mean an equal signature and different ones a different signature.
     """
     try:
         return _walk(yes, yes_model, no, no_model, min_edge)
@@ -337,8 +380,7 @@ def _walk(
     cost = notional_a + notional_b
     if not size or size >= _DIGITS or cost >= _DIGITS:
         raise Decline
-    # Everything the signature shows is a function of these (net edge and average prices
-    # of size, profit and notionals; gross edge of the best prices).
-    values = (size, cost, fees, _level(yes, 0)[1], notional_a, _level(no, 0)[1], notional_b)
+    # What the signature shows, as integers (see _eq), and what the Decimals are written from.
+    key = _eq(size, cost, fees, _level(yes, 0)[1], _level(no, 0)[1], notional_a, notional_b)
     exact = (size, es, notional_a, en_a, notional_b, en_b, leg_a, eleg_a, leg_b, eleg_b)
-    return IntWalk(values, exact), (ja + 1, jb + 1)
+    return IntWalk(key, exact, size * _E6 - cost - fees), (ja + 1, jb + 1)

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 from echoarb.model import Leg, Opportunity
 from echoarb.scan.edge.changes import ChangeDetector, signature
+from echoarb.scan.edge.walk import Parts
 
 
 def opp(
@@ -91,3 +92,49 @@ def test_snapshot_restore_round_trip() -> None:
     gone = opp("0")
     assert e.changes([gone]) == [gone]
     assert e.snapshot() == {}
+
+
+class _Result:
+    """A result known by values, as the fast path hands it to ``changed_result``."""
+
+    def __init__(self, o: Opportunity) -> None:
+        self.o = o
+        self.reads = 0
+
+    def template(self) -> Parts:
+        self.reads += 1
+        o = self.o
+        return Parts(o.legs, o.gross_edge, o.size, o.cost, o.fees, o.net_profit, o.net_edge)
+
+
+def test_results_recorded_by_values_read_as_their_signature() -> None:
+    d = ChangeDetector()
+    first = _Result(opp())
+    assert d.changed_result(first.o.key, ("v", 1), True, first)
+    assert d.last(first.o.key) == signature(opp())  # the text, written on read
+    again = _Result(opp(ts=9))
+    assert not d.changed_result(again.o.key, ("v", 1), True, again)
+    assert again.reads == 0  # equal values: nothing built
+    assert d.changed_result(again.o.key, ("v", 1), False, _Result(opp(executable=False)))
+    assert d.snapshot() == {opp().key: signature(opp(executable=False))}
+    assert not d.cleared("other")
+    assert d.cleared(opp().key)
+    assert d.snapshot() == {}
+
+
+def test_a_restored_text_is_compared_as_text() -> None:
+    """States in the table hold texts: a result known by values is compared with the text
+    (and kept by values from then on); a result without values is always compared as text."""
+    d = ChangeDetector()
+    d.restore({opp().key: signature(opp())})
+    same = _Result(opp(size="120.0"))
+    assert not d.changed_result(same.o.key, ("v", 1), True, same)
+    assert same.reads == 1
+    assert not d.changed_result(same.o.key, ("v", 1), True, same)
+    assert same.reads == 1
+    assert not d.changed_result(same.o.key, None, True, _Result(opp()))  # no values: by text
+    moved = _Result(opp(gross="0.06"))
+    assert d.changed_result(moved.o.key, None, True, moved)
+    assert d.snapshot() == {opp().key: signature(opp(gross="0.06"))}
+    assert not d.changed_result(moved.o.key, ("w", 2), True, _Result(opp(gross="0.06")))
+    assert d.changes([opp(gross="0.06", ts=3)]) == []  # the reference's call reads the same state
