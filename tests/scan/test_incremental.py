@@ -239,7 +239,7 @@ def test_integer_ratio_rounds_as_decimal(num: int, den: int) -> None:
     assert _ratio(den * 7 + den // 2, den) == int((D(den * 7 + den // 2) / D(den)).quantize(D(1)))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sequence=ticks(),
     cut=st.integers(0, 25),
