@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             pargs += [
                 "--phases",
-                "throughput,latency",
+                "throughput,latency,queryable",
                 "--pairs",
                 "10",
                 "--ticks",
