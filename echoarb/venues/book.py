@@ -161,6 +161,21 @@ class Book:
         self._ask_cache = (depth, ladder)
         return ladder
 
+    def best_bid_price(self) -> Decimal | None:
+        """The highest bid price, without building a ladder (None when there are no bids)."""
+        if not self.bids:
+            return None
+        return self._bid_prices()[0]
+
+    def best_ask_price(self) -> Decimal | None:
+        """The lowest ask price, without building a ladder (None when there are no asks)."""
+        if not self.asks:
+            return None
+        px = self._ask_px
+        if px is None:
+            px = self._ask_px = sorted(self.asks)
+        return px[0]
+
     def complement_bids(self, depth: int) -> Ladder:
         """Bids seen as asks of the complement: ``(1 - bid, size)``, ascending.
 

@@ -240,14 +240,16 @@ def book_quote(
     close_ts: int = 0,
 ) -> InstrumentQuote:
     """Quote of a book whose asks are the YES asks and whose bids are YES bids (NO ask = 1 - bid)."""
+    # Positional: a frozen dataclass built by keyword costs ~25% more, once per quote. Order:
+    # venue instrument buy_yes buy_no event_ts recv_ts status in_sync close_ts.
     return InstrumentQuote(
-        venue=venue,
-        instrument=instrument,
-        buy_yes=book.best_asks(depth),
-        buy_no=book.complement_bids(depth),
-        event_ts=event_ts,
-        recv_ts=recv_ts,
-        status=status,
-        in_sync=in_sync,
-        close_ts=close_ts,
+        venue,
+        instrument,
+        book.best_asks(depth),
+        book.complement_bids(depth),
+        event_ts,
+        recv_ts,
+        status,
+        in_sync,
+        close_ts,
     )

@@ -80,3 +80,19 @@ def test_cached_reads_follow_every_update() -> None:
         fresh.replace(list(bids.items()), [(p, D(10)) for p in prices[20:]])
         assert book.best_bids(10) == fresh.best_bids(10)
         assert book.complement_bids(10) == fresh.complement_bids(10)
+
+
+def test_best_prices_follow_every_change_and_leave_the_ladder_cache_alone() -> None:
+    book = Book()
+    assert book.best_bid_price() is None and book.best_ask_price() is None
+    book.replace([(D("0.40"), D("1")), (D("0.42"), D("2"))], [(D("0.47"), D("1")), (D("0.45"), D("3"))])
+    ladder = book.best_asks(10)
+    assert (book.best_bid_price(), book.best_ask_price()) == (D("0.42"), D("0.45"))
+    assert book.best_asks(10) is ladder  # the depth-10 ladder is still cached
+    book.set_level("ask", D("0.44"), D("1"))
+    book.apply_delta("bid", D("0.42"), D("-2"))
+    assert (book.best_bid_price(), book.best_ask_price()) == (D("0.40"), D("0.44"))
+    book.set_level("ask", D("0.44"), D("0"))
+    assert book.best_ask_price() == book.best_asks(1)[0].price == D("0.45")
+    book.clear()
+    assert book.best_bid_price() is None and book.best_ask_price() is None

@@ -382,16 +382,16 @@ class KalshiProtocol:
         status = market.effective_status(event_ts)
         market.announced = status
         result.quotes.append(
-            InstrumentQuote(
-                venue="kalshi",
-                instrument=ticker,
-                buy_yes=book.best_asks(self.depth),
-                buy_no=book.complement_bids(self.depth),
-                event_ts=event_ts,
-                recv_ts=recv_ts,
-                status=status,
-                in_sync=market.in_sync,
-                close_ts=market.close_ms,
+            InstrumentQuote(  # positional (cheaper): see parsing.book_quote
+                "kalshi",
+                ticker,
+                book.best_asks(self.depth),
+                book.complement_bids(self.depth),
+                event_ts,
+                recv_ts,
+                status,
+                market.in_sync,
+                market.close_ms,
             )
         )
 

@@ -294,9 +294,11 @@ class PolymarketProtocol:
     ) -> bool:
         """Compare the venue's best bid/ask with the local book; a difference desyncs the token."""
         book = token.book
-        for name, ladder, empty in (
-            ("best_bid", book.best_bids(1), _NO_BID),
-            ("best_ask", book.best_asks(1), _NO_ASK),
+        # Top prices straight from the book: a best_bids(1) here would evict the depth-d
+        # ladder the quote reads next (the ladder cache holds one depth).
+        for name, local, empty in (
+            ("best_bid", book.best_bid_price(), _NO_BID),
+            ("best_ask", book.best_ask_price(), _NO_ASK),
         ):
             raw = event.get(name)
             if raw is None:
@@ -304,7 +306,6 @@ class PolymarketProtocol:
             venue = None if (isinstance(raw, str) and raw.strip() in empty) else to_decimal(raw, name)
             if venue is not None and venue == ZERO and name == "best_bid":
                 venue = None
-            local = ladder[0].price if ladder else None
             if venue != local:
                 self._desync(asset_id, token, "best_mismatch", event_ts, recv_ts, result)
                 return False
