@@ -35,7 +35,7 @@ from echoarb.scan.partition import PartitionCores
 from echoarb.scan.scanner import PartitionScanner, ScanParams
 from echoarb.scan.state import encode_state
 from echoarb.wire.codec import load_codecs
-from echoarb.wire.records import spread_to_record, tick_from_record, tick_to_record
+from echoarb.wire.records import spread_to_wire, tick_from_record, tick_to_record
 
 PARTITIONS = 8
 T0 = 1_764_000_000_000
@@ -119,7 +119,7 @@ def core(
         step = cores.get(partition).push([(batch["venue"], batch["watermark"], decoded)], 0.0, 0, n)
         ticks += step.ticks
         for event in step.spreads:
-            spreads.append(encode(spread_to_record(event)))
+            spreads.append(encode(spread_to_wire(event)))
         if batch["watermark"] >= next_flush:  # a checkpoint: every touched pair once
             next_flush = batch["watermark"] + flush_ms
             for _, c in cores.items():

@@ -21,10 +21,10 @@ Replays use the strict merge (no ``caught_up``): the same spread events at any s
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 from echoarb.ingest.batching import END_OF_TIME
 from echoarb.model import VENUES, Tick
@@ -70,34 +70,45 @@ class PartitionMerger:
     @property
     def frontier(self) -> int:
         """Every tick with recv_ts <= this may be released (strict: the lowest watermark)."""
-        if not self._watermarks:
-            return END_OF_TIME
+        watermarks = self._watermarks
         caught_up = self._caught_up
         if caught_up is None:
-            return min(self._watermarks.values())
-        return min(
-            (wm for venue, wm in self._watermarks.items() if wm < END_OF_TIME and not caught_up(venue)),
-            default=END_OF_TIME,
-        )
+            return min(watermarks.values()) if watermarks else END_OF_TIME
+        # Live: the lowest watermark of a stream still behind (ended streams hold nothing back).
+        # A loop, not min() over a generator: this runs twice per pushed record.
+        lowest = END_OF_TIME
+        for venue, wm in watermarks.items():
+            if wm < lowest and not caught_up(venue):
+                lowest = wm
+        return lowest
 
     def push(
         self, venue: str, watermark: int, ticks: Iterable[Tick], now: float, token: Hashable = None
     ) -> list[Tick]:
         """Add a batch of one stream; returns the ticks now safe to process, in order."""
         previous = self._watermarks.get(venue, -1)
+        if self._caught_up is not None and self._released_upto > previous:
+            previous = self._released_upto
         entry = _Pending(token, watermark, 0)
-        if self._caught_up is not None:
-            previous = max(previous, self._released_upto)
+        heap = self._heap
+        pushed = start = self._pushed
+        late = 0
         for tick in ticks:
-            if tick.recv_ts <= previous:
-                self.late += 1
-            entry.remaining += 1
-            self._pushed += 1
-            heapq.heappush(self._heap, (tick.recv_ts, _RANK[tick.venue], tick.seq, self._pushed, tick, entry))
-        self._pending.setdefault(venue, deque()).append(entry)
+            recv_ts = tick.recv_ts
+            if recv_ts <= previous:
+                late += 1
+            pushed += 1
+            heappush(heap, (recv_ts, _RANK[tick.venue], tick.seq, pushed, tick, entry))
+        entry.remaining = pushed - start
+        self._pushed = pushed
+        self.late += late
+        pending = self._pending.get(venue)
+        if pending is None:
+            pending = self._pending[venue] = deque()
+        pending.append(entry)
         if watermark > previous:
             self._watermarks[venue] = watermark
-        if self._heap and self._waiting_since is None:
+        if heap and self._waiting_since is None:
             self._waiting_since = now
         return self._release(self.frontier, now)
 
@@ -130,7 +141,7 @@ class PartitionMerger:
         heap = self._heap
         out = []
         while heap and heap[0][0] <= upto:
-            item = heapq.heappop(heap)
+            item = heappop(heap)
             item[5].remaining -= 1
             out.append(item[4])
         if out:

@@ -84,16 +84,21 @@ class PartitionCore:
 
     def _scan(self, ticks: list[Tick], final: bool, now_ms: int) -> Step:
         scanner = self.scanner
+        apply, close_windows = scanner.apply, scanner.close_windows
         step = Step(ticks=len(ticks), now_ms=now_ms, final=final)
         spreads, closed = step.spreads, step.windows
         for tick in ticks:
-            # The trigger's merge position makes the spread id the same on every replay.
-            trigger = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
-            for opp in scanner.apply(tick):
-                spreads.append(SpreadEvent(spread_id(opp, trigger), opp, now_ms))
+            opps = apply(tick)
+            if opps:
+                # The trigger's merge position makes the spread id the same on every replay.
+                trigger = (tick.recv_ts, VENUE_RANK[tick.venue], tick.seq)
+                for opp in opps:
+                    spreads.append(SpreadEvent(spread_id(opp, trigger), opp, now_ms))
             # Windows close as the merged ticks pass them (not per record or run): which
             # opportunities a window counts then depends on the tick order alone.
-            closed.extend(scanner.close_windows())
+            windows = close_windows()
+            if windows:
+                closed.extend(windows)
         if final:
             closed.extend(scanner.close_windows(final=True))
         step.acks = self.merger.ackable()

@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from echoarb.model import VENUES, ClosedWindow, Opportunity, Tick
 from echoarb.scan.edge.changes import ChangeDetector
 from echoarb.scan.windows import PairWindows
@@ -167,8 +169,20 @@ class PairState:
             self.applied = {}
 
 
+_encode_json = msgspec.json.Encoder().encode
+
+
 def encode_state(body: dict[str, Any]) -> bytes:
-    """The table value for ``PairState.to_json()`` (compact: one changelog record per write)."""
+    """The table value for ``PairState.to_json()`` (compact: one changelog record per write).
+
+    The bytes are those of ``json.dumps(body, separators=(",", ":"))``, the form every
+    changelog so far holds. msgspec writes them 5-10x faster and identically for ASCII text;
+    it writes other text as UTF-8 where ``json.dumps`` escapes it (``\\u00e9``, also DEL),
+    so such a state takes ``json.dumps``.
+    """
+    raw = _encode_json(body)
+    if raw.isascii() and b"\x7f" not in raw:
+        return raw
     return json.dumps(body, separators=(",", ":")).encode()
 
 

@@ -1,0 +1,119 @@
+"""The worker's per-tick and per-event conversions give what the plain ones give, bytes for bytes.
+
+``tick_from_record`` fills a Tick's slots without its ``__init__``, ``spread_to_wire`` names
+union branches for fastavro, ``encode_state`` writes JSON with msgspec: each is checked here
+against the straightforward form it replaces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+
+import pytest
+
+from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
+from echoarb.scan.state import encode_state
+from echoarb.wire import records
+from echoarb.wire.codec import load_codecs
+from echoarb.wire.records import spread_to_record, spread_to_wire, tick_from_record, tick_to_record
+
+
+def _tick() -> Tick:
+    return Tick(
+        pair_id="p1",
+        venue="polymarket",
+        yes_asks=(Level(Decimal("0.48"), Decimal("80")), Level(Decimal("0.5"), Decimal("200.25"))),
+        no_asks=(),
+        event_ts=1767225600123,
+        recv_ts=1767225600130,
+        fee_rate=Decimal("0.0125"),
+        outcome="Yes, in 2026",
+        status="halted",
+        in_sync=False,
+        real_money=False,
+        seq=41,
+    )
+
+
+@pytest.mark.parametrize("cold", [False, True])
+def test_tick_from_record_equals_the_constructor_field_for_field(cold: bool) -> None:
+    tick = _tick()
+    record = tick_to_record(tick)
+    if cold:  # cache misses take the slow path
+        records._level_cache.clear()
+        records._from_micros_cache.clear()
+    built = tick_from_record(record)
+    assert type(built) is Tick
+    for field in dataclasses.fields(Tick):
+        assert getattr(built, field.name) == getattr(tick, field.name), field.name
+    assert built == tick and hash(built) == hash(tick)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.seq = 1  # type: ignore[misc]
+
+
+def _event(legs: tuple[Leg, ...], gross: Decimal | None, **money: Decimal) -> SpreadEvent:
+    values = {
+        "size": Decimal("12.5"),
+        "cost": Decimal("11.875"),
+        "fees": Decimal("0.2213"),
+        "net_profit": Decimal("0.4037"),
+        "net_edge": Decimal("0.032296"),
+        **money,
+    }
+    opp = Opportunity(
+        pair_id="pair-é",
+        kind="binary",
+        legs=legs,
+        gross_edge=gross,
+        executable=True,
+        quote_age_ms=17,
+        event_ts=1767225600123,
+        **values,
+    )
+    return SpreadEvent("9f" * 12, opp, 1767225600999)
+
+
+EVENTS = [
+    _event(
+        (
+            Leg("kalshi", "yes", Decimal("0.47"), Decimal("0.4712"), Decimal("12.5")),
+            Leg("polymarket", "no", Decimal("0.48"), Decimal("0.48"), Decimal("12.5"), outcome="A"),
+        ),
+        Decimal("0.05"),
+    ),
+    # Empty books: null unions; zero amounts (the conversion cache's falsy hit).
+    _event(
+        (
+            Leg("kalshi", "yes", None, None, Decimal(0)),
+            Leg("manifold", "no", Decimal("0.5"), None, Decimal("0")),
+        ),
+        None,
+        size=Decimal(0),
+        cost=Decimal("0.0"),
+        fees=Decimal(0),
+        net_profit=Decimal("-0.000001"),
+        net_edge=Decimal(0),
+    ),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_spread_to_wire_encodes_the_bytes_of_spread_to_record(event: SpreadEvent) -> None:
+    codec = load_codecs().spread_event
+    assert codec.encode(spread_to_wire(event)) == codec.encode(spread_to_record(event))
+    assert codec.decode(codec.encode(spread_to_wire(event))) == spread_to_record(event)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", 'quote " and \\ backslash', "tab\tnew\nline\x01\x1f", "del\x7f", "café", "emoji 🎯", "\u2028"],
+)
+def test_encode_state_writes_the_bytes_of_compact_json_dumps(text: str) -> None:
+    body = {
+        "pair_id": text,
+        "quotes": {text: {"n": -5, "big": 10**20, "ok": True, "no": False, "none": None}},
+        "list": [text, [], {}],
+    }
+    assert encode_state(body) == json.dumps(body, separators=(",", ":")).encode()
