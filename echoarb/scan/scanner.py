@@ -17,6 +17,7 @@ from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
 from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
 from echoarb.scan.edge.incremental import Direction, IncrementalBinary
+from echoarb.scan.edge.values import positional
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state
@@ -48,6 +49,8 @@ def scan_params(settings: Settings) -> ScanParams:
 
 
 RECENT_WINDOWS = 12
+
+_summary: Callable[[str, str, str, str, bool, int], OpportunitySummary] = positional(OpportunitySummary)
 
 
 def _first_units(tick: Tick, exponent: int, policy: FeePolicy) -> tuple[Decimal | None, Decimal | None]:
@@ -206,6 +209,8 @@ class PartitionScanner:
         detector = state.detector
         executable_keys = state.executable
         changed: list[Opportunity] = []
+        last: Direction | None = None  # the direction of changed[-1]
+        last_executable = False
         top: Direction | None = None
         top_executable = False
         top_profit: int | Decimal = 0
@@ -214,11 +219,13 @@ class PartitionScanner:
             if d.sized:
                 if detector.changed_result(key, d.eq, executable, d):
                     changed.append(d.opportunity(executable, newest_ts))
+                    last, last_executable = d, executable
                 profit = d.profit
                 if top is None or profit > top_profit:
                     top, top_executable, top_profit = d, executable, profit
             elif detector.cleared(key):
                 changed.append(d.opportunity(executable, newest_ts))
+                last, last_executable = d, executable
             if executable:
                 executable_keys.add(key)
             else:
@@ -229,15 +236,16 @@ class PartitionScanner:
             window.set_executable(ts, any_executable)
             for opp in changed:
                 self.late_window_events += window.on_opportunity(opp.event_ts, opp)
-        if changed:
-            state.last_spread = OpportunitySummary.of(changed[-1])
+        if last is not None:  # OpportunitySummary.of(changed[-1]), and of the best
+            spread = state.last_spread = _summary(
+                last.key, *last.summary_fields(), last_executable, newest_ts
+            )
             if top is None:
                 state.best = None
+            elif top is last and top_executable == last_executable:
+                state.best = spread
             else:
-                t = top.template()
-                state.best = OpportunitySummary(
-                    top.key, str(t.size), str(t.net_profit), str(t.net_edge), top_executable, newest_ts
-                )
+                state.best = _summary(top.key, *top.summary_fields(), top_executable, newest_ts)
         return changed
 
     def _uncrossed(self, pair_id: str, state: PairState) -> bool:

@@ -23,6 +23,9 @@ class PairWindows:
         self.open: dict[int, WindowAgg] = {}
         self.exec_since: int | None = None  # event time the pair became executable
         self.closed_until = -(2**62)  # windows ending at or before this are closed
+        # (step start, closed_until, aggregates, late count) of the last on_opportunity: the
+        # windows of a time are those of its step until a window closes (derived, not saved).
+        self._last: tuple[int, int, list[WindowAgg], int] | None = None
 
     def _starts(self, ts: int) -> range:
         """Starts of the windows containing ``ts``."""
@@ -39,18 +42,29 @@ class PairWindows:
 
     def on_opportunity(self, ts: int, opp: Opportunity) -> int:
         """Count one spread event; returns how many closed windows it was too late for."""
-        late = 0
-        for start in self._starts(ts):
-            agg = self._window(start)
-            if agg is None:
-                late += 1
-                continue
+        step = ts - ts % self.step
+        cached = self._last
+        if cached is None or cached[0] != step or cached[1] != self.closed_until:
+            aggs = []
+            late = 0
+            for start in self._starts(ts):
+                agg = self._window(start)
+                if agg is None:
+                    late += 1
+                else:
+                    aggs.append(agg)
+            cached = self._last = (step, self.closed_until, aggs, late)
+        size = opp.size
+        sized = size > 0
+        edge = opp.net_edge
+        best = opp.executable and sized
+        for agg in cached[2]:
             agg.events += 1
-            if opp.size > 0 and (agg.max_net_edge is None or opp.net_edge > agg.max_net_edge):
-                agg.max_net_edge = opp.net_edge
-            if opp.executable and opp.size > agg.best_size:
-                agg.best_size = opp.size
-        return late
+            if sized and (agg.max_net_edge is None or edge > agg.max_net_edge):
+                agg.max_net_edge = edge
+            if best and size > agg.best_size:
+                agg.best_size = size
+        return cached[3]
 
     def set_executable(self, ts: int, executable: bool) -> None:
         """Track executable stretches; time is credited to the windows it overlaps."""
@@ -76,6 +90,7 @@ class PairWindows:
 
     def close(self, clock: int, pair_id: str) -> list[ClosedWindow]:
         """Close the windows that end at or before ``clock`` (event time)."""
+        self._last = None
         if self.exec_since is not None and clock > self.exec_since:
             self._accrue(clock)
         out = []
@@ -87,6 +102,7 @@ class PairWindows:
 
     def close_all(self, clock: int, pair_id: str) -> list[ClosedWindow]:
         """End of stream: credit executable time up to ``clock`` and emit every open window."""
+        self._last = None
         if self.exec_since is not None and clock > self.exec_since:
             self._accrue(clock)
         out = [
@@ -104,6 +120,7 @@ class PairWindows:
         }
 
     def restore(self, raw: dict[str, Any]) -> None:
+        self._last = None
         self.open = {int(k): WindowAgg.from_json(v) for k, v in raw["open"].items()}
         self.exec_since = raw["exec_since"]
         self.closed_until = raw["closed_until"]

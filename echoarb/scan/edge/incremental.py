@@ -37,6 +37,7 @@ from decimal import Decimal
 from echoarb.model import ZERO, Ladder, Opportunity, Side, Tick
 from echoarb.scan.edge.fees import FeeModel, FeePolicy, fee_model
 from echoarb.scan.edge.intwalk import IntWalk, first_unit, int_walk, limit
+from echoarb.scan.edge.values import make_opportunity
 from echoarb.scan.edge.walk import Parts, PricedLadder, opportunity_parts, same_levels, walk_reach
 
 First = tuple[int, int] | None
@@ -90,6 +91,7 @@ class Direction:
 
     __slots__ = (
         "_int",
+        "_summary",
         "_template",
         "eq",
         "key",
@@ -120,6 +122,7 @@ class Direction:
         self.min_edge: Decimal | None = None
         self.reach_yes = self.reach_no = 1  # levels read per ladder (at least the best)
         self._template: Parts | None = None  # result on exactly these ladders (lazy)
+        self._summary: tuple[str, str, str] | None = None  # of the template (lazy)
         self._int: IntWalk | None = None  # the integer walk, when it ran and found a size
         self.sized = False  # the result has a size (else: "no opportunity")
         self.eq: Hashable | None = None  # IntWalk.eq of a sized result (None: compare texts)
@@ -158,7 +161,7 @@ class Direction:
             return False
         self.yes_levels, self.no_levels = yes, no
         self.yes_model, self.no_model, self.min_edge = ma, mb, min_edge
-        self._template = None
+        self._template = self._summary = None
         fast = int_walk(yes, ma, no, mb, min_edge)
         reach: tuple[int, ...]
         if fast is not None:
@@ -185,7 +188,7 @@ class Direction:
     def _none(self, yes: Ladder, no: Ladder, ma: FeeModel, mb: FeeModel, min_edge: Decimal) -> None:
         self.yes_levels, self.no_levels = yes, no
         self.yes_model, self.no_model, self.min_edge = ma, mb, min_edge
-        self._template = None
+        self._template = self._summary = None
         self._int = None
         self.sized = self.profitable = False
         self.eq = None
@@ -206,6 +209,14 @@ class Direction:
                 template = self._walk_decimal()[0]
             self._template = template
         return template
+
+    def summary_fields(self) -> tuple[str, str, str]:
+        """``OpportunitySummary``'s size, net profit and net edge of the result."""
+        summary = self._summary
+        if summary is None:
+            t = self.template()
+            summary = self._summary = (str(t.size), str(t.net_profit), str(t.net_edge))
+        return summary
 
     def _legs(self) -> tuple[tuple[Tick, Side, PricedLadder, str], ...]:
         tick_a, tick_b = self.tick_a, self.tick_b
@@ -229,19 +240,19 @@ class Direction:
         t = self.template()
         tick_a, tick_b = self.tick_a, self.tick_b
         assert tick_a is not None and tick_b is not None
-        return Opportunity(
-            pair_id=self.pair_id,
-            kind="binary",
-            legs=t.legs,
-            gross_edge=t.gross_edge,
-            size=t.size,
-            cost=t.cost,
-            fees=t.fees,
-            net_profit=t.net_profit,
-            net_edge=t.net_edge,
-            executable=executable,
-            quote_age_ms=max(0, newest_ts - tick_a.event_ts, newest_ts - tick_b.event_ts),
-            event_ts=newest_ts,
+        return make_opportunity(
+            self.pair_id,
+            "binary",
+            t.legs,
+            t.gross_edge,
+            t.size,
+            t.cost,
+            t.fees,
+            t.net_profit,
+            t.net_edge,
+            executable,
+            max(0, newest_ts - tick_a.event_ts, newest_ts - tick_b.event_ts),  # quote_age_ms
+            newest_ts,
         )
 
 

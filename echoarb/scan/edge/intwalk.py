@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from decimal import Decimal
 
-from echoarb.model import ONE, Ladder, Leg, Level, Venue
+from echoarb.model import ONE, Ladder, Level, Venue
 from echoarb.scan.edge.fees import BASIS, CENT, FeeModel
+from echoarb.scan.edge.values import make_leg
 from echoarb.scan.edge.walk import PRICE_QUANTUM, Parts
 
+_new_tuple = tuple.__new__
 _MICROS: dict[Decimal, int | None] = {}
 _CACHE_MAX = 50_000  # entries per cache (cleared when full)
 _E6 = 1_000_000
@@ -185,14 +187,21 @@ class IntWalk:
         ladders start at ``best_a`` and ``best_b`` (each ladder's first level's price)."""
         size, cost, fees, ((avg_a, _), (avg_b, _)) = self.totals()
         net_profit = size - cost - fees
-        return Parts(
-            (Leg(venue_a, "yes", best_a, avg_a, size), Leg(venue_b, "no", best_b, avg_b, size)),
-            ONE - best_a - best_b,
-            size,
-            cost,
-            fees,
-            net_profit,
-            (net_profit / size).quantize(PRICE_QUANTUM),
+        legs = (
+            make_leg(venue_a, "yes", best_a, avg_a, size, ""),
+            make_leg(venue_b, "no", best_b, avg_b, size, ""),
+        )
+        return _new_tuple(  # Parts(...) without NamedTuple's Python-level __new__
+            Parts,
+            (
+                legs,
+                ONE - best_a - best_b,
+                size,
+                cost,
+                fees,
+                net_profit,
+                (net_profit / size).quantize(PRICE_QUANTUM),
+            ),
         )
 
 
@@ -287,8 +296,11 @@ def limit(min_edge: Decimal) -> int | None:
 def _walk(
     yes: Ladder, yes_model: FeeModel, no: Ladder, no_model: FeeModel, min_edge: Decimal
 ) -> tuple[IntWalk | None, tuple[int, int]]:
+    # The hot loop of the scanner: the helpers above (_next, _level, _unit, _fill_fee) are
+    # written out inline, with the same arithmetic and the same checks.
     ma, mb = _model(yes_model), _model(no_model)
     limit = _limit(min_edge)
+    levels = _LEVELS
     na, nb = len(yes), len(no)
     ja = _next(yes, 0)
     if ja >= na:
@@ -296,16 +308,31 @@ def _walk(
     jb = _next(no, 0)
     if jb >= nb:
         return None, (ja + 1, nb + 1)
-    _, pa, left_a, epa, el_a = _level(yes, ja)
-    _, pb, left_b, epb, el_b = _level(no, jb)
-    ua, ub = _unit(pa, ma[0]), _unit(pb, mb[0])
+    rate_a, div_a, basis_a, _, fexp_a, _ = ma
+    rate_b, div_b, basis_b, _, fexp_b, _ = mb
+    level = yes[ja]
+    cached = levels.get(id(level))
+    if cached is None or cached[0] is not level:
+        cached = _level(yes, ja)
+    _, pa, left_a, epa, el_a = cached
+    level = no[jb]
+    cached = levels.get(id(level))
+    if cached is None or cached[0] is not level:
+        cached = _level(no, jb)
+    _, pb, left_b, epb, el_b = cached
+    fee = rate_a * pa * (_E6 - pa)
+    if fee >= _DIGITS:
+        raise Decline
+    ua = pa * _E12 + fee
+    fee = rate_b * pb * (_E6 - pb)
+    if fee >= _DIGITS:
+        raise Decline
+    ub = pb * _E12 + fee
     if ua + ub >= limit:
         return None, (ja + 1, jb + 1)
 
     # Values, and beside each the exponent the Decimal walk's result would have (its sums
     # take the smaller exponent, products the sum, quantize the quantum's; ZERO has 0).
-    rate_a, rate_b = ma[0], mb[0]
-    fexp_a, fexp_b = ma[4], mb[4]
     taken_a = taken_b = notional_a = notional_b = fees_a = fees_b = size = 0
     et_a = et_b = en_a = en_b = ef_a = ef_b = es = 0
     exhausted = False
@@ -335,33 +362,57 @@ def _walk(
             e = et_a + epa
             if e < en_a:
                 en_a = e
-            if rate_a:
-                fees_a += _fill_fee(taken_a, pa, ma)
+            if rate_a:  # _fill_fee (taken_a > 0, prices inside (0, 1): raw > 0)
+                raw = rate_a * taken_a * pa * (_E6 - pa)
+                if raw >= _DIGITS:
+                    raise Decline
+                fees_a += -(-raw // div_a) * basis_a
                 if fexp_a < ef_a:
                     ef_a = fexp_a
             taken_a = et_a = 0
-            ja = _next(yes, ja + 1)
+            ja += 1
+            while ja < na and yes[ja].size <= 0:
+                ja += 1
             if ja >= na:
                 exhausted = True
             else:
-                _, pa, left_a, epa, el_a = _level(yes, ja)
-                ua = _unit(pa, rate_a)
+                level = yes[ja]
+                cached = levels.get(id(level))
+                if cached is None or cached[0] is not level:
+                    cached = _level(yes, ja)
+                _, pa, left_a, epa, el_a = cached
+                fee = rate_a * pa * (_E6 - pa)
+                if fee >= _DIGITS:
+                    raise Decline
+                ua = pa * _E12 + fee
         if left_b <= 0:
             notional_b += taken_b * pb
             e = et_b + epb
             if e < en_b:
                 en_b = e
             if rate_b:
-                fees_b += _fill_fee(taken_b, pb, mb)
+                raw = rate_b * taken_b * pb * (_E6 - pb)
+                if raw >= _DIGITS:
+                    raise Decline
+                fees_b += -(-raw // div_b) * basis_b
                 if fexp_b < ef_b:
                     ef_b = fexp_b
             taken_b = et_b = 0
-            jb = _next(no, jb + 1)
+            jb += 1
+            while jb < nb and no[jb].size <= 0:
+                jb += 1
             if jb >= nb:
                 exhausted = True
             else:
-                _, pb, left_b, epb, el_b = _level(no, jb)
-                ub = _unit(pb, rate_b)
+                level = no[jb]
+                cached = levels.get(id(level))
+                if cached is None or cached[0] is not level:
+                    cached = _level(no, jb)
+                _, pb, left_b, epb, el_b = cached
+                fee = rate_b * pb * (_E6 - pb)
+                if fee >= _DIGITS:
+                    raise Decline
+                ub = pb * _E12 + fee
     if taken_a:
         notional_a += taken_a * pa
         en_a = min(en_a, et_a + epa)
