@@ -16,7 +16,7 @@ from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
 from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
-from echoarb.scan.edge.incremental import Direction, IncrementalBinary
+from echoarb.scan.edge.incremental import IncrementalBinary
 from echoarb.scan.edge.values import positional
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
@@ -199,53 +199,34 @@ class PartitionScanner:
         if inc is None:
             inc = self._incremental[pair.id] = IncrementalBinary(pair.id)
         p = self.params
-        current, newest_ts = inc.evaluate(
+        scan = inc.scan(
             state.quotes,
+            state.detector,
+            state.executable,
             min_edge=p.min_edge,
             max_quote_age_ms=p.max_quote_age_ms,
             fee_exponents=self._binary_exponents.get(pair.id),
             fee_policy=p.fees,
         )
-        detector = state.detector
-        executable_keys = state.executable
-        changed: list[Opportunity] = []
-        last: Direction | None = None  # the direction of changed[-1]
-        last_executable = False
-        top: Direction | None = None
-        top_executable = False
-        top_profit: int | Decimal = 0
-        for d, executable in current:
-            key = d.key
-            if d.sized:
-                if detector.changed_result(key, d.eq, executable, d):
-                    changed.append(d.opportunity(executable, newest_ts))
-                    last, last_executable = d, executable
-                profit = d.profit
-                if top is None or profit > top_profit:
-                    top, top_executable, top_profit = d, executable, profit
-            elif detector.cleared(key):
-                changed.append(d.opportunity(executable, newest_ts))
-                last, last_executable = d, executable
-            if executable:
-                executable_keys.add(key)
-            else:
-                executable_keys.discard(key)
+        changed = scan.changed
         ts = state.last_event_ts
-        any_executable = bool(executable_keys)
+        any_executable = bool(state.executable)
         for window in state.windows:
             window.set_executable(ts, any_executable)
             for opp in changed:
                 self.late_window_events += window.on_opportunity(opp.event_ts, opp)
+        last = scan.last
         if last is not None:  # OpportunitySummary.of(changed[-1]), and of the best
-            spread = state.last_spread = _summary(
-                last.key, *last.summary_fields(), last_executable, newest_ts
-            )
+            newest_ts = scan.newest_ts
+            spread = _summary(last.key, *last.summary_fields(), scan.last_executable, newest_ts)
+            state.last_spread = spread
+            top = scan.top
             if top is None:
                 state.best = None
-            elif top is last and top_executable == last_executable:
+            elif top is last and scan.top_executable == scan.last_executable:
                 state.best = spread
             else:
-                state.best = _summary(top.key, *top.summary_fields(), top_executable, newest_ts)
+                state.best = _summary(top.key, *top.summary_fields(), scan.top_executable, newest_ts)
         return changed
 
     def _uncrossed(self, pair_id: str, state: PairState) -> bool:

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from echoarb.model import Level, Tick, Venue
 from echoarb.pairs import parse_pairs
-from echoarb.scan.edge.changes import signatures
+from echoarb.scan.edge.changes import ChangeDetector, signatures
 from echoarb.scan.edge.fees import FeePolicy, fee_model
+from echoarb.scan.edge.incremental import IncrementalBinary
 from echoarb.scan.edge.intwalk import _ratio, int_walk
 from echoarb.scan.edge.walk import PricedLadder, walk_reach
 from echoarb.scan.scanner import PartitionScanner, ScanParams
@@ -336,3 +337,28 @@ def test_different_fills_with_the_same_signature_have_equal_values() -> None:
         seen.append((got[0].eq, signatures(parts)))
     assert seen[0][1] == seen[1][1]
     assert seen[0][0] == seen[1][0]
+
+
+def test_results_are_looked_up_again_in_a_new_or_restored_detector() -> None:
+    """A direction whose result and executability did not change skips the detector; that
+    must not outlive the detector it was recorded in (a new state, or a restore)."""
+    k = Tick("p", "kalshi", (Level(D("0.48"), D(80)),), (), 1, 1, D("0.07"))
+    p = Tick("p", "polymarket", (), (Level(D("0.47"), D(120)),), 1, 1, D("0.04"))
+    inc = IncrementalBinary("p")
+    quotes = {"kalshi": k, "polymarket": p}
+
+    def scan(detector: ChangeDetector, executable: set[str]) -> int:
+        return len(
+            inc.scan(
+                quotes, detector, executable, min_edge=D(0), max_quote_age_ms=30_000, fee_policy=FeePolicy()
+            ).changed
+        )
+
+    detector, executable = ChangeDetector(), set[str]()
+    assert scan(detector, executable) == 1
+    assert scan(detector, executable) == 0
+    assert scan(ChangeDetector(), executable) == 1  # another pair state
+    other = set[str]()
+    assert scan(detector, other) == 0 and other == {"p|binary|kalshi:yes,polymarket:no"}
+    detector.restore({})
+    assert scan(detector, other) == 1

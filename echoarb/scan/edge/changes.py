@@ -84,10 +84,11 @@ def _text(entry: str | Recorded) -> str:
 class ChangeDetector:
     """Remembers the last emitted signature per ``Opportunity.key``; serialisable for a changelog table."""
 
-    __slots__ = ("_last",)
+    __slots__ = ("_last", "generation")
 
     def __init__(self) -> None:
         self._last: dict[str, str | Recorded] = {}
+        self.generation = 0  # counts restores: what a caller remembers of the state is void
 
     def changed(self, opp: Opportunity) -> bool:
         """Record ``opp`` and say whether it must be emitted."""
@@ -148,6 +149,7 @@ class ChangeDetector:
     def restore(self, state: Mapping[str, str]) -> None:
         """Replace the state with a :meth:`snapshot` (e.g. after a rebalance)."""
         self._last = {k: v for k, v in state.items() if v != NONE_SIGNATURE}
+        self.generation += 1
 
     def __len__(self) -> int:
         return len(self._last)

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from decimal import Decimal
+from typing import NamedTuple
 
 from echoarb.model import ZERO, Ladder, Opportunity, Side, Tick
+from echoarb.scan.edge.changes import ChangeDetector
 from echoarb.scan.edge.fees import FeeModel, FeePolicy, fee_model
 from echoarb.scan.edge.intwalk import IntWalk, first_unit, int_walk, limit
 from echoarb.scan.edge.values import make_opportunity
@@ -103,6 +105,7 @@ class Direction:
         "profitable",
         "reach_no",
         "reach_yes",
+        "seen",
         "sized",
         "tick_a",
         "tick_b",
@@ -128,10 +131,13 @@ class Direction:
         self.eq: Hashable | None = None  # IntWalk.eq of a sized result (None: compare texts)
         self.profit: int | Decimal = 0  # net profit in 1e-12 (exact; Decimal off the integer path)
         self.profitable = False  # net_profit > 0
+        # executable at the last scan that recorded this result in the detector (None: none
+        # did); a result unchanged since, and as executable, is not looked up again
+        self.seen: bool | None = None
 
-    def refresh(self, qa: Quote, qb: Quote, min_edge: Decimal) -> bool:
+    def refresh(self, qa: Quote, qb: Quote, min_edge: Decimal, top: int | None) -> bool:
         """Take the quotes' new ticks; keep the result if it cannot have changed, else
-        recompute it. Returns whether a walk ran."""
+        recompute it. ``top`` is ``limit(min_edge)``. Returns whether a walk ran."""
         tick_a, tick_b = qa.tick, qb.tick
         assert tick_a is not None and tick_b is not None
         yes, no = tick_a.yes_asks, tick_b.no_asks
@@ -139,14 +145,18 @@ class Direction:
         assert ma is not None and mb is not None
         self.tick_a, self.tick_b = tick_a, tick_b
         fa, fb = qa.yes_first, qb.no_first
-        if fa is not None and fb is not None:
-            top = limit(min_edge)
-            if top is not None and fa[1] + fb[1] >= top:
-                # int_walk's first check, from the quotes' first units: the books do not
-                # cross here, whatever else the ladders hold.
-                self._none(yes, no, ma, mb, min_edge)
-                self.reach_yes, self.reach_no = fa[0] + 1, fb[0] + 1
-                return False
+        if fa is not None and fb is not None and top is not None and fa[1] + fb[1] >= top:
+            # int_walk's first check, from the quotes' first units: the books do not cross
+            # here, whatever else the ladders hold.
+            self.yes_levels, self.no_levels = yes, no
+            self.yes_model, self.no_model, self.min_edge = ma, mb, min_edge
+            self.reach_yes, self.reach_no = fa[0] + 1, fb[0] + 1
+            if self.sized or self._int is not None or self._template is not None:
+                self._template = self._summary = None
+                self._int = None
+                self.sized = self.profitable = False
+                self.eq = None
+            return False
         old_yes, old_no = self.yes_levels, self.no_levels
         if (
             old_yes is not None
@@ -184,14 +194,6 @@ class Direction:
             self.profitable = template.net_profit > 0
         self.reach_yes, self.reach_no = max(reach[0], 1), max(reach[1], 1)
         return True
-
-    def _none(self, yes: Ladder, no: Ladder, ma: FeeModel, mb: FeeModel, min_edge: Decimal) -> None:
-        self.yes_levels, self.no_levels = yes, no
-        self.yes_model, self.no_model, self.min_edge = ma, mb, min_edge
-        self._template = self._summary = None
-        self._int = None
-        self.sized = self.profitable = False
-        self.eq = None
 
     def template(self) -> Parts:
         """The reference result's time-independent fields on the current ladders."""
@@ -256,14 +258,24 @@ class Direction:
         )
 
 
-#: One direction at one evaluation: (its result, executable).
-Current = tuple[Direction, bool]
+class Scan(NamedTuple):
+    """What :meth:`IncrementalBinary.scan` found, for the scanner's windows and views."""
+
+    changed: list[Opportunity]  # results to emit, in evaluate_binary's order
+    last: Direction | None  # the direction of changed[-1]
+    last_executable: bool
+    top: Direction | None  # the first of the sized results with the highest net profit
+    top_executable: bool
+    newest_ts: int
+
+
+_NOTHING = Scan([], None, False, None, False, 0)
 
 
 class IncrementalBinary:
     """The binary directions of one pair. Derived state: rebuilt from the quotes at any time."""
 
-    __slots__ = ("_directions", "_order", "_quotes", "pair_id", "walks")
+    __slots__ = ("_detector", "_directions", "_executable", "_order", "_quotes", "pair_id", "walks")
 
     def __init__(self, pair_id: str) -> None:
         self.pair_id = pair_id
@@ -272,23 +284,30 @@ class IncrementalBinary:
         # every direction in evaluate_binary's order, with the quotes of its legs
         self._order: list[tuple[Direction, Quote, Quote]] = []
         self.walks = 0  # directions walked (the others kept their result or did not cross)
+        # the state objects the directions' ``seen`` refer to, and the detector's generation
+        self._detector: tuple[ChangeDetector, int] | None = None
+        self._executable: set[str] | None = None
 
-    def evaluate(
+    def scan(
         self,
         quotes: Mapping[str, Tick],
+        detector: ChangeDetector,
+        executable_keys: set[str],
         *,
         min_edge: Decimal,
         max_quote_age_ms: int,
         fee_exponents: Mapping[str, int] | None = None,
         fee_policy: FeePolicy,
-    ) -> tuple[list[Current], int]:
-        """Every direction in ``evaluate_binary``'s order, and the newest event time.
+    ) -> Scan:
+        """Evaluate every direction as ``evaluate_binary`` would, in its order, record each
+        result in ``detector`` (``ChangeDetector.changes``) and keep ``executable_keys``
+        (the keys of the executable results).
 
-        The arguments mean what they mean for ``evaluate_binary`` (fees from each quote's
-        ``fee_rate``).
+        The other arguments mean what they mean for ``evaluate_binary`` (fees from each
+        quote's ``fee_rate``).
         """
         if len(quotes) < 2:
-            return [], 0
+            return _NOTHING
         prepared = self._quotes
         rebuild = len(quotes) != len(prepared)
         newest_ts = -(2**63)
@@ -303,26 +322,60 @@ class IncrementalBinary:
                 newest_ts = tick.event_ts
         if rebuild:
             self._rebuild(quotes)
+        known = self._detector
+        if known is None or known[0] is not detector or known[1] != detector.generation:
+            self._forget()
+            self._detector = (detector, detector.generation)
+        if executable_keys is not self._executable:
+            self._forget()
+            self._executable = executable_keys
         oldest = newest_ts - max_quote_age_ms  # a leg older than this is not tradable
-        out: list[Current] = []
+        top_limit = limit(min_edge)
+        changed: list[Opportunity] = []
+        last: Direction | None = None
+        last_executable = False
+        top: Direction | None = None
+        top_executable = False
+        top_profit: int | Decimal = 0
         for d, qa, qb in self._order:
             tick_a, tick_b = qa.tick, qb.tick
             assert tick_a is not None and tick_b is not None
-            if (d.tick_a is not tick_a or d.tick_b is not tick_b or d.min_edge is not min_edge) and d.refresh(
-                qa, qb, min_edge
-            ):
-                self.walks += 1
-            out.append(
-                (
-                    d,
-                    d.profitable
-                    and qa.open
-                    and qb.open
-                    and tick_a.event_ts >= oldest
-                    and tick_b.event_ts >= oldest,
-                )
+            seen = d.seen
+            if d.tick_a is not tick_a or d.tick_b is not tick_b or d.min_edge is not min_edge:
+                if d.refresh(qa, qb, min_edge, top_limit):
+                    self.walks += 1
+                seen = None
+            executable = (
+                d.profitable
+                and qa.open
+                and qb.open
+                and tick_a.event_ts >= oldest
+                and tick_b.event_ts >= oldest
             )
-        return out, newest_ts
+            if seen is not executable:  # else: the result is what the detector holds
+                key = d.key
+                if d.sized:
+                    if detector.changed_result(key, d.eq, executable, d):
+                        changed.append(d.opportunity(executable, newest_ts))
+                        last, last_executable = d, executable
+                elif detector.cleared(key):
+                    changed.append(d.opportunity(executable, newest_ts))
+                    last, last_executable = d, executable
+                if executable:
+                    executable_keys.add(key)
+                else:
+                    executable_keys.discard(key)
+                d.seen = executable
+            if d.sized:
+                profit = d.profit
+                if top is None or profit > top_profit:
+                    top, top_executable, top_profit = d, executable, profit
+        return Scan(changed, last, last_executable, top, top_executable, newest_ts)
+
+    def _forget(self) -> None:
+        """The pair's state objects changed: look every result up again."""
+        for d, _, _ in self._order:
+            d.seen = None
 
     def _rebuild(self, quotes: Mapping[str, Tick]) -> None:
         """The directions of the quotes' venues (a venue's first quote, or a restore)."""
