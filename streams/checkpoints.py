@@ -1,7 +1,8 @@
 """Checkpoints: what the worker may persist and commit once its outputs are delivered.
 
 The agent never waits for the broker. Per partition it collects, over ``state_flush_ms``,
-the delivery futures of the spread events and window records it sent and the records it
+the delivery futures of the spread events and window records it sent (one per producer
+batch where they were appended to an open batch: ``streams.open_batch``) and the records it
 may ack; sealing that set also serialises the pair states it touched (one changelog record
 per pair per checkpoint, however many ticks changed it). A single committer task takes
 checkpoints in order and, only after every output in one is delivered, writes its states
@@ -23,7 +24,10 @@ from typing import Any
 class Checkpoint:
     partition: int
     generation: int
-    futures: list[Awaitable[Any]] = field(default_factory=list)
+    futures: list[Awaitable[Any]] = field(default_factory=list)  # one per output record
+    # Outputs appended to an open producer batch (streams.open_batch): the batch's delivery
+    # future -> offset within the batch of the last of them (one entry per batch, not per record).
+    batches: dict[Awaitable[Any], int] = field(default_factory=dict)
     acks: list[Any] = field(default_factory=list)
     states: list[tuple[bytes, bytes]] = field(default_factory=list)
     control: str | None = None  # producer id whose end of stream this checkpoint completes
@@ -31,7 +35,7 @@ class Checkpoint:
 
     @property
     def empty(self) -> bool:
-        return not (self.futures or self.acks or self.states or self.control)
+        return not (self.futures or self.batches or self.acks or self.states or self.control)
 
 
 class Checkpoints:
@@ -73,8 +77,10 @@ class Checkpoints:
 async def run_committer(
     checkpoints: Checkpoints, commit: Callable[[Checkpoint, list[Any]], Awaitable[None]]
 ) -> None:
-    """Deliver-then-commit loop: one checkpoint at a time, in the order they were sealed."""
+    """Deliver-then-commit loop: one checkpoint at a time, in the order they were sealed.
+
+    ``commit`` gets the outcomes of ``cp.futures`` then of ``cp.batches``, in that order."""
     while True:
         cp = await checkpoints.sealed.get()
-        results = await asyncio.gather(*cp.futures, return_exceptions=True)
+        results = await asyncio.gather(*cp.futures, *cp.batches, return_exceptions=True)
         await commit(cp, list(results))

@@ -67,3 +67,31 @@ def test_a_new_generation_discards_the_open_checkpoint() -> None:
     assert cps.current(2, generation=2).acks == []
     cps.drop(2)
     assert cps.pending == 0
+
+
+async def test_a_checkpoint_of_batch_appends_waits_for_each_batch_and_reports_it_after_the_singles() -> None:
+    loop = asyncio.get_running_loop()
+    cps = Checkpoints(0.1)
+    single, batch_a, batch_b = loop.create_future(), loop.create_future(), loop.create_future()
+    cp = cps.current(0, generation=1)
+    cp.batches[batch_a] = 3  # offset within its batch of the checkpoint's last record there
+    assert not cp.empty
+    cp.futures.append(single)
+    cp.batches[batch_b] = 0
+    cps.seal(0, [(b"pair-a", b"{}")])
+    committed: list[list[Any]] = []
+
+    async def commit(cp: Checkpoint, results: list[Any]) -> None:
+        committed.append(results)
+
+    task = asyncio.create_task(run_committer(cps, commit))
+    single.set_result("md")
+    batch_b.set_result("base-b")
+    await asyncio.sleep(0.01)
+    assert committed == []  # batch_a is not delivered yet: nothing commits
+    batch_a.set_exception(RuntimeError("lost"))
+    await asyncio.sleep(0.01)
+    assert len(committed) == 1
+    md, base_a, base_b = committed[0]
+    assert (md, base_b) == ("md", "base-b") and isinstance(base_a, RuntimeError)
+    task.cancel()
