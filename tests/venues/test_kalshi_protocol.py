@@ -335,6 +335,28 @@ def test_ts_ms_wins_over_the_deprecated_ts() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stamp", "event_ts", "fallback"),
+    [
+        ('"ts":1757908893', 1_757_908_893_000, 0),  # epoch seconds (the delta fast path)
+        ('"ts":1757908893123', 1_757_908_893_123, 0),  # already ms
+        ('"ts":1757995301', RECV, 1),  # seconds, more than a day ahead: not believed
+        ('"ts":1757995300', 1_757_995_300_000, 0),  # exactly a day ahead: believed
+        ('"ts":999999999', 999_999_999_000, 0),  # below the fast path's range: read as before
+        ('"ts":true', RECV, 1),
+        ('"ts_ms":null,"ts":1757908893', 1_757_908_893_000, 0),
+        ('"ts_ms":"x","ts":1757908893', 1_757_908_893_000, 0),  # unusable ts_ms: the next one
+        ('"ts":1757908893,"sending_ts_ms":1757908899999', 1_757_908_893_000, 0),
+    ],
+)
+def test_delta_event_time_from_seconds_equals_the_general_reading(stamp: str, event_ts: int, fallback: int) -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    frame = f'{{"type":"orderbook_delta","sid":2,"seq":2,"msg":{{"market_ticker":"{T}","price_dollars":"0.0800","delta_fp":"5.00","side":"yes",{stamp}}}}}'
+    result = proto.receive(frame, RECV)
+    assert (only_quote(result).event_ts, result.fallback_ts) == (event_ts, fallback)
+
+
+@pytest.mark.parametrize(
     ("delta", "reason"),
     [
         ('"price_dollars":"0.9600","delta_fp":"-54.00","side":"yes"', "unknown_level"),  # 0.96 not held

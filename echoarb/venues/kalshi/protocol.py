@@ -200,6 +200,10 @@ class KalshiProtocol:
             msg = require_dict(data, "msg")
             # ts_ms first (newer frames carry only it), then the deprecated ts.
             raw_ts = msg.get("ts_ms")
+            if raw_ts is None:
+                raw_ts = msg.get("ts")
+                if type(raw_ts) is int and 1_000_000_000 <= raw_ts < 1_000_000_000_000:
+                    raw_ts *= 1000  # epoch seconds, as to_epoch_ms reads them
             if type(raw_ts) is int and 1_000_000_000_000 <= raw_ts <= recv_ts + MAX_AHEAD_MS:
                 event_ts = raw_ts
             else:
