@@ -348,7 +348,9 @@ def test_ts_ms_wins_over_the_deprecated_ts() -> None:
         ('"ts":1757908893,"sending_ts_ms":1757908899999', 1_757_908_893_000, 0),
     ],
 )
-def test_delta_event_time_from_seconds_equals_the_general_reading(stamp: str, event_ts: int, fallback: int) -> None:
+def test_delta_event_time_from_seconds_equals_the_general_reading(
+    stamp: str, event_ts: int, fallback: int
+) -> None:
     proto = KalshiProtocol()
     proto.receive(FP_SNAPSHOT, RECV)
     frame = f'{{"type":"orderbook_delta","sid":2,"seq":2,"msg":{{"market_ticker":"{T}","price_dollars":"0.0800","delta_fp":"5.00","side":"yes",{stamp}}}}}'
