@@ -9,15 +9,19 @@ price and only rebuilt for the levels that changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Literal
 
 from echoarb.model import ONE, ZERO, Ladder, Level
+from echoarb.scan.edge.values import positional
 
 BookSide = Literal["bid", "ask"]
 
 _EMPTY: Ladder = ()
+# Level(price, size) writing the slots directly (~2x cheaper than the frozen __init__), for
+# every level that changed; the same object (see echoarb.scan.edge.values.positional).
+_make_level: Callable[[Decimal, Decimal], Level] = positional(Level)
 
 
 class Book:
@@ -205,7 +209,7 @@ def _ladder(
     for p in prices:
         level = made.get(p)
         if level is None:
-            level = made[p] = Level(_complement(p) if complement else p, levels[p])
+            level = made[p] = _make_level(_complement(p) if complement else p, levels[p])
         out.append(level)
     return tuple(out)
 

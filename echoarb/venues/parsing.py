@@ -7,6 +7,7 @@ reason, and each parser's ``receive`` turns it into one entry of ``ParseResult.e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -14,7 +15,8 @@ from typing import Any
 
 import msgspec
 
-from echoarb.model import InstrumentQuote, MarketStatus, Venue
+from echoarb.model import InstrumentQuote, Ladder, MarketStatus, Venue
+from echoarb.scan.edge.values import positional
 from echoarb.venues.book import Book
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -228,6 +230,14 @@ def first_ms(*values: Any) -> int | None:
     return None
 
 
+make_quote: Callable[[Venue, str, Ladder, Ladder, int, int, MarketStatus, bool, int], InstrumentQuote] = (
+    positional(InstrumentQuote)
+)
+"""``InstrumentQuote`` from every field in order (venue instrument buy_yes buy_no event_ts recv_ts
+status in_sync close_ts), writing the slots directly: ~2x cheaper than the frozen dataclass's
+``__init__``, once per quote; the same object (see ``echoarb.scan.edge.values.positional``)."""
+
+
 def book_quote(
     venue: Venue,
     instrument: str,
@@ -240,9 +250,7 @@ def book_quote(
     close_ts: int = 0,
 ) -> InstrumentQuote:
     """Quote of a book whose asks are the YES asks and whose bids are YES bids (NO ask = 1 - bid)."""
-    # Positional: a frozen dataclass built by keyword costs ~25% more, once per quote. Order:
-    # venue instrument buy_yes buy_no event_ts recv_ts status in_sync close_ts.
-    return InstrumentQuote(
+    return make_quote(
         venue,
         instrument,
         book.best_asks(depth),

@@ -95,3 +95,22 @@ def test_normaliser_ticks_carry_the_quote_and_the_binding() -> None:
     )
     (tick,) = normaliser.update(InstrumentQuote("manifold", "bench-market-00000", yes, no, 1, 2))
     assert tick.real_money is False and tick.fee_rate == 0
+
+
+def test_slot_writing_constructors_give_the_dataclasses_own_objects() -> None:
+    import pickle
+
+    from echoarb.ingest.normalise import make_tick
+    from echoarb.venues.book import _make_level
+    from echoarb.venues.parsing import make_quote
+
+    level = _make_level(D("0.45"), D("3"))
+    assert level == Level(D("0.45"), D("3")) and hash(level) == hash(Level(D("0.45"), D("3")))
+    ladder = (level,)
+    args = ("p1", "kalshi", ladder, (), 5, 6, D("0.07"), "A", "halted", False, True, 4)
+    tick = make_tick(*args)
+    assert tick == Tick(*args) and hash(tick) == hash(Tick(*args)) and repr(tick) == repr(Tick(*args))
+    assert pickle.loads(pickle.dumps(tick)) == tick
+    quote = make_quote("kalshi", "T", ladder, ladder, 1, 2, "closed", False, 9)
+    assert quote == InstrumentQuote("kalshi", "T", ladder, ladder, 1, 2, "closed", False, 9)
+    assert pickle.loads(pickle.dumps(quote)) == quote

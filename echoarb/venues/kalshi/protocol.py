@@ -36,6 +36,7 @@ from echoarb.venues.parsing import (
     decimal_cache,
     first_ms,
     loads,
+    make_quote,
     optional_list,
     require,
     require_dict,
@@ -386,7 +387,7 @@ class KalshiProtocol:
         status = market.effective_status(event_ts)
         market.announced = status
         result.quotes.append(
-            InstrumentQuote(  # positional (cheaper): see parsing.book_quote
+            make_quote(
                 "kalshi",
                 ticker,
                 book.best_asks(self.depth),

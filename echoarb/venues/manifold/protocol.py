@@ -27,6 +27,7 @@ from echoarb.venues.parsing import (
     FrameError,
     ParseResult,
     loads,
+    make_quote,
     optional_list,
     require_dict,
     require_str,
@@ -365,7 +366,7 @@ class ManifoldProtocol:
         if prob is None:
             raise FrameError("missing field 'probability'")
         ladders = self._ladders(prob)
-        return InstrumentQuote(  # positional (cheaper): see parsing.book_quote
+        return make_quote(
             "manifold",
             contract.slug or contract.id or "",
             ladders[0],
@@ -373,6 +374,8 @@ class ManifoldProtocol:
             event_ts,
             recv_ts,
             self._status(contract, event_ts),
+            True,
+            0,
         )
 
 
