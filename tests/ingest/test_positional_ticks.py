@@ -107,9 +107,9 @@ def test_slot_writing_constructors_give_the_dataclasses_own_objects() -> None:
     level = _make_level(D("0.45"), D("3"))
     assert level == Level(D("0.45"), D("3")) and hash(level) == hash(Level(D("0.45"), D("3")))
     ladder = (level,)
-    args = ("p1", "kalshi", ladder, (), 5, 6, D("0.07"), "A", "halted", False, True, 4)
-    tick = make_tick(*args)
-    assert tick == Tick(*args) and hash(tick) == hash(Tick(*args)) and repr(tick) == repr(Tick(*args))
+    tick = make_tick("p1", "kalshi", ladder, (), 5, 6, D("0.07"), "A", "halted", False, True, 4)
+    same = Tick("p1", "kalshi", ladder, (), 5, 6, D("0.07"), "A", "halted", False, True, 4)
+    assert tick == same and hash(tick) == hash(same) and repr(tick) == repr(same)
     assert pickle.loads(pickle.dumps(tick)) == tick
     quote = make_quote("kalshi", "T", ladder, ladder, 1, 2, "closed", False, 9)
     assert quote == InstrumentQuote("kalshi", "T", ladder, ladder, 1, 2, "closed", False, 9)
