@@ -20,6 +20,10 @@ dropped without moving the partition's read offset (upstream moves it, and then 
 re-fetched records of the new generation below it: a partition that goes quiet right after
 a rebalance is never read again).
 
+The consumer itself runs on the worker's event loop (:class:`SameLoopConsumerThread`),
+not in the thread Faust's aiokafka driver gives it: no cross-thread hand-off per fetch, no
+GIL ping-pong between a busy agent and an I/O-bound consumer thread.
+
 Pinned to faust-streaming :data:`FAUST_VERSION`: ``_drain_messages``, ``getmany`` and the
 ack bookkeeping follow its ``faust/transport/consumer.py`` line for line; importing this
 module under another version raises (``tests/streams/test_run_transport.py`` pins it).
@@ -40,7 +44,7 @@ from faust.transport.drivers import aiokafka as upstream
 from faust.types import TP, ConsumerMessage
 from faust.types import tuples as faust_tuples
 from mode import Service
-from mode.utils.futures import notify
+from mode.utils.futures import maybe_async, notify
 
 FAUST_VERSION = "0.15.3"
 SCHEME = "kafka-runs"
@@ -130,8 +134,72 @@ def ack_run(consumer: Any, message: RunMessage) -> bool:
             notify(consumer._waiting_for_ack)
 
 
+class _SameLoopWorker:
+    """Stands in for mode's ``WorkerThread``: runs the service on the caller's loop, as a task."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = self.service.parent_loop.create_task(self._serve(), name="aiokafka-consumer")
+
+    async def _serve(self) -> None:
+        try:
+            await self.service._serve()
+        except Exception:
+            # mode's thread does the same: its _serve() already reported the crash.
+            self.service.set_shutdown()
+
+    def stop(self) -> None:
+        """Nothing to join: the task ends with the service (``ServiceThread.stop`` waits for it)."""
+
+    def is_alive(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class SameLoopConsumerThread(upstream.AIOKafkaConsumerThread):
+    """Faust's consumer "thread" run on the worker's own event loop, without a thread.
+
+    Why: with the consumer in its own thread, every fetch crosses threads twice (method
+    queue, then the result) and the two threads take turns on the GIL: an I/O-bound thread
+    waiting for a busy one gets the GIL back only every switch interval (5 ms), several times
+    per fetch. On one loop a fetch is handed over with a plain ``await``, as in a bare aiokafka
+    loop. What the thread bought upstream (heartbeats while an agent blocks the loop) is not
+    needed here: aiokafka heartbeats from its own task and the agent never blocks for long.
+    """
+
+    def __init__(self, consumer: Any, **kwargs: Any) -> None:
+        loop = kwargs.pop("loop", None) or asyncio.get_event_loop_policy().get_event_loop()
+        super().__init__(consumer, loop=loop, thread_loop=loop, Worker=_SameLoopWorker, **kwargs)
+
+    async def call_thread(self, fun: Any, *args: Any, **kwargs: Any) -> Any:
+        # Same loop: no method queue, no cross-thread future (the queue, too, accepts plain
+        # functions: aiokafka's subscribe() is one).
+        return await maybe_async(fun(*args, **kwargs))
+
+    async def cast_thread(self, fun: Any, *args: Any, **kwargs: Any) -> None:
+        await maybe_async(fun(*args, **kwargs))
+
+    async def on_thread_started(self) -> None:
+        """No method queue to start (``call_thread`` awaits directly)."""
+
+    async def _gather_remaining_tasks(self) -> None:
+        """Upstream cancels every task left on the thread's loop: here that is the app's loop."""
+
+    def _stopped_set(self) -> None:
+        self._stopped.set()
+
+    def set_shutdown(self) -> None:
+        self._shutdown.set()
+
+
 class Consumer(upstream.Consumer):
-    """Faust's aiokafka consumer, delivering runs for the topics of :func:`deliver_runs`."""
+    """Faust's aiokafka consumer, delivering runs for the topics of :func:`deliver_runs`,
+    with its consumer on the worker's event loop (:class:`SameLoopConsumerThread`)."""
+
+    def _new_consumer_thread(self) -> upstream.AIOKafkaConsumerThread:
+        return SameLoopConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def _to_run(self, tp: TP, records: Sequence[Any], highwater: int | None) -> RunMessage:
         last = records[-1]

@@ -29,7 +29,7 @@ from streams import run_transport
 RECORDS = 600
 
 WORKER = """
-import json, os, sys
+import json, os, sys, threading
 from pathlib import Path
 import faust
 from echoarb.kafka import tansu_compat
@@ -60,6 +60,10 @@ async def handle(stream):
             p, o = record.value.decode().split(":")
             seen["values_ok"] &= (int(p), int(o)) == (event.message.partition, record.offset)
         event.ack()
+        # Where the consumer runs: its own thread (upstream) or the app's loop (run transport).
+        seen["consumer_thread"] = any(
+            getattr(t, "service", None) is app.consumer._thread for t in threading.enumerate()
+        )
         if sum(map(len, seen["offsets"].values())) >= TOTAL:
             await app.consumer.commit()
             OUT.write_text(json.dumps(seen))
@@ -116,7 +120,6 @@ async def _run_worker(
             if committed == {0: RECORDS // 2, 1: RECORDS // 2}:
                 break
             await asyncio.sleep(0.2)
-        return seen, committed
     finally:
         proc.terminate()
         try:
@@ -124,6 +127,9 @@ async def _run_worker(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    seen["returncode"] = proc.returncode
+    seen["log"] = log_path.read_text()
+    return seen, committed
 
 
 @pytest.mark.asyncio
@@ -148,8 +154,14 @@ async def test_one_event_per_run_same_records_commit_at_run_end(
     assert with_runs["values_ok"]
     assert with_runs["events"] <= RECORDS // 10  # runs, not records
     assert committed == {0: RECORDS // 2, 1: RECORDS // 2}  # acked runs commit to their last offset + 1
+    # The consumer runs on the worker's loop, not in a thread of its own (SameLoopConsumerThread),
+    # and stops cleanly on SIGTERM.
+    assert with_runs["consumer_thread"] is False
+    assert with_runs["returncode"] == 0, with_runs["log"][-3000:]
+    assert "Traceback" not in with_runs["log"], with_runs["log"][-3000:]
 
     plain, plain_committed = await _run_worker(broker, tmp_path, topic, runs=False)
     assert plain["offsets"] == expected
     assert plain["events"] == RECORDS  # Faust's own driver: one event per record
+    assert plain["consumer_thread"] is True  # ... and a consumer thread
     assert plain_committed == committed
