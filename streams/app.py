@@ -43,6 +43,9 @@ from streams.views import Views
 
 log = logging.getLogger("echoarb.worker")
 
+#: Ticks merged and scanned between two turns of the event loop within one long run.
+CHUNK_TICKS = 500
+
 
 def app_options(settings: Settings, embedded_broker: bool) -> dict[str, Any]:
     """``faust.App`` settings of a worker (Tansu's client settings when the broker is embedded)."""
@@ -150,31 +153,45 @@ class Topology:
             accepted = await self.sequencer.accept(message)
             if not accepted:
                 continue
-            batches: list[dict[str, Any]] = []
-            for record in accepted:
-                try:
-                    batches.append(decode(record.value))
-                except CodecError as exc:
-                    await self.output.dead_letter(message, record, str(exc))
             if isinstance(message, RunMessage):
                 message.narrow(accepted[0].offset, accepted[-1].offset)
+            partition = message.partition
+            # The whole run under the lock (a rebalance or timer pass waits for it), pushed in
+            # chunks of ~CHUNK_TICKS ticks with the loop let run in between: the consumer shares
+            # the loop (streams.run_transport) and must heartbeat and fetch during a long run.
+            # The last chunk always holds a batch; only it carries the run's ack token.
+            async with self.lock:
+                batches: list[dict[str, Any]] = []
+                ticks = 0
+                for record in accepted:
+                    try:
+                        batch = decode(record.value)
+                    except CodecError as exc:
+                        await self.output.dead_letter(message, record, str(exc))
+                        continue
+                    if ticks >= CHUNK_TICKS:
+                        await self._push(partition, message, batches, None)
+                        batches, ticks = [], 0
+                        await asyncio.sleep(0)
+                    batches.append(batch)
+                    ticks += len(batch["ticks"])
+                if batches:
+                    await self._push(partition, message, batches, event)
             if not batches:
                 event.ack()  # every record dead-lettered (and delivered there)
-                continue
-            partition = message.partition
-            async with self.lock:
-                now = time.monotonic()
-                run = [
-                    (b["venue"], b["watermark"], [tick_from_record(t) for t in b["ticks"]]) for b in batches
-                ]
-                step = self.cores.get(partition).push(run, now, int(time.time() * 1000), event)
-                cp = self.checkpoints.current(partition, message.generation_id)
-                await self.output.send(cp, partition, step)
-                cp.acks.extend(step.acks)
-                if step.final:
-                    self._seal(partition, mirror=True, control=batches[-1]["producer_id"])
-                elif self.checkpoints.due(partition, now):
-                    self._seal(partition, mirror=True)
+
+    async def _push(self, partition: int, message: Any, batches: list[dict[str, Any]], token: Any) -> None:
+        """Merge and scan decoded batches of one run, send the outputs (caller holds the lock)."""
+        now = time.monotonic()
+        run = [(b["venue"], b["watermark"], [tick_from_record(t) for t in b["ticks"]]) for b in batches]
+        step = self.cores.get(partition).push(run, now, int(time.time() * 1000), token)
+        cp = self.checkpoints.current(partition, message.generation_id)
+        await self.output.send(cp, partition, step)
+        cp.acks.extend(step.acks)
+        if step.final:
+            self._seal(partition, mirror=True, control=batches[-1]["producer_id"])
+        elif self.checkpoints.due(partition, now):
+            self._seal(partition, mirror=True)
 
     def _caught_up_check(self, partition: int) -> Callable[[str], bool]:
         """Live merge: is a venue's stream of ``partition`` read up to its fetched high watermark?"""
