@@ -38,12 +38,9 @@ from typing import NamedTuple
 from echoarb.model import ZERO, Ladder, Opportunity, Side, Tick
 from echoarb.scan.edge.changes import ChangeDetector
 from echoarb.scan.edge.fees import FeeModel, FeePolicy, fee_model
-from echoarb.scan.edge.intwalk import IntWalk, first_unit, int_walk, limit
+from echoarb.scan.edge.intwalk import First, IntWalk, Model, first_units, int_model, limit, walk_models
 from echoarb.scan.edge.values import make_opportunity
 from echoarb.scan.edge.walk import Parts, PricedLadder, opportunity_parts, same_levels, walk_reach
-
-First = tuple[int, int] | None
-"""(index, unit cost in 1e-18) of a ladder's first level (``first_unit``)."""
 
 _NO_FILLS = ((None, ZERO), (None, ZERO))  # the fills of a walk that took nothing
 
@@ -51,11 +48,23 @@ _NO_FILLS = ((None, ZERO), (None, ZERO))  # the fills of a walk that took nothin
 class Quote:
     """One quote of the pair, prepared for the directions it is a leg of."""
 
-    __slots__ = ("_exponent", "_policy", "_rate", "model", "no_first", "open", "tick", "venue", "yes_first")
+    __slots__ = (
+        "_exponent",
+        "_policy",
+        "_rate",
+        "ints",
+        "model",
+        "no_first",
+        "open",
+        "tick",
+        "venue",
+        "yes_first",
+    )
 
     def __init__(self) -> None:
         self.tick: Tick | None = None
         self.model: FeeModel | None = None
+        self.ints: Model | None = None  # the model in integer form (None: off the integer path)
         self.yes_first: First = None
         self.no_first: First = None
         self.open = False  # ``tradable`` but for the quote's age
@@ -74,11 +83,11 @@ class Quote:
         ):
             # fee_model's cache hashes Decimals on every call; the same rate object needs none.
             model = self.model = fee_model(tick.venue, tick.fee_rate, exponent, policy)
+            self.ints = int_model(model)
             self._rate, self._exponent, self._policy = tick.fee_rate, exponent, policy
         self.tick = tick
         self.venue = tick.venue
-        self.yes_first = first_unit(tick.yes_asks, model)
-        self.no_first = first_unit(tick.no_asks, model)
+        self.yes_first, self.no_first = first_units(tick.yes_asks, tick.no_asks, self.ints)
         self.open = (
             tick.real_money
             and tick.venue != "manifold"  # play money, whatever the producer says
@@ -172,7 +181,8 @@ class Direction:
         self.yes_levels, self.no_levels = yes, no
         self.yes_model, self.no_model, self.min_edge = ma, mb, min_edge
         self._template = self._summary = None
-        fast = int_walk(yes, ma, no, mb, min_edge)
+        ia, ib = qa.ints, qb.ints
+        fast = None if ia is None or ib is None or top is None else walk_models(yes, ia, no, ib, top)
         reach: tuple[int, ...]
         if fast is not None:
             walked, reach = fast

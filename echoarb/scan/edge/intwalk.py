@@ -112,13 +112,6 @@ def _next(levels: Ladder, j: int) -> int:
     return j
 
 
-def _unit(p: int, rate: int) -> int:
-    fee = rate * p * (_E6 - p)
-    if abs(fee) >= _DIGITS:
-        raise Decline
-    return p * _E12 + fee
-
-
 def _fill_fee(qty: int, p: int, model: Model) -> int:
     """One fill's fee in 1e-4, rounded up to the model's quantum (as ``FeeModel.fill_fee``)."""
     rate, divisor, to_basis = model[0], model[1], model[2]
@@ -243,9 +236,61 @@ def int_walk(
     shows, so equal values mean an equal signature and different ones a different signature.
     """
     try:
-        return _walk(yes, yes_model, no, no_model, min_edge)
+        return _walk(yes, _model(yes_model), no, _model(no_model), _limit(min_edge))
     except Decline:
         return None
+
+
+def int_model(model: FeeModel) -> Model | None:
+    """The integer form of ``model`` that :func:`walk_models` takes; None: off the integer path."""
+    try:
+        return _model(model)
+    except Decline:
+        return None
+
+
+def walk_models(
+    yes: Ladder, yes_model: Model, no: Ladder, no_model: Model, top: int
+) -> tuple[IntWalk | None, tuple[int, int]] | None:
+    """:func:`int_walk` on models already in integer form (:func:`int_model`) and
+    ``top`` = :func:`limit` of ``min_edge``: the scanner prepares those once per quote."""
+    try:
+        return _walk(yes, yes_model, no, no_model, top)
+    except Decline:
+        return None
+
+
+First = tuple[int, int] | None
+"""(index, unit cost in 1e-18) of the first level a walk takes on a ladder (None: none, or
+the integer path declines)."""
+
+
+def first_units(yes: Ladder, no: Ladder, model: Model | None) -> tuple[First, First]:
+    """:func:`first_unit` of both ladders of a quote, on its model in integer form."""
+    if model is None:
+        return None, None
+    rate = model[0]
+    out: list[First] = []
+    for levels in (yes, no):
+        first = None
+        n = len(levels)
+        j = 0
+        while j < n and levels[j].size <= 0:
+            j += 1
+        if j < n:
+            level = levels[j]
+            cached = _LEVELS.get(id(level))
+            try:
+                if cached is None or cached[0] is not level:
+                    cached = _level(levels, j)
+                p = cached[1]
+                fee = rate * p * (_E6 - p)
+                if fee < _DIGITS:
+                    first = (j, p * _E12 + fee)
+            except Decline:
+                pass
+        out.append(first)
+    return out[0], out[1]
 
 
 _LEVELS: dict[int, tuple[Level, int, int, int, int]] = {}
@@ -272,19 +317,6 @@ def _level(levels: Ladder, j: int) -> tuple[Level, int, int, int, int]:
     return cached
 
 
-def first_unit(levels: Ladder, model: FeeModel) -> tuple[int, int] | None:
-    """(index, unit cost in 1e-18) of the first level a walk takes on ``levels``, as ``int_walk``
-    computes it; None when the ladder has none or the integer path would decline."""
-    try:
-        rate = _model(model)[0]
-        j = _next(levels, 0)
-        if j >= len(levels):
-            return None
-        return j, _unit(_level(levels, j)[1], rate)
-    except Decline:
-        return None
-
-
 def limit(min_edge: Decimal) -> int | None:
     """``1 - min_edge`` in 1e-18, None when not a whole number of them."""
     try:
@@ -294,12 +326,11 @@ def limit(min_edge: Decimal) -> int | None:
 
 
 def _walk(
-    yes: Ladder, yes_model: FeeModel, no: Ladder, no_model: FeeModel, min_edge: Decimal
+    yes: Ladder, ma: Model, no: Ladder, mb: Model, limit: int
 ) -> tuple[IntWalk | None, tuple[int, int]]:
-    # The hot loop of the scanner: the helpers above (_next, _level, _unit, _fill_fee) are
-    # written out inline, with the same arithmetic and the same checks.
-    ma, mb = _model(yes_model), _model(no_model)
-    limit = _limit(min_edge)
+    # The hot loop of the scanner: _next, _level, _fill_fee and the unit cost (price plus
+    # rate * p * (1 - p), in 1e-18) are written out inline, with the same arithmetic and
+    # the same checks.
     levels = _LEVELS
     na, nb = len(yes), len(no)
     ja = _next(yes, 0)
@@ -432,6 +463,12 @@ def _walk(
     if not size or size >= _DIGITS or cost >= _DIGITS:
         raise Decline
     # What the signature shows, as integers (see _eq), and what the Decimals are written from.
-    key = _eq(size, cost, fees, _level(yes, 0)[1], _level(no, 0)[1], notional_a, notional_b)
+    level = yes[0]
+    cached = levels.get(id(level))
+    best_a = (cached if cached is not None and cached[0] is level else _level(yes, 0))[1]
+    level = no[0]
+    cached = levels.get(id(level))
+    best_b = (cached if cached is not None and cached[0] is level else _level(no, 0))[1]
+    key = _eq(size, cost, fees, best_a, best_b, notional_a, notional_b)
     exact = (size, es, notional_a, en_a, notional_b, en_b, leg_a, eleg_a, leg_b, eleg_b)
     return IntWalk(key, exact, size * _E6 - cost - fees), (ja + 1, jb + 1)
