@@ -61,34 +61,25 @@ class Quote:
         "yes_first",
     )
 
-    def __init__(self) -> None:
-        self.tick: Tick | None = None
-        self.model: FeeModel | None = None
-        self.ints: Model | None = None  # the model in integer form (None: off the integer path)
-        self.yes_first: First = None
-        self.no_first: First = None
-        self.open = False  # ``tradable`` but for the quote's age
-        self.venue = ""
-        self._rate: Decimal | None = None
-        self._exponent = 0
-        self._policy: FeePolicy | None = None
+    def __init__(self, tick: Tick, exponent: int, policy: FeePolicy) -> None:
+        self._set_model(tick, exponent, policy)
+        self.update(tick, exponent, policy)
+
+    def _set_model(self, tick: Tick, exponent: int, policy: FeePolicy) -> None:
+        # fee_model's cache hashes Decimals on every call; the same rate object needs none.
+        self.model = fee_model(tick.venue, tick.fee_rate, exponent, policy)
+        self.ints: Model | None = int_model(self.model)  # integer form (None: off that path)
+        self._rate, self._exponent, self._policy = tick.fee_rate, exponent, policy
 
     def update(self, tick: Tick, exponent: int, policy: FeePolicy) -> None:
-        model = self.model
-        if (
-            model is None
-            or tick.fee_rate is not self._rate
-            or exponent != self._exponent
-            or policy is not self._policy
-        ):
-            # fee_model's cache hashes Decimals on every call; the same rate object needs none.
-            model = self.model = fee_model(tick.venue, tick.fee_rate, exponent, policy)
-            self.ints = int_model(model)
-            self._rate, self._exponent, self._policy = tick.fee_rate, exponent, policy
+        if tick.fee_rate is not self._rate or exponent != self._exponent or policy is not self._policy:
+            self._set_model(tick, exponent, policy)
         self.tick = tick
-        self.venue = tick.venue
+        self.venue: str = tick.venue
+        self.yes_first: First
+        self.no_first: First
         self.yes_first, self.no_first = first_units(tick.yes_asks, tick.no_asks, self.ints)
-        self.open = (
+        self.open: bool = (  # ``tradable`` but for the quote's age
             tick.real_money
             and tick.venue != "manifold"  # play money, whatever the producer says
             and tick.status == "open"
@@ -148,10 +139,8 @@ class Direction:
         """Take the quotes' new ticks; keep the result if it cannot have changed, else
         recompute it. ``top`` is ``limit(min_edge)``. Returns whether a walk ran."""
         tick_a, tick_b = qa.tick, qb.tick
-        assert tick_a is not None and tick_b is not None
         yes, no = tick_a.yes_asks, tick_b.no_asks
         ma, mb = qa.model, qb.model
-        assert ma is not None and mb is not None
         self.tick_a, self.tick_b = tick_a, tick_b
         fa, fb = qa.yes_first, qb.no_first
         if fa is not None and fb is not None and top is not None and fa[1] + fb[1] >= top:
@@ -324,9 +313,9 @@ class IncrementalBinary:
         for key, tick in quotes.items():
             q = prepared.get(key)
             if q is None:
-                q = prepared[key] = Quote()
+                q = prepared[key] = Quote(tick, fee_exponents.get(key, 1) if fee_exponents else 1, fee_policy)
                 rebuild = True
-            if q.tick is not tick:
+            elif q.tick is not tick:
                 q.update(tick, fee_exponents.get(key, 1) if fee_exponents else 1, fee_policy)
             if tick.event_ts > newest_ts:
                 newest_ts = tick.event_ts
@@ -349,7 +338,6 @@ class IncrementalBinary:
         top_profit: int | Decimal = 0
         for d, qa, qb in self._order:
             tick_a, tick_b = qa.tick, qb.tick
-            assert tick_a is not None and tick_b is not None
             seen = d.seen
             if d.tick_a is not tick_a or d.tick_b is not tick_b or d.min_edge is not min_edge:
                 if d.refresh(qa, qb, min_edge, top_limit):

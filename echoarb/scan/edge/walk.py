@@ -183,8 +183,11 @@ def same_levels(old: Ladder, new: Ladder, reach: int) -> bool:
     for k in range(reach):
         a = old[k]
         b = new[k]
-        if a is not b and (str(a.price) != str(b.price) or str(a.size) != str(b.size)):
-            return False
+        if a is not b:
+            pa, pb, sa, sb = a.price, b.price, a.size, b.size
+            # different values are written differently; equal ones may be too
+            if pa != pb or sa != sb or str(pa) != str(pb) or str(sa) != str(sb):
+                return False
     return True
 
 
