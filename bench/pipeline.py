@@ -598,9 +598,10 @@ async def latency(
                 ts >= end_ms - 300 for ts, _ in reader.samples[-200:]
             ):
                 await asyncio.sleep(0.05)
+            rows_deadline = time.monotonic() + DRAIN_WAIT_S  # a row follows its event by ~1 s
             while (
                 sink is not None
-                and time.monotonic() < drain_deadline
+                and time.monotonic() < rows_deadline
                 and not any(ts >= end_ms - 300 for ts, _ in sink.samples[-200:])
             ):
                 await asyncio.sleep(0.05)  # the rows follow the spread events
