@@ -33,6 +33,7 @@ _E6 = 1_000_000
 _E12 = 10**12
 _E18 = 10**18
 _DIGITS = 10**28  # Decimal's default precision: products below this are exact there
+_POW10 = [10**k for k in range(40)]
 _RATIO_MAX = 10**26  # numerators of ratios that Decimal's division + quantize round exactly
 _FILL_UNIT = {
     BASIS: (10**20, 1, -4),
@@ -144,11 +145,11 @@ def _dec(value: int, scale: int, exponent: int) -> Decimal:
     """The Decimal of ``value`` x 10**-scale written with ``exponent`` (as the Decimal walk has it)."""
     shift = exponent + scale
     if shift >= 0:
-        coefficient, rest = divmod(value, 10**shift)
+        coefficient, rest = divmod(value, _POW10[shift] if shift < 40 else 10**shift)
         if rest:
             raise Decline
         return Decimal(coefficient).scaleb(exponent)
-    return Decimal(value * 10**-shift).scaleb(exponent)
+    return Decimal(value * (_POW10[-shift] if shift > -40 else 10**-shift)).scaleb(exponent)
 
 
 class IntWalk:
@@ -178,22 +179,30 @@ class IntWalk:
     def parts(self, venue_a: Venue, best_a: Decimal, venue_b: Venue, best_b: Decimal) -> Parts:
         """``opportunity_parts`` of this walk: YES on ``venue_a``, NO on ``venue_b``, whose
         ladders start at ``best_a`` and ``best_b`` (each ladder's first level's price)."""
-        size, cost, fees, ((avg_a, _), (avg_b, _)) = self.totals()
-        net_profit = size - cost - fees
+        size, es, na, ena, nb, enb, fa, efa, fb, efb = self._exact  # as in totals()
+        size_d = _dec(size, 6, es)
+        cost = _dec(na + nb, 12, min(0, ena, enb))
+        fees = _dec(fa + fb, 12, min(0, efa, efb))
+        eq = self.eq
+        if isinstance(eq, tuple):
+            avg_a, avg_b = Decimal(eq[5]).scaleb(-6), Decimal(eq[6]).scaleb(-6)
+        else:
+            avg_a, avg_b = _ratio_d(na, size), _ratio_d(nb, size)
+        net_profit = size_d - cost - fees
         legs = (
-            make_leg(venue_a, "yes", best_a, avg_a, size, ""),
-            make_leg(venue_b, "no", best_b, avg_b, size, ""),
+            make_leg(venue_a, "yes", best_a, avg_a, size_d, ""),
+            make_leg(venue_b, "no", best_b, avg_b, size_d, ""),
         )
         return _new_tuple(  # Parts(...) without NamedTuple's Python-level __new__
             Parts,
             (
                 legs,
                 ONE - best_a - best_b,
-                size,
+                size_d,
                 cost,
                 fees,
                 net_profit,
-                (net_profit / size).quantize(PRICE_QUANTUM),
+                (net_profit / size_d).quantize(PRICE_QUANTUM),
             ),
         )
 
