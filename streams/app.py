@@ -186,7 +186,12 @@ class Topology:
     async def _push(self, partition: int, message: Any, batches: list[dict[str, Any]], token: Any) -> None:
         """Merge and scan decoded batches of one run, send the outputs (caller holds the lock)."""
         now = time.monotonic()
-        run = [(b["venue"], b["watermark"], [tick_from_record(t) for t in b["ticks"]]) for b in batches]
+        run = []
+        for b in batches:
+            ticks = []
+            for t in b["ticks"]:
+                ticks.append(tick_from_record(t))
+            run.append((b["venue"], b["watermark"], ticks))
         step = self.cores.get(partition).push(run, now, int(time.time() * 1000), token)
         cp = self.checkpoints.current(partition, message.generation_id)
         await self.output.send(cp, partition, step)

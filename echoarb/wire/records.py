@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import fields
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from operator import itemgetter
 from typing import Any
 
 from echoarb.model import ClosedWindow, Leg, Level, Opportunity, SpreadEvent, Tick
@@ -115,15 +114,18 @@ def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
     return records
 
 
-_level_key = itemgetter("price_micros", "size_micros")
-_cached_level = _level_cache.__getitem__
+_cached_level = _level_cache.get
 
 
 def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
-    try:  # all levels cached (the usual case): one pass in C, no Python frame per level
-        return tuple(map(_cached_level, map(_level_key, records)))
-    except KeyError:
-        return tuple([_level(r["price_micros"], r["size_micros"]) for r in records])
+    # A plain loop: cheaper here than map()/a comprehension (no iterator or function object).
+    out = []
+    for r in records:
+        level = _cached_level((r["price_micros"], r["size_micros"]))
+        if level is None:
+            level = _level(r["price_micros"], r["size_micros"])
+        out.append(level)
+    return tuple(out)
 
 
 def tick_to_record(tick: Tick) -> dict[str, Any]:
@@ -201,8 +203,20 @@ def spread_id(opportunity: Opportunity, trigger: tuple[int, int, int] = (0, 0, 0
     result: two changes can share an event time (a venue's older timestamp does not move the
     pair's newest one), so pair, legs and event time alone would not be unique.
     """
-    text = f"{opportunity.key}|{opportunity.event_ts}|{trigger[0]}.{trigger[1]}.{trigger[2]}"
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    # ``Opportunity.key`` spelled out with a loop: its generator expression cost more than
+    # the hash, once per spread event (a test holds the two equal).
+    legs = ""
+    for leg in opportunity.legs:
+        part = f"{leg.venue}:{leg.side}:{leg.outcome}" if leg.outcome else f"{leg.venue}:{leg.side}"
+        legs = f"{legs},{part}" if legs else part
+    text = (
+        f"{opportunity.pair_id}|{opportunity.kind}|{legs}|{opportunity.event_ts}|"
+        f"{trigger[0]}.{trigger[1]}.{trigger[2]}"
+    )
+    return _blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+_blake2b = hashlib.blake2b
 
 
 def spread_to_record(event: SpreadEvent) -> dict[str, Any]:

@@ -8,12 +8,13 @@ against the straightforward form it replaces.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from decimal import Decimal
 
 import pytest
 
-from echoarb.model import Leg, Level, Opportunity, SpreadEvent, Tick
+from echoarb.model import Leg, Level, Opportunity, Side, SpreadEvent, Tick, Venue
 from echoarb.scan.state import encode_state
 from echoarb.wire import records
 from echoarb.wire.codec import load_codecs
@@ -117,3 +118,22 @@ def test_encode_state_writes_the_bytes_of_compact_json_dumps(text: str) -> None:
         "list": [text, [], {}],
     }
     assert encode_state(body) == json.dumps(body, separators=(",", ":")).encode()
+
+
+def _leg(venue: Venue, side: Side, outcome: str = "") -> Leg:
+    return Leg(venue, side, None, None, Decimal(0), outcome=outcome)
+
+
+@pytest.mark.parametrize(
+    "legs",
+    [
+        (_leg("kalshi", "yes"), _leg("polymarket", "no")),
+        (_leg("kalshi", "yes", "o1"), _leg("manifold", "yes", "o2"), _leg("polymarket", "yes", "o3")),
+        (_leg("kalshi", "no", "x"), _leg("manifold", "yes")),
+        (_leg("polymarket", "yes"),),
+    ],
+)
+def test_spread_id_hashes_the_opportunity_key_event_time_and_trigger(legs: tuple[Leg, ...]) -> None:
+    opp = dataclasses.replace(EVENTS[0].opportunity, legs=legs)
+    text = f"{opp.key}|{opp.event_ts}|5.1.9"
+    assert records.spread_id(opp, (5, 1, 9)) == hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
