@@ -115,6 +115,7 @@ async def _run_worker(
         seen = json.loads(out.read_text())
         tps = [TopicPartition(topic, p) for p in (0, 1)]
         committed: dict[int, int | None] = {}
+        deadline = time.monotonic() + 60  # its own wait: a loaded machine may be slow to commit
         while time.monotonic() < deadline:  # the commit right after the last ack has landed
             committed = await _committed(broker.bootstrap, app_id, tps)
             if committed == {0: RECORDS // 2, 1: RECORDS // 2}:
