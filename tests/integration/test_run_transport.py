@@ -29,7 +29,7 @@ from streams import run_transport
 RECORDS = 600
 
 WORKER = """
-import json, os, sys, threading
+import asyncio, json, os, sys, threading
 from pathlib import Path
 import faust
 from echoarb.kafka import tansu_compat
@@ -47,6 +47,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest", **tansu_compat.faust_settings(),
 )
 topic = app.topic(os.environ["TOPIC"], value_serializer="raw", key_serializer="raw", partitions=2)
+counts = app.Table("counts", default=int, partitions=2)  # a changelog the worker writes to
 if runs:
     run_transport.deliver_runs(app, [os.environ["TOPIC"]])
 seen = {"events": 0, "offsets": {"0": [], "1": []}, "values_ok": True}
@@ -64,8 +65,17 @@ async def handle(stream):
         seen["consumer_thread"] = any(
             getattr(t, "service", None) is app.consumer._thread for t in threading.enumerate()
         )
+        counts[str(event.message.partition)] += 1
         if sum(map(len, seen["offsets"].values())) >= TOTAL:
             await app.consumer.commit()
+            await asyncio.sleep(1.0)  # the changelog writes land and a fetch or two passes
+            # What aiokafka does with the recovered changelog partitions Faust paused: fetched
+            # and left in its buffer (upstream), or paused and not fetched (run transport).
+            aio = app.consumer._thread._ensure_consumer()
+            changelog = {tp for tp in aio.assignment() if tp.topic.endswith("-counts-changelog")}
+            seen["changelog_assigned"] = len(changelog)
+            seen["changelog_paused"] = len(changelog & aio.paused())
+            seen["changelog_buffered"] = len(changelog & set(aio._fetcher._records))
             OUT.write_text(json.dumps(seen))
 
 if __name__ == "__main__":
@@ -158,6 +168,12 @@ async def test_one_event_per_run_same_records_commit_at_run_end(
     # The consumer runs on the worker's loop, not in a thread of its own (SameLoopConsumerThread),
     # and stops cleanly on SIGTERM.
     assert with_runs["consumer_thread"] is False
+    # The table's changelog partitions, paused by Faust after recovery, are paused in aiokafka
+    # too: none is fetched and left in its buffer (one such result stops every fetch from the
+    # broker for 100 ms, see Consumer._fetching).
+    assert with_runs["changelog_assigned"] == 2
+    assert with_runs["changelog_paused"] == 2
+    assert with_runs["changelog_buffered"] == 0
     assert with_runs["returncode"] == 0, with_runs["log"][-3000:]
     assert "Traceback" not in with_runs["log"], with_runs["log"][-3000:]
 
@@ -165,4 +181,7 @@ async def test_one_event_per_run_same_records_commit_at_run_end(
     assert plain["offsets"] == expected
     assert plain["events"] == RECORDS  # Faust's own driver: one event per record
     assert plain["consumer_thread"] is True  # ... and a consumer thread
+    # ... which goes on fetching the changelog Faust paused, and leaves what it got in the buffer.
+    assert plain["changelog_paused"] == 0
+    assert plain["changelog_buffered"] >= 1
     assert plain_committed == committed
