@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from echoarb.construct import positional
 from echoarb.model import InstrumentQuote, Ladder, MarketStatus, Tick, Venue
 from echoarb.pairs import PairsConfig, VenueRef
-from echoarb.scan.edge.values import positional
 
 _STATUS_RANK: dict[MarketStatus, int] = {"open": 0, "halted": 1, "closed": 2, "settled": 3}
 

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from echoarb.construct import positional
 from echoarb.model import ONE, ClosedWindow, Opportunity, Tick
 from echoarb.pairs import MarketPair
 from echoarb.scan.edge.binary import WalkCache, evaluate_binary
 from echoarb.scan.edge.categorical import evaluate_basket
 from echoarb.scan.edge.fees import DEFAULT_POLICY, FeePolicy, fee_model
 from echoarb.scan.edge.incremental import IncrementalBinary
-from echoarb.scan.edge.values import positional
 from echoarb.scan.edge.walk import first_unit
 from echoarb.scan.merge import VENUE_RANK
 from echoarb.scan.state import OpportunitySummary, PairState, WindowSummary, decode_state

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Literal
 
+from echoarb.construct import positional
 from echoarb.model import ONE, ZERO, Ladder, Level
-from echoarb.scan.edge.values import positional
 
 BookSide = Literal["bid", "ask"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import fields
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from echoarb.construct import positional
 from echoarb.model import ClosedWindow, Leg, Level, Opportunity, SpreadEvent, Tick
 
 _MICRO = Decimal("1e6")
@@ -147,45 +147,27 @@ def tick_to_record(tick: Tick) -> dict[str, Any]:
 
 # ``Tick`` is a frozen, slotted dataclass: its ``__init__`` goes through
 # ``object.__setattr__`` once per field (about half of what decoding a tick costs in Python).
-# The worker builds one per tick, so ``tick_from_record`` fills the slots directly; a test
-# checks that the result equals ``Tick(...)`` field for field.
-_new_tick = Tick.__new__
-_slot_setters: dict[str, Callable[[Tick, Any], None]] = {
-    name: getattr(Tick, name).__set__ for name in Tick.__slots__
-}
-if set(_slot_setters) != {f.name for f in fields(Tick)}:  # a field added to Tick: fill it here too
-    raise RuntimeError("echoarb.wire.records.tick_from_record does not know every Tick field")
-_set_pair_id = _slot_setters["pair_id"]
-_set_venue = _slot_setters["venue"]
-_set_yes_asks = _slot_setters["yes_asks"]
-_set_no_asks = _slot_setters["no_asks"]
-_set_event_ts = _slot_setters["event_ts"]
-_set_recv_ts = _slot_setters["recv_ts"]
-_set_fee_rate = _slot_setters["fee_rate"]
-_set_outcome = _slot_setters["outcome"]
-_set_status = _slot_setters["status"]
-_set_in_sync = _slot_setters["in_sync"]
-_set_real_money = _slot_setters["real_money"]
-_set_seq = _slot_setters["seq"]
+# The worker builds one per tick, with its slots written directly (echoarb.construct).
+_make_tick: Callable[..., Tick] = positional(Tick)
 _fee_rates = _from_micros_cache
 
 
 def tick_from_record(record: dict[str, Any]) -> Tick:
-    tick = _new_tick(Tick)
-    _set_pair_id(tick, record["pair_id"])
-    _set_venue(tick, record["venue"])
-    _set_yes_asks(tick, _ladder(record["yes_asks"]))
-    _set_no_asks(tick, _ladder(record["no_asks"]))
-    _set_event_ts(tick, record["event_ts"])
-    _set_recv_ts(tick, record["recv_ts"])
     fee = _fee_rates.get(record["fee_rate_micros"])
-    _set_fee_rate(tick, from_micros(record["fee_rate_micros"]) if fee is None else fee)
-    _set_outcome(tick, record["outcome"])
-    _set_status(tick, record["status"])
-    _set_in_sync(tick, record["in_sync"])
-    _set_real_money(tick, record["real_money"])
-    _set_seq(tick, record["seq"])
-    return tick
+    return _make_tick(
+        record["pair_id"],
+        record["venue"],
+        _ladder(record["yes_asks"]),
+        _ladder(record["no_asks"]),
+        record["event_ts"],
+        record["recv_ts"],
+        from_micros(record["fee_rate_micros"]) if fee is None else fee,
+        record["outcome"],
+        record["status"],
+        record["in_sync"],
+        record["real_money"],
+        record["seq"],
+    )
 
 
 def _opt_micros(value: Decimal | None) -> int | None:

@@ -1,45 +1,16 @@
-"""Constructors of the frozen result values for the scanner's hot path.
+"""The scanner's constructors of its frozen result values (legs, opportunities).
 
-A frozen dataclass's generated ``__init__`` sets each field through
-``object.__setattr__`` (frozen classes forbid plain assignment): an ``Opportunity`` takes
-about 3.5 us to build that way on the benchmark machine, more than the depth walk that
-found it. :func:`positional` gives a constructor that writes the slots directly through
-their descriptors, about three times faster, and the same object: equal, with the same
-``repr``, hash and pickling (``tests/scan/edge/test_values.py`` checks each one used).
-
-Only for slotted, frozen dataclasses without ``__post_init__`` (nothing would run it), and
-every field is passed, defaults included.
+Built by :func:`echoarb.construct.positional` (slots written directly, the same objects
+as the dataclasses' ``__init__`` builds: ``tests/scan/edge/test_values.py``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
 
+from echoarb.construct import positional
 from echoarb.model import Leg, Opportunity, Side, SpreadKind, Venue
-
-T = TypeVar("T")
-
-
-def positional(cls: type[T]) -> Callable[..., T]:
-    """A constructor of ``cls`` taking every field positionally, in declaration order."""
-    params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or not hasattr(cls, "__slots__"):
-        raise TypeError(f"{cls.__name__} is not a frozen, slotted dataclass")
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__, which positional() would skip")
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for name in names:
-        namespace[f"_set_{name}"] = getattr(cls, name).__set__
-    body = "".join(f"    _set_{name}(o, {name})\n" for name in names)
-    exec(f"def make({', '.join(names)}):\n    o = _new(_cls)\n{body}    return o\n", namespace)
-    make: Callable[..., T] = namespace["make"]
-    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
-    return make
-
 
 make_leg: Callable[[Venue, Side, Decimal | None, Decimal | None, Decimal, str], Leg] = positional(Leg)
 make_opportunity: Callable[

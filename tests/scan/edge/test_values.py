@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from decimal import Decimal as D
 
 import pytest
 
+from echoarb.construct import positional
 from echoarb.model import Leg, Opportunity
-from echoarb.scan.edge.values import make_leg, make_opportunity, positional
+from echoarb.scan.edge.values import make_leg, make_opportunity
 from echoarb.scan.state import OpportunitySummary
 
 
@@ -44,23 +45,5 @@ def test_constructors_build_the_dataclass_values() -> None:
     _same(make_opportunity(*args), Opportunity(*args))  # type: ignore[arg-type]
     summary = ("k", "120", "1.9", "0.01", False, 7)
     _same(positional(OpportunitySummary)(*summary), OpportunitySummary(*summary))
-
-
-def test_constructors_stay_frozen_and_refuse_what_they_cannot_build() -> None:
     with pytest.raises(AttributeError):
         make_leg("kalshi", "yes", None, None, D(0), "").size = D(1)  # type: ignore[misc]
-
-    @dataclass(frozen=True, slots=True)
-    class Checked:
-        x: int
-
-        def __post_init__(self) -> None:
-            raise ValueError
-
-    @dataclass(slots=True)
-    class Mutable:
-        x: int
-
-    for cls in (Checked, Mutable, int):
-        with pytest.raises(TypeError):
-            positional(cls)
