@@ -319,6 +319,7 @@ class Consumer(upstream.Consumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
         yield_every = 100
+        suspended = self.suspend_flow.is_set
         num_since_yield = 0
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
@@ -357,7 +358,18 @@ class Consumer(upstream.Consumer):
                         if commit_every is not None and self._n_acked >= commit_every:
                             self._n_acked = 0
                             await self.commit()
-                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                        if suspended():
+                            await self.wait_first(callback(message), self.suspend_flow.wait())
+                        else:
+                            # Upstream always races the delivery against a flow suspension
+                            # (and the service's stop and crash events): four tasks per
+                            # delivery, three cancelled, and two or three turns of the loop
+                            # before the next run of the fetch is handed over. With the flow
+                            # running, the delivery is awaited in place; a suspension that
+                            # comes while it waits for room in the channel holds it until the
+                            # flow resumes (its stale records are skipped, see
+                            # streams.faust_compat W3), and a stop cancels it.
+                            await callback(message)
                         if message.generation_id == self.app.consumer_generation_id:
                             set_read_offset(tp, last)
                     unset_flag(flag_consumer_fetching)
