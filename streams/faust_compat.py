@@ -62,8 +62,11 @@ W11 -- a thread crash printed as a traceback. Stopping with the brokers gone can
 
 Not here, though Faust-specific (a module of its own, pinned to the same version):
 ``streams.run_transport`` replaces Faust's per-record delivery with one event per fetched
-run (a transport, not a patch: ~300 µs per record in Faust's stream machinery) and fixes
-its drain loop moving the read offset for a stale message. The fetch max wait that Faust's aiokafka driver
+run (a transport, not a patch: ~300 µs per record in Faust's stream machinery), fixes
+its drain loop moving the read offset for a stale message, delivers a run in place rather
+than through ``wait_first`` while the flow runs, and pauses in aiokafka the changelog
+partitions Faust pauses only in its own bookkeeping (each fetched-but-never-taken result
+stopped every fetch from the broker for 100 ms). The fetch max wait that Faust's aiokafka driver
 hard-codes (1,500 ms) and the recovery highwaters it reads with ListOffsets are harmless
 against Kafka and wrong only against the embedded Tansu broker, so they are patched, only
 for Tansu, in ``echoarb.kafka.tansu_compat`` (gaps 1 and 6) and pinned by its tests.
