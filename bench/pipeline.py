@@ -876,6 +876,11 @@ async def recovery(env: Env, n_pairs: int, n_ticks: int) -> dict[str, Any]:
 
 
 # -- main --------------------------------------------------------------------------------------
+def _phase(name: str, what: str) -> None:
+    """One line on stderr as each phase starts (the whole run takes tens of minutes)."""
+    print(f"bench.pipeline: {name}: {what}", file=sys.stderr, flush=True)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     root = Path(tempfile.mkdtemp(prefix="echoarb-bench-"))
@@ -884,6 +889,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         env = Env(root, broker)
         peers = tuple(x for x in args.systems if x != "echoarb")
         if "throughput" in args.phases:
+            _phase(
+                "throughput",
+                f"{args.repeats} backlog runs of {args.ticks:,} ticks, systems {', '.join(args.systems)}",
+            )
             runs = [await throughput(env, args.pairs, args.ticks, peers=peers) for _ in range(args.repeats)]
             result["throughput"] = {
                 "pairs": args.pairs,
@@ -903,6 +912,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if errors:
                     result["throughput"][f"{kind}_error"] = errors[0]
         if "latency" in args.phases:
+            _phase(
+                "latency",
+                f"{', '.join(map(str, args.rates))} ticks/s for {args.seconds:g} s each, per system",
+            )
             result["latency"] = await latency(env, args.pairs, args.rates, args.seconds)
             result["latency_peers"] = {}
             for kind in peers:
@@ -913,15 +926,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 except PeerUnavailable as exc:
                     result["latency_peers"][kind] = {"error": str(exc)}
         if "queryable" in args.phases:
+            _phase("queryable", "publish -> row in ClickHouse, the sink beside the worker")
             # Publish -> row queryable in ClickHouse: its own pass, with the sink running.
             rate = 2_500 if 2_500 in args.rates else args.rates[0]
             result["latency_queryable"] = await latency(env, args.pairs, [rate], args.seconds, queryable=True)
         if "latency_pairs" in args.phases:
+            _phase("latency_pairs", f"pairs {', '.join(map(str, args.pair_counts))}")
             result["latency_vs_pairs"] = {
                 str(n): (await latency(env, n, [args.rates[0]], args.seconds))["rates"][str(args.rates[0])]
                 for n in args.pair_counts
             }
         if "memory" in args.phases:
+            _phase("memory", f"{args.memory_pairs:,} pairs")
             r = await throughput(env, args.memory_pairs, args.ticks, baseline=False)
             result["memory"] = {
                 "pairs": args.memory_pairs,
@@ -929,6 +945,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "worker_ticks_per_s": r["worker_ticks_per_s"],
             }
         if "scaling" in args.phases:
+            _phase("scaling", f"workers {', '.join(map(str, args.workers))}")
             result["scaling"] = {}
             for n in args.workers:
                 r = await throughput(env, args.pairs, args.ticks, workers=n, baseline=False)
@@ -938,8 +955,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "peak_rss_mb": r["worker_peak_rss_mb"],
                 }
         if "failover" in args.phases:
+            _phase("failover", "SIGKILL one of two workers")
             result["failover"] = await failover(env, args.pairs, args.ticks)
         if "recovery" in args.phases:
+            _phase("recovery", f"restart with {', '.join(map(str, args.recovery_pairs))} pairs of state")
             result["recovery"] = {str(n): await recovery(env, n, args.ticks) for n in args.recovery_pairs}
         if env.highwater_client is not None:
             await env.highwater_client.stop()

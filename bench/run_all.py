@@ -180,6 +180,11 @@ def table(r: dict[str, Any]) -> str:
     return "\n".join([bar, *lines, bar])
 
 
+def _progress(started: float, what: str) -> None:
+    """One line per phase on stderr: a full run takes tens of minutes and prints its table last."""
+    print(f"bench: {time.monotonic() - started:6.0f} s  {what}", file=sys.stderr, flush=True)
+
+
 def _num(value: Any) -> str:
     return f"{value:,}" if isinstance(value, (int, float)) else "-"
 
@@ -194,14 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     result: dict[str, Any] = {"machine": machine()}
     if "parse" in only:
+        _progress(started, "parse (in process)")
         result["parse"] = parse_bench.run(100, 600 if args.quick else 20_000, 1 if args.quick else 5)
     if "core" in only:
+        _progress(started, "core (worker code without Kafka)")
         n, k = (600, 1) if args.quick else (60_000, 3)
         result["core"] = {
             "fast": core_bench.run(100, n, k),
             "slow_path": core_bench.run(100, n, k, slow_path=True),
         }
     if "edge" in only:
+        _progress(started, "edge engine")
         result["edge"] = edge_bench.run(100, 600 if args.quick else 20_000, 1 if args.quick else 3)
     if "pipeline" in only:
         pargs = ["--no-save"]
@@ -223,12 +231,15 @@ def main(argv: list[str] | None = None) -> int:
                 "echoarb,bare",  # Quix needs its own venv from PyPI: make bench only
             ]
         ns = _pipeline_args(pargs)
+        _progress(started, "pipeline (embedded broker, workers and peers: the longest phase)")
         import asyncio
 
         result["pipeline"] = asyncio.run(pipeline_bench.run(ns))
     if "sink" in only:
+        _progress(started, "sink (embedded ClickHouse)")
         result["sink"] = sink(2_000 if args.quick else 200_000, 1_000 if args.quick else None)
     result["seconds"] = round(time.monotonic() - started, 1)
+    _progress(started, "done")
     text = table(result)
     print(text)
     if not args.quick:
