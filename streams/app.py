@@ -106,7 +106,7 @@ def _tune_collector() -> None:
     found in a pass at 2,500 ticks/s). :data:`GC_THRESHOLDS` runs generation 1 half as often
     and generation 2 about 20 times less often; young passes stay under a few ms. Measured at
     2,500 ticks/s (bench.pipeline, quiet machine): time in the collector 808 ms per run with
-    CPython's thresholds, 471 and 598 ms with these, three full passes instead of one.
+    CPython's thresholds, 471 and 598 ms with these, one full pass instead of three.
     Called on each assignment: a rebalance's new objects are long-lived too.
     """
     gc.collect()
