@@ -20,8 +20,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from echoarb.kafka import aiokafka_compat
 from echoarb.serve.state import Current, SpreadState
 from echoarb.settings import Settings
-from echoarb.wire.codec import CodecError, Codecs
+from echoarb.wire.codec import Codecs
 from echoarb.wire.records import spread_record_to_json
+from echoarb.wire.undecodable import Undecodable
 
 log = logging.getLogger("echoarb.serve.source")
 
@@ -49,7 +50,7 @@ class SpreadSource:
         self.lookback_s = lookback_s
         self.ticks = ticks
         self.listeners: list[EventListener] = []
-        self.decode_errors = 0
+        self.undecodable = Undecodable(log)
         self.records = 0
         self.ready = asyncio.Event()
         self.last_error: str | None = None
@@ -109,10 +110,8 @@ class SpreadSource:
             await aiokafka_compat.stop_consumer(consumer)  # bounded, with the brokers gone too
 
     def _on_spread(self, value: bytes | None) -> None:
-        try:
-            raw = self.codecs.spread_event.decode(value)
-        except CodecError as exc:
-            self._decode_error(exc)
+        raw = self.undecodable.decode(self.codecs.spread_event, value)
+        if raw is None:
             return
         current = self.state.apply_event(spread_record_to_json(raw))
         for listener in self.listeners:
@@ -122,15 +121,13 @@ class SpreadSource:
                 log.exception("spread listener %r failed", listener)
 
     def _on_ticks(self, value: bytes | None) -> None:
-        try:
-            batch = self.codecs.tick_batch.decode(value)
-        except CodecError as exc:
-            self._decode_error(exc)
+        batch = self.undecodable.decode(self.codecs.tick_batch, value)
+        if batch is None:
             return
         for tick in batch["ticks"]:
             self.state.apply_tick(tick)
 
-    def _decode_error(self, exc: CodecError) -> None:
-        self.decode_errors += 1
-        if self.decode_errors <= 5 or self.decode_errors % 1000 == 0:
-            log.warning("record does not decode (%d so far): %s", self.decode_errors, exc)
+    @property
+    def decode_errors(self) -> int:
+        """Records of the topics that did not decode (counted, logged by ``undecodable``)."""
+        return self.undecodable.count

@@ -27,8 +27,9 @@ from echoarb.pairs import PairsConfig
 from echoarb.scan.scanner import scan_params
 from echoarb.settings import Settings
 from echoarb.sink.writer import insert_columns
-from echoarb.wire.codec import CodecError, Codecs
+from echoarb.wire.codec import Codecs
 from echoarb.wire.records import spread_from_record, tick_from_record
+from echoarb.wire.undecodable import Undecodable
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -74,6 +75,7 @@ class PaperSession:
         params = scan_params(settings)
         self.trader = PaperTrader(config, Fees(pairs.by_id(), params.fees))
         self.report = PaperReport()
+        self.undecodable = Undecodable(log)
         self.stop = asyncio.Event()
         self._newest = 0  # newest tick recv_ts
         self._newest_wall = 0.0  # monotonic time it arrived
@@ -120,10 +122,9 @@ class PaperSession:
             self._store(self.trader.due(self.clock(), final=True))
 
     def _on_ticks(self, value: bytes | None) -> None:
-        try:
-            batch = self.codecs.tick_batch.decode(value)
-        except CodecError as exc:
-            self._decode_error(exc)
+        batch = self.undecodable.decode(self.codecs.tick_batch, value)
+        if batch is None:
+            self.report.decode_errors = self.undecodable.count
             return
         for raw in batch["ticks"]:
             tick = tick_from_record(raw)
@@ -133,17 +134,11 @@ class PaperSession:
                 self._newest_wall = time.monotonic()
 
     def _on_spread(self, value: bytes | None) -> None:
-        try:
-            event = spread_from_record(self.codecs.spread_event.decode(value))
-        except CodecError as exc:
-            self._decode_error(exc)
+        raw = self.undecodable.decode(self.codecs.spread_event, value)
+        if raw is None:
+            self.report.decode_errors = self.undecodable.count
             return
-        self.trader.on_spread(event, self.clock())
-
-    def _decode_error(self, exc: CodecError) -> None:
-        self.report.decode_errors += 1
-        if self.report.decode_errors <= 5 or self.report.decode_errors % 1000 == 0:
-            log.warning("record does not decode (%d so far): %s", self.report.decode_errors, exc)
+        self.trader.on_spread(spread_from_record(raw), self.clock())
 
     def _store(self, trades: list[Trade]) -> None:
         if not trades:
