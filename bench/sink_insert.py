@@ -159,7 +159,7 @@ def main() -> None:
                 batches = buffers.cut(0.0, force=start == n)
                 ledger.record(client, "bench", group, batches)
                 for batch in batches:
-                    writer.store(route, TOPIC, 0, batch.entries, f"{batch.token}/{attempt}")
+                    writer.store(route, TOPIC, 0, batch, f"{batch.token}/{attempt}")
 
         def python(attempt: int) -> None:
             decode = codecs.spread_event.decode

@@ -36,7 +36,7 @@ def record(client: Client, database: str, group_id: str, batches: Sequence[Batch
             b.first_offset,
             b.last_offset,
             b.first_ts,
-            len(b.entries),
+            len(b.records),
             b.row_count,
             b.table,
             now_ms,

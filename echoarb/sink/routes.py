@@ -7,11 +7,11 @@ per-record work the sink does on arrival, a check of the Confluent header.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from echoarb.sink.batches import Entry
+from echoarb.sink.batches import Fetched
 from echoarb.sink.container import HEADER_SIZE, AvroContainer
 from echoarb.sink.rows import Row, spread_staged_row, tick_count, tick_staged_row, window_staged_row
 from echoarb.sink.schema import SPREADS_TABLE, STAGING_BY_TABLE, STAGING_COLUMNS, TICKS_TABLE, WINDOWS_TABLE
@@ -65,20 +65,21 @@ def framing_error(route: Route, value: bytes | None) -> str:
     return f"{route.codec.name}: record is not in the expected Confluent framing"
 
 
-def entries_for(route: Route, records: Iterable[Record], now: float) -> list[Entry]:
-    """Buffer entries for fetched records: only the Confluent header is checked here.
+def entries_for(route: Route, records: Sequence[Record], now: float) -> Fetched:
+    """Buffer entries for fetched records (of one partition): only the Confluent header is checked.
 
     Decoding and conversion happen in ClickHouse when the batch is inserted; a record whose
-    framing is wrong is dead on arrival (the codec says why).
+    framing is wrong is dead on arrival (the codec says why). Column-wise and in comprehensions:
+    this runs once per record.
     """
     prefix, count = route.container.prefix, route.count
-    entries: list[Entry] = []
-    append = entries.append
-    for record in records:
-        value = record.value
-        # container.framed, inlined: this loop runs once per record
-        if value is not None and value.startswith(prefix) and len(value) > HEADER_SIZE:
-            append(Entry(record.offset, record.timestamp, 1 if count is None else count(value), now, record))
-        else:
-            append(Entry(record.offset, record.timestamp, 0, now, record, framing_error(route, value)))
-    return entries
+    records = list(records)
+    bad = [r for r in records if (v := r.value) is None or len(v) <= HEADER_SIZE or not v.startswith(prefix)]
+    dead = {r.offset: framing_error(route, r.value) for r in bad}
+    if count is None:
+        rows = [1] * len(records)
+        if dead:
+            rows = [0 if r.offset in dead else 1 for r in records]
+    else:
+        rows = [0 if r.offset in dead else count(r.value) for r in records]
+    return Fetched(records, rows, now, dead)

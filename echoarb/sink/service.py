@@ -63,7 +63,7 @@ ClientFactory = Callable[[], "Client"]
 
 def _insert_call(writer: ClickHouseWriter, route: Route, batch: Batch) -> Callable[[], Awaitable[int]]:
     tp = batch.tp
-    return lambda: asyncio.to_thread(writer.store, route, tp.topic, tp.partition, batch.entries, batch.token)
+    return lambda: asyncio.to_thread(writer.store, route, tp.topic, tp.partition, batch, batch.token)
 
 
 def _lookup_call(

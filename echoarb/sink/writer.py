@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
+from echoarb.sink.batches import Batch
 from echoarb.sink.client import check_identifier
 from echoarb.sink.routes import Route
 from echoarb.sink.rows import Row, RowError
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
 log = logging.getLogger(__name__)
-
-
-class Item(Protocol):
-    """A buffered record: ``dead`` is set (with ``rows`` = 0) when it cannot be stored."""
-
-    record: Any
-    rows: int
-    dead: str | None
 
 
 class ClickHouseWriter:
@@ -69,40 +62,42 @@ class ClickHouseWriter:
         insert_columns(self.client, self.database, table, rows, columns or COLUMN_DEFS_BY_TABLE[table], token)
         return len(rows)
 
-    def store(self, route: Route, topic: str, partition: int, items: Sequence[Item], token: str) -> int:
-        """Store one batch of ``items`` (records of ``topic``/``partition``); returns the rows sent.
+    def store(self, route: Route, topic: str, partition: int, batch: Batch, token: str) -> int:
+        """Store the live records of ``batch`` (of ``topic``/``partition``); returns the rows sent.
 
-        Items that turn out not to be storable get ``dead`` set and are left out.
+        Records that turn out not to be storable are marked dead in ``batch`` and left out.
         """
-        live = [item for item in items if item.dead is None]
-        if not live:
+        reasons = batch.reasons
+        records = [r for r in batch.records if r.offset not in reasons] if reasons else batch.records
+        if not records:
             return 0
-        payload = route.container.payload(topic, partition, [item.record for item in live])
+        payload = route.container.payload(topic, partition, records)
         try:
             self.client.raw_insert(
                 f"{self.database}.{route.staging}", None, payload, settings=_token(token), fmt="Avro"
             )
-            return sum(item.rows for item in live)
+            return batch.row_count  # dead records count no rows
         except Exception as exc:
             # A refused value (or ClickHouse being down): find out which in Python. If no record
             # is at fault the insert below fails the same way and the caller retries the batch.
             self.avro_failures += 1
             log.info("sink: Avro insert into %s failed (%s); converting in Python", route.staging, exc)
-        rows = _convert(route, topic, partition, live)
+        rows = _convert(route, topic, partition, batch)
         self.insert(route.staging, rows, token, route.staging_columns)
-        return sum(item.rows for item in live if item.dead is None)
+        return batch.row_count
 
 
-def _convert(route: Route, topic: str, partition: int, items: Sequence[Item]) -> list[Row]:
-    """Staged rows of the storable ``items``; the others get ``dead`` set (and ``rows`` = 0)."""
+def _convert(route: Route, topic: str, partition: int, batch: Batch) -> list[Row]:
+    """Staged rows of the storable records of ``batch``; the others are marked dead (0 rows)."""
     out: list[Row] = []
-    for item in items:
-        record = item.record
+    reasons = batch.reasons
+    for index, record in enumerate(batch.records):
+        if record.offset in reasons:
+            continue
         try:
             out.append(route.staged_row(route.codec.decode(record.value), topic, partition, record.offset))
         except (CodecError, RowError) as exc:
-            item.dead = str(exc)
-            item.rows = 0
+            batch.mark_dead(index, str(exc))
     return out
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from echoarb.sink.batches import Entry
+from aiokafka import TopicPartition
+
+from echoarb.sink.batches import Batch
 from echoarb.sink.routes import Route, routes
 from echoarb.wire.codec import load_codecs
 
@@ -74,17 +76,24 @@ def window(**overrides: Any) -> dict[str, Any]:
 @dataclass
 class FakeRecord:
     offset: int
-    value: bytes | None
+    value: bytes
+    timestamp: int = 0
 
 
-def items(route: Route, records: list[dict[str, Any]], first: int = 100) -> list[Entry]:
-    """Buffer entries of ``records`` encoded as the producers encode them, from offset ``first``."""
-    out = []
-    for i, record in enumerate(records):
-        value = route.codec.encode(record)
-        rows = 1 if route.count is None else route.count(value)
-        out.append(Entry(first + i, 1_000 + i, rows, 0.0, FakeRecord(first + i, value)))
-    return out
+def fake_records(route: Route, records: list[dict[str, Any]], first: int = 100) -> list[FakeRecord]:
+    """``records`` encoded as the producers encode them, at offsets from ``first``."""
+    return [FakeRecord(first + i, route.codec.encode(r), 1_000 + i) for i, r in enumerate(records)]
+
+
+def batch_of(route: Route, records: list[FakeRecord], topic: str = "t", partition: int = 0) -> Batch:
+    """A batch of ``records`` as the buffers cut it (all live)."""
+    rows = [1 if route.count is None else route.count(r.value) for r in records]
+    return Batch(TopicPartition(topic, partition), route.table, list(records), rows)
+
+
+def items(route: Route, records: list[dict[str, Any]], first: int = 100) -> Batch:
+    """A batch of ``records`` encoded as the producers encode them, from offset ``first``."""
+    return batch_of(route, fake_records(route, records, first))
 
 
 def store(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from aiokafka import TopicPartition
 
-from echoarb.sink.batches import Buffers, Entry, Plan, dedup_token
+from echoarb.sink.batches import Buffers, Fetched, Plan, dedup_token
+from tests.sink.helpers import FakeRecord
 
 TP = TopicPartition("spreads", 3)
 
 
-def entries(first: int, last: int, rows_each: int = 1, at: float = 0.0) -> list[Entry]:
-    return [Entry(o, 1_000 + o, rows_each, at) for o in range(first, last + 1)]
+def entries(first: int, last: int, rows_each: int = 1, at: float = 0.0) -> Fetched:
+    records = [FakeRecord(o, b"", 1_000 + o) for o in range(first, last + 1)]
+    return Fetched(records, [rows_each] * len(records), at)
 
 
 def bounds(batches: list) -> list[tuple[int, int, bool]]:  # type: ignore[type-arg]
@@ -72,9 +74,44 @@ def test_a_plan_must_start_at_the_buffered_head() -> None:
 
 def test_dead_records_count_no_rows_but_are_cut_and_committed() -> None:
     buffers = Buffers(max_rows=10, max_age_s=1.0)
-    buffers.add(TP, "spreads", [Entry(0, 1, 0, 0.0, "raw", "bad magic"), *entries(1, 2)])
+    raw = FakeRecord(0, b"raw", 1)
+    buffers.add(TP, "spreads", Fetched([raw], [0], 0.0, {0: "bad magic"}))
+    buffers.add(TP, "spreads", entries(1, 2))
     buffers.resolve(TP, None)
     (batch,) = buffers.cut(now=2.0)
-    assert (batch.row_count, batch.dead, batch.last_offset) == (2, [("raw", "bad magic")], 2)
+    assert (batch.row_count, batch.dead, batch.last_offset) == (2, [(raw, "bad magic")], 2)
     buffers.drop([TP])
     assert TP not in buffers
+
+
+def _reference_cut(rows: list[int], limit: int, due: bool) -> list[tuple[int, int]]:
+    """The greedy rule, one record at a time: a block ends before the record that would take it
+    past ``limit`` (a block holds at least one record); the tail goes only when due or full."""
+    out, start, total = [], 0, 0
+    for i, n in enumerate(rows):
+        if i > start and total + n > limit:
+            out.append((start, i - 1))
+            start, total = i, 0
+        total += n
+    if start < len(rows) and (due or total >= limit):
+        out.append((start, len(rows) - 1))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_cuts_follow_the_greedy_rule_for_any_row_counts(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    limit = rng.choice([1, 2, 5, 10, 50])
+    rows = [rng.choice([0, 0, 1, 1, 1, 2, 3, 7, 60]) for _ in range(rng.randint(1, 80))]
+    due = rng.random() < 0.5
+    buffers = Buffers(max_rows=limit, max_age_s=1.0)
+    records = [FakeRecord(o, b"", 1_000 + o) for o in range(len(rows))]
+    buffers.add(TP, "ticks", Fetched(records, list(rows), 0.0))
+    buffers.resolve(TP, None)
+    cut = buffers.cut(now=2.0 if due else 0.5)
+    assert [(b.first_offset, b.last_offset) for b in cut] == _reference_cut(rows, limit, due)
+    assert [b.rows for b in cut] == [rows[b.first_offset : b.last_offset + 1] for b in cut]
+    left = len(rows) - sum(len(b.records) for b in cut)
+    assert buffers.total_entries == left and buffers.total_rows == sum(rows[len(rows) - left :])

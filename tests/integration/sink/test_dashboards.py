@@ -17,14 +17,14 @@ import pytest
 from aiokafka import TopicPartition
 
 from echoarb.sink import ledger
-from echoarb.sink.batches import Batch, Entry
+from echoarb.sink.batches import Batch
 from echoarb.sink.client import connect_embedded
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter
 from tests.integration.test_sink_exactly_once import tick_batch
 from tests.paths import REPO
 from tests.sink.grafana_macros import MacroError, TimeRange, expand
-from tests.sink.helpers import spread_event, store, window
+from tests.sink.helpers import FakeRecord, spread_event, store, window
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -80,7 +80,8 @@ def dashboard_db(chdb_data_dir: Path) -> Iterator[tuple[Client, TimeRange]]:
     windows = [window(window="tumbling", pair_id=f"pair-{i}", window_start=t0) for i in range(3)]
     store(writer, WINDOWS_TABLE, windows, "spread-windows")
     store(writer, TICKS_TABLE, [tick_batch("kalshi", i * 5_000, 2, t0=t0) for i in range(20)], "ticks.kalshi")
-    batch = Batch(TopicPartition("spreads", 0), "spreads", [Entry(o, t0 + o, 1, 0.0) for o in range(10)])
+    records = [FakeRecord(o, b"", t0 + o) for o in range(10)]
+    batch = Batch(TopicPartition("spreads", 0), "spreads", records, [1] * 10)
     ledger.record(client, database, "echoarb-sink", [batch])
     yield client, time_range(t0)
     client.command(f"DROP DATABASE IF EXISTS `{database}`")

@@ -13,7 +13,7 @@ from echoarb.sink.rows import RowError, tick_count
 from echoarb.sink.schema import SPREADS_TABLE, TICKS_TABLE, WINDOWS_TABLE
 from echoarb.sink.writer import ClickHouseWriter
 from tests.integration.test_sink_exactly_once import tick_batch
-from tests.sink.helpers import CODECS, MAX_MICROS, ROUTES, items, spread_event, window
+from tests.sink.helpers import CODECS, MAX_MICROS, ROUTES, batch_of, fake_records, items, spread_event, window
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -80,7 +80,7 @@ def test_a_refused_batch_is_converted_in_python_and_only_bad_records_die(
     writer = ClickHouseWriter(chdb_client, ch_database)
     writer.ensure_schema()
     route = ROUTES[SPREADS_TABLE]
-    batch = items(
+    fakes = fake_records(
         route,
         [
             spread_event(id="ok-1"),
@@ -89,20 +89,21 @@ def test_a_refused_batch_is_converted_in_python_and_only_bad_records_die(
             spread_event(id="ok-2", size_micros=2_000_000),
         ],
     )
-    batch[3].record.value += b"\x00\x01"  # trailing bytes are ignored, as by a per-record decode
-    cut = items(route, [spread_event(id="truncated")], first=104)[0]
-    cut.record.value = cut.record.value[:-3]
-    latin1 = items(route, [spread_event(id="latin1")], first=105)[0]
-    latin1.record.value = latin1.record.value.replace(b"latin1", b"l\xe4tin")
-    batch += [cut, latin1]
+    fakes[3].value += b"\x00\x01"  # trailing bytes are ignored, as by a per-record decode
+    (cut,) = fake_records(route, [spread_event(id="truncated")], first=104)
+    cut.value = cut.value[:-3]
+    (latin1,) = fake_records(route, [spread_event(id="latin1")], first=105)
+    latin1.value = latin1.value.replace(b"latin1", b"l\xe4tin")
+    batch = batch_of(route, [*fakes, cut, latin1])
     assert writer.store(route, "spreads", 0, batch, "spreads-0-100-105@1000") == 2
     assert writer.avro_failures == 1
-    reasons = {e.offset: e.dead for e in batch if e.dead is not None}
+    reasons = batch.reasons
     assert set(reasons) == {101, 102, 104, 105}
+    assert [r.offset for r, _ in batch.dead] == [101, 102, 104, 105]
     assert "cost_micros" in str(reasons[101]) and "does not fit" in str(reasons[101])
     assert "quote_age_ms" in str(reasons[102])
     assert "does not decode" in str(reasons[104]) and "does not decode" in str(reasons[105])
-    assert all(e.rows == 0 for e in batch if e.dead is not None)
+    assert batch.rows == [1, 0, 0, 1, 0, 0] and batch.row_count == 2
     db = ch_database
     stored = chdb_client.query(f"SELECT id, offset FROM `{db}`.spreads ORDER BY offset").result_rows
     assert stored == [("ok-1", 100), ("ok-2", 103)]
@@ -134,7 +135,7 @@ def test_a_batch_of_only_dead_records_inserts_nothing(chdb_client: Client, ch_da
     route = ROUTES[WINDOWS_TABLE]
     batch = items(route, [window(events=-1)])
     assert writer.store(route, "w", 0, batch, "w-0-100-100@1") == 0
-    assert batch[0].dead is not None and "events" in batch[0].dead
+    assert batch.rows == [0] and "events" in batch.reasons[100]
     assert chdb_client.command(f"SELECT count() FROM `{ch_database}`.spread_windows") == 0
 
 
@@ -200,5 +201,5 @@ def test_the_staging_views_refuse_what_the_python_conversion_refuses(
     batch = items(route, [record])
     assert writer.store(route, "t", 0, batch, "tok") == 0
     assert writer.avro_failures == 1  # ClickHouse refused it too, not only Python
-    assert batch[0].dead
+    assert batch.reasons[100] and batch.rows == [0]
     assert chdb_client.command(f"SELECT count() FROM `{ch_database}`.`{table}`") == 0
