@@ -40,7 +40,7 @@ def dedup_token(topic: str, partition: int, first_offset: int, last_offset: int,
 
 
 @dataclass(slots=True)
-class Fetched:
+class Entries:
     """Consecutive records of one topic-partition as they arrived; converted (by ClickHouse) only
     when inserted.
 
@@ -69,7 +69,7 @@ class Plan:
 class Batch:
     """Consecutive records of one topic-partition, inserted as one block into ``table``.
 
-    ``records``, ``rows`` and ``reasons`` as in ``Fetched`` (``reasons``: offset -> why dead).
+    ``records``, ``rows`` and ``reasons`` as in ``Entries`` (``reasons``: offset -> why dead).
     """
 
     tp: TopicPartition
@@ -150,16 +150,16 @@ class Buffers:
     def total_entries(self) -> int:
         return sum(len(b.records) for b in self._buffers.values())
 
-    def add(self, tp: TopicPartition, table: str, fetched: Fetched) -> None:
-        if not fetched.records:
+    def add(self, tp: TopicPartition, table: str, entries: Entries) -> None:
+        if not entries.records:
             return
         buffer = self._buffers.setdefault(tp, _Buffer(table))
-        buffer.records += fetched.records
-        buffer.rows += fetched.rows
-        buffer.arrived += [fetched.arrived] * len(fetched.records)
-        if fetched.dead:
-            buffer.dead.update(fetched.dead)
-        buffer.total += sum(fetched.rows)
+        buffer.records += entries.records
+        buffer.rows += entries.rows
+        buffer.arrived += [entries.arrived] * len(entries.records)
+        if entries.dead:
+            buffer.dead.update(entries.dead)
+        buffer.total += sum(entries.rows)
 
     def __contains__(self, tp: object) -> bool:
         return tp in self._buffers

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from echoarb.sink.batches import Fetched
+from echoarb.sink.batches import Entries
 from echoarb.sink.container import HEADER_SIZE, AvroContainer
 from echoarb.sink.rows import Row, spread_staged_row, tick_count, tick_staged_row, window_staged_row
 from echoarb.sink.schema import SPREADS_TABLE, STAGING_BY_TABLE, STAGING_COLUMNS, TICKS_TABLE, WINDOWS_TABLE
@@ -65,7 +65,7 @@ def framing_error(route: Route, value: bytes | None) -> str:
     return f"{route.codec.name}: record is not in the expected Confluent framing"
 
 
-def entries_for(route: Route, records: Sequence[Record], now: float) -> Fetched:
+def entries_for(route: Route, records: Sequence[Record], now: float) -> Entries:
     """Buffer entries for fetched records (of one partition): only the Confluent header is checked.
 
     Decoding and conversion happen in ClickHouse when the batch is inserted; a record whose
@@ -82,4 +82,4 @@ def entries_for(route: Route, records: Sequence[Record], now: float) -> Fetched:
             rows = [0 if r.offset in dead else 1 for r in records]
     else:
         rows = [0 if r.offset in dead else count(r.value) for r in records]
-    return Fetched(records, rows, now, dead)
+    return Entries(records, rows, now, dead)

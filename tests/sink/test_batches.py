@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from aiokafka import TopicPartition
 
-from echoarb.sink.batches import Buffers, Fetched, Plan, dedup_token
+from echoarb.sink.batches import Buffers, Entries, Plan, dedup_token
 from tests.sink.helpers import FakeRecord
 
 TP = TopicPartition("spreads", 3)
 
 
-def entries(first: int, last: int, rows_each: int = 1, at: float = 0.0) -> Fetched:
+def entries(first: int, last: int, rows_each: int = 1, at: float = 0.0) -> Entries:
     records = [FakeRecord(o, b"", 1_000 + o) for o in range(first, last + 1)]
-    return Fetched(records, [rows_each] * len(records), at)
+    return Entries(records, [rows_each] * len(records), at)
 
 
 def bounds(batches: list) -> list[tuple[int, int, bool]]:  # type: ignore[type-arg]
@@ -75,7 +75,7 @@ def test_a_plan_must_start_at_the_buffered_head() -> None:
 def test_dead_records_count_no_rows_but_are_cut_and_committed() -> None:
     buffers = Buffers(max_rows=10, max_age_s=1.0)
     raw = FakeRecord(0, b"raw", 1)
-    buffers.add(TP, "spreads", Fetched([raw], [0], 0.0, {0: "bad magic"}))
+    buffers.add(TP, "spreads", Entries([raw], [0], 0.0, {0: "bad magic"}))
     buffers.add(TP, "spreads", entries(1, 2))
     buffers.resolve(TP, None)
     (batch,) = buffers.cut(now=2.0)
@@ -108,7 +108,7 @@ def test_cuts_follow_the_greedy_rule_for_any_row_counts(seed: int) -> None:
     due = rng.random() < 0.5
     buffers = Buffers(max_rows=limit, max_age_s=1.0)
     records = [FakeRecord(o, b"", 1_000 + o) for o in range(len(rows))]
-    buffers.add(TP, "ticks", Fetched(records, list(rows), 0.0))
+    buffers.add(TP, "ticks", Entries(records, list(rows), 0.0))
     buffers.resolve(TP, None)
     cut = buffers.cut(now=2.0 if due else 0.5)
     assert [(b.first_offset, b.last_offset) for b in cut] == _reference_cut(rows, limit, due)
