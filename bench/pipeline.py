@@ -15,11 +15,13 @@ per venue per pair, emit one output per tick): a bare aiokafka ``getmany`` loop
   partition, or when a peer's last output is in Kafka. Also the in-process bare loop with
   one output per record (the earlier baseline). CPU seconds of the system's process are
   reported beside wall time (steadier on a shared machine).
-* latency: ticks paced at a fixed offered load through the real ``TickPublisher`` (5 ms
-  linger); every pair's books are crossed and move every round, so (nearly) every tick
-  changes a result and produces a spread event whose ``event_ts`` is the tick's publish
-  time (ms); landed = when a reader in this process receives it (5 ms fetch wait). The
-  peers' outputs carry the tick's ``event_ts`` the same way.
+* latency: ticks at a fixed offered load, open loop (``bench/offered.py``): tick ``i`` is due
+  at ``start + i / rate`` and stamped with that time; the real ``TickPublisher`` (5 ms
+  linger) builds every record of the pass before its clock starts, and the pass only sends
+  them when due. Every pair's books are crossed and move every round, so (nearly) every tick
+  changes a result and produces a spread event whose ``event_ts`` is the tick's due time
+  (ms); landed = when a reader in this process receives it (5 ms fetch wait). The peers'
+  outputs carry the tick's ``event_ts`` the same way.
 * memory: peak RSS (VmHWM) of the worker after a throughput run.
 """
 
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import functools
 import json
 import logging
 import os
@@ -41,6 +45,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import offered
 from bench.common import median, pairs_config, percentile, save, synthetic_ticks, write_pairs
 from bench.peers import Peer, PeerUnavailable
 from echoarb.ingest.batching import TickBatcher
@@ -554,15 +559,9 @@ async def latency(
             tasks.append(asyncio.create_task(sink.run()))
     else:
         pool = [await start_peer(env, s, system, producer, reader.warm)]
-    publisher = TickPublisher(
-        producer,
-        env.codecs.tick_batch,
-        TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), 200),
-        {v: s.tick_topic(v) for v in VENUES},
-        producer_id=producer_id,
-        dead_letter_topic=s.topic_dead_letter,
-        linger_ms=float(os.environ.get("BENCH_LINGER_MS", s.batch_linger_ms)),
-    )
+    batcher = TickBatcher(PARTITIONS, venue_streams(pairs, PARTITIONS), 200)
+    topics: dict[str, str] = {v: s.tick_topic(v) for v in VENUES}
+    linger_ms = float(os.environ.get("BENCH_LINGER_MS", s.batch_linger_ms))
     out: dict[str, Any] = {"system": system, "pairs": n_pairs, "seconds_per_rate": seconds, "rates": {}}
     try:
         await asyncio.sleep(0.5)
@@ -570,35 +569,31 @@ async def latency(
             await sink.ready(s.topic_spreads)
         for rate in rates:
             ticks = synthetic_ticks(pairs, int(rate * seconds), seed=rate, crossed=True, probe_every=1)
-            warm = int(rate * 0.5)  # the first half second warms caches and connections
-            start_ms = time.time() * 1000
-            records0 = publisher.records_sent
+            # Every record of the pass is built before its clock starts (bench.offered): it
+            # starts once they are, by an estimate from building the first ticks on a copy.
+            build = functools.partial(
+                offered.schedule,
+                codec=env.codecs.tick_batch,
+                topics=topics,
+                producer_id=producer_id,
+                dead_letter_topic=s.topic_dead_letter,
+                linger_ms=linger_ms,
+            )
+            t_build = time.perf_counter()
+            await build(ticks[:500], rate, 0, batcher=copy.deepcopy(batcher))
+            per_tick = (time.perf_counter() - t_build) / min(500, len(ticks))
+            start_ms = int(time.time() * 1000 + 500 + 1500 * per_tick * len(ticks))
+            flushes = await build(ticks, rate, start_ms, batcher=batcher)
+            await asyncio.sleep(max(0.0, start_ms / 1000 - time.time()))
             n_before = len(reader.computed)
             cpu0 = cpu_seconds(pool[0].pid)
             broker0, bench0 = cpu_seconds(env.broker.pid), time.process_time()
             spy = None
             if PROFILE_LATENCY is not None and system == "echoarb":
                 spy = _spy_start(pool[0].pid, PROFILE_LATENCY.with_name(f"{PROFILE_LATENCY.stem}-{rate}.txt"))
-            t0 = time.perf_counter()
-            i = 0
-            lag_max = 0.0
-            while i < len(ticks):
-                due = min(len(ticks), int((time.perf_counter() - t0) * rate) + 1)
-                if due > i:
-                    now_ms = int(time.time() * 1000)
-                    publisher.advance(now_ms - 1)
-                    batch = [replace(t, event_ts=now_ms, recv_ts=now_ms) for t in ticks[i:due]]
-                    lag_max = max(lag_max, (due - i) / rate)
-                    i = due
-                    await publisher.add(batch)
-                await asyncio.sleep(0.0005)
-                if publisher._first_pending is not None and time.perf_counter() - t0 > 0:
-                    now_ms = int(time.time() * 1000)
-                    publisher.advance(now_ms - 1)
-                    await publisher.add([])
-            await publisher.flush()
+            late_s = await offered.offer(producer, flushes, start_ms)
             end_ms = time.time() * 1000
-            records = publisher.records_sent - records0
+            records = sum(len(f.records) for f in flushes)
             # Let the last probes land (a worker that fell behind drains its backlog first).
             drain_deadline = time.monotonic() + max(1.0, DRAIN_WAIT_S if seconds >= 2 else 1.0)
             while time.monotonic() < drain_deadline and not any(
@@ -624,6 +619,8 @@ async def latency(
                 "offered_ticks_per_s": rate,
                 "achieved_ticks_per_s": round(len(ticks) / (end_ms - start_ms) * 1000),
                 "tick_records_per_s": round(records / (end_ms - start_ms) * 1000),
+                # The publisher's worst lateness against the schedule (it counts in the figures).
+                "publisher_late_ms": round(late_s * 1000, 1),
                 "spread_events": len(lat),
                 "spread_events_total": len(reader.samples),
                 "debug": [start_ms, end_ms, reader.samples[:3], reader.samples[-3:]]
@@ -657,8 +654,14 @@ async def latency(
                     clickhouse_p99_ms=round(percentile(ch, 0.99), 1) if ch else None,
                     sink_flush_s=sink.flush_s,
                 )
-            del warm
-        await publisher.flush(end_of_stream=True)
+        await TickPublisher(
+            producer,
+            env.codecs.tick_batch,
+            batcher,
+            topics,
+            producer_id=producer_id,
+            dead_letter_topic=s.topic_dead_letter,
+        ).flush(end_of_stream=True)
         out["peak_rss_mb"] = peak_rss_mb(pool[0].pid)
     finally:
         for t in tasks:
