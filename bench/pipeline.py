@@ -68,6 +68,7 @@ PARTITIONS = 8
 # The readers' own fetch wait (Tansu holds a fetch that long): the instrument's resolution.
 FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "5"))
 DRAIN_WAIT_S = 30.0
+QUIET_S = 1.0  # a pass's outputs are all in when none came for this long (see _drained)
 
 
 class Env:
@@ -524,6 +525,22 @@ class QueryableLatency:
             await self.sink.stop()
 
 
+async def _drained(reader: OutputLatency, end_ms: float, timeout: float) -> None:
+    """Until the pass's last outputs are in: one for a tick of its last 300 ms has come, and
+    nothing more for ``QUIET_S``. A probe near the end alone is not enough: the partitions
+    are processed independently, and a worker behind on one of them is still sending the
+    rest of its outputs (those are the slow ones; leaving them out flatters the figures)."""
+    deadline = time.monotonic() + max(1.0, timeout)
+    seen, quiet_since = len(reader.samples), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        now = time.monotonic()
+        if len(reader.samples) != seen:
+            seen, quiet_since = len(reader.samples), now
+        elif now - quiet_since >= QUIET_S and any(ts >= end_ms - 300 for ts, _ in reader.samples[-200:]):
+            return
+
+
 async def latency(
     env: Env,
     n_pairs: int,
@@ -594,12 +611,7 @@ async def latency(
             late_s = await offered.offer(producer, flushes, start_ms)
             end_ms = time.time() * 1000
             records = sum(len(f.records) for f in flushes)
-            # Let the last probes land (a worker that fell behind drains its backlog first).
-            drain_deadline = time.monotonic() + max(1.0, DRAIN_WAIT_S if seconds >= 2 else 1.0)
-            while time.monotonic() < drain_deadline and not any(
-                ts >= end_ms - 300 for ts, _ in reader.samples[-200:]
-            ):
-                await asyncio.sleep(0.05)
+            await _drained(reader, end_ms, DRAIN_WAIT_S if seconds >= 2 else 1.0)
             rows_deadline = time.monotonic() + DRAIN_WAIT_S  # a row follows its event by ~1 s
             while (
                 sink is not None
