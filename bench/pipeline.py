@@ -610,7 +610,10 @@ async def latency(
         # Warm-up, not measured: every pair's first ticks on each venue (new state, first
         # spread, first checkpoint with every pair in it, the output topics' first sends)
         # cost tens of ms each, once; they belong to start-up, not to a steady offered load.
-        warm_start, warm_flushes = await prepare(WARMUP_RATE, int(WARMUP_RATE * WARMUP_S), 0)
+        # Every (pair, venue) twice at least: 500 ticks/s for 2 s covers 100 pairs x 3 venues.
+        n_streams = sum(len(pair.venue_names) for pair in pairs.pairs)
+        warm_rate = max(WARMUP_RATE, int(2 * n_streams / WARMUP_S))
+        warm_start, warm_flushes = await prepare(warm_rate, int(warm_rate * WARMUP_S), 0)
         await offered.offer(producer, warm_flushes, warm_start)
         await _drained(reader, time.time() * 1000, DRAIN_WAIT_S)
         for rate in rates:
