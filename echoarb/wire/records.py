@@ -26,7 +26,7 @@ _to_micros_cache: dict[Decimal, int] = {}
 _to_micros_floor_cache: dict[Decimal, int] = {}
 _from_micros_cache: dict[int, Decimal] = {}
 _level_cache: dict[tuple[int, int], Level] = {}
-_level_record_cache: dict[Level, dict[str, int]] = {}
+_level_record_cache: dict[tuple[Decimal, Decimal], dict[str, int]] = {}
 
 
 def _to_micros_exact(value: Decimal, floor: bool) -> int:
@@ -75,13 +75,15 @@ def _level(price_micros: int, size_micros: int) -> Level:
 
 def _level_record(level: Level) -> dict[str, int]:
     # Returned dicts are shared between records: callers must not mutate them (fastavro
-    # and json only read them).
-    record = _level_record_cache.get(level)
+    # and json only read them). Keyed by the (price, size) tuple, which compares and hashes
+    # like the Level itself but in C (a Level's dataclass __hash__/__eq__ run as Python).
+    key = (level.price, level.size)
+    record = _level_record_cache.get(key)
     if record is None:
         record = {"price_micros": to_micros(level.price), "size_micros": to_micros(level.size, floor=True)}
         if len(_level_record_cache) >= _CACHE_MAX:
             _level_record_cache.clear()
-        _level_record_cache[level] = record
+        _level_record_cache[key] = record
     return record
 
 
@@ -99,14 +101,15 @@ def _ladder_record(levels: tuple[Level, ...]) -> list[dict[str, int]]:
     if hit is not None and hit[0] is levels:
         return hit[1]
     records = []
+    by_id = _level_by_id
     for level in levels:
-        # By identity first (books reuse Level objects): no dataclass __hash__ call.
-        known = _level_by_id.get(id(level))
+        # By identity first (books reuse Level objects): no hashing of the Decimals.
+        known = by_id.get(id(level))
         if known is None or known[0] is not level:
             known = (level, _level_record(level))
-            if len(_level_by_id) >= _LADDER_CACHE_MAX:
-                _level_by_id.clear()
-            _level_by_id[id(level)] = known
+            if len(by_id) >= _LADDER_CACHE_MAX:
+                by_id.clear()
+            by_id[id(level)] = known
         records.append(known[1])
     if len(_ladder_record_cache) >= _LADDER_CACHE_MAX:
         _ladder_record_cache.clear()
@@ -128,16 +131,28 @@ def _ladder(records: list[dict[str, int]]) -> tuple[Level, ...]:
     return tuple(out)
 
 
+_ladder_hit = _ladder_record_cache.get
+
+
 def tick_to_record(tick: Tick) -> dict[str, Any]:
+    # Once per published tick: the cache hits of _ladder_record (one ladder of two is
+    # unchanged on most updates) and of to_micros (a pair's fee rate) are inlined, saving a
+    # Python call each; misses take the functions, so the values are theirs.
+    yes, no, fee = tick.yes_asks, tick.no_asks, tick.fee_rate
+    hit = _ladder_hit(id(yes))
+    yes_records = hit[1] if hit is not None and hit[0] is yes else _ladder_record(yes)
+    hit = _ladder_hit(id(no))
+    no_records = hit[1] if hit is not None and hit[0] is no else _ladder_record(no)
+    fee_micros = _micros_hit(fee)
     return {
         "pair_id": tick.pair_id,
         "venue": tick.venue,
         "outcome": tick.outcome,
-        "yes_asks": _ladder_record(tick.yes_asks),
-        "no_asks": _ladder_record(tick.no_asks),
+        "yes_asks": yes_records,
+        "no_asks": no_records,
         "event_ts": tick.event_ts,
         "recv_ts": tick.recv_ts,
-        "fee_rate_micros": to_micros(tick.fee_rate),
+        "fee_rate_micros": to_micros(fee) if fee_micros is None else fee_micros,
         "status": tick.status,
         "in_sync": tick.in_sync,
         "real_money": tick.real_money,

@@ -137,3 +137,64 @@ def test_spread_id_hashes_the_opportunity_key_event_time_and_trigger(legs: tuple
     opp = dataclasses.replace(EVENTS[0].opportunity, legs=legs)
     text = f"{opp.key}|{opp.event_ts}|5.1.9"
     assert records.spread_id(opp, (5, 1, 9)) == hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _plain_tick_record(tick: Tick) -> dict[str, object]:
+    """tick_to_record without any cache: the arithmetic of to_micros for every value."""
+
+    def micros(value: Decimal, floor: bool = False) -> int:
+        rounding = "ROUND_FLOOR" if floor else "ROUND_HALF_EVEN"
+        return int((value * Decimal("1e6")).to_integral_value(rounding))
+
+    def ladder(levels: tuple[Level, ...]) -> list[dict[str, int]]:
+        return [{"price_micros": micros(lv.price), "size_micros": micros(lv.size, True)} for lv in levels]
+
+    return {
+        "pair_id": tick.pair_id,
+        "venue": tick.venue,
+        "outcome": tick.outcome,
+        "yes_asks": ladder(tick.yes_asks),
+        "no_asks": ladder(tick.no_asks),
+        "event_ts": tick.event_ts,
+        "recv_ts": tick.recv_ts,
+        "fee_rate_micros": micros(tick.fee_rate),
+        "status": tick.status,
+        "in_sync": tick.in_sync,
+        "real_money": tick.real_money,
+        "seq": tick.seq,
+    }
+
+
+def test_tick_to_record_of_a_recording_equals_the_plain_conversion_cold_and_warm() -> None:
+    """Over a generated session of all three venues: the same records and the same Avro
+    bytes as the uncached conversion, with the caches empty, warm, and warm with other
+    Level objects of the same values (a second handler's books)."""
+    from echoarb.ingest.frames import FrameHandler
+    from echoarb.pairs import parse_pairs
+    from echoarb.venues.sample import generate_recording
+    from tests.paths import PAIRS
+
+    raw = json.loads(PAIRS.read_text())
+    config = parse_pairs(raw)
+    frames = generate_recording(raw, frames=1500, seed=5)
+    codec = load_codecs().tick_batch
+    for cache in (records._ladder_record_cache, records._level_by_id, records._level_record_cache):
+        cache.clear()
+    records._to_micros_cache.clear()
+    records._to_micros_floor_cache.clear()
+    for _ in range(2):
+        handler = FrameHandler(config)
+        ticks = [
+            tick
+            for f in frames
+            for tick in handler.handle(f.venue, f.frame, f.recv_ts, source=f.source, path=f.path).ticks
+        ]
+        assert len(ticks) > 500
+        for passes in range(2):
+            for tick in ticks:
+                got, want = tick_to_record(tick), _plain_tick_record(tick)
+                assert got == want, (passes, tick)
+        batch = {"venue": "kalshi", "producer_id": "t", "watermark": 1, "end_of_stream": False}
+        assert codec.encode({**batch, "ticks": [tick_to_record(t) for t in ticks]}) == codec.encode(
+            {**batch, "ticks": [_plain_tick_record(t) for t in ticks]}
+        )
