@@ -167,7 +167,7 @@ def to_epoch_ms(value: Any) -> int | None:
     kind = type(value)
     if kind is str:
         if ":" in value:  # never a Decimal: ISO-8601 with a time
-            return _iso_ms(value.strip())
+            return iso_ms(value.strip())
         if value.isdigit() and value.isascii():
             value = int(value)
             kind = int
@@ -187,7 +187,7 @@ def to_epoch_ms(value: Any) -> int | None:
         try:
             number = Decimal(text)
         except InvalidOperation:
-            return _iso_ms(text)
+            return iso_ms(text)
     if number is None or not number.is_finite() or number <= 0:
         return None
     if number >= Decimal("1e17"):
@@ -199,7 +199,8 @@ def to_epoch_ms(value: Any) -> int | None:
     return int(number * 1000)
 
 
-def _iso_ms(text: str) -> int | None:
+def iso_ms(text: str) -> int | None:
+    """Epoch ms of ISO-8601 text (UTC when it names no zone); None when it is not ISO-8601."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -508,3 +508,34 @@ def test_lifecycle_without_an_event_time_uses_the_envelope_sending_ts_ms() -> No
     result = KalshiProtocol().receive(frame, 1_792_000_000_400)
     q = only_quote(result)
     assert (q.event_ts, q.status, result.fallback_ts) == (1_792_000_000_150, "halted", 0)
+
+
+_AHEAD = "2025-09-17T04:01:40.000Z"  # two days after RECV: not believed
+
+
+@pytest.mark.parametrize(
+    ("msg_ts", "envelope", "want", "fallback"),
+    [
+        ('"ts":"2025-09-15T04:01:39.123Z"', "", 1_757_908_899_123, 0),  # the ISO fast path
+        ('"ts":" 2025-09-15T04:01:39.123Z "', "", 1_757_908_899_123, 0),
+        ('"ts":"2025-09-15T04:01:39"', "", 1_757_908_899_000, 0),  # no zone: UTC
+        ('"ts":"2025-09-15T06:01:39+02:00"', "", 1_757_908_899_000, 0),
+        ('"ts_ms":"2025-09-15T04:01:39.123Z","ts":1757908800', "", 1_757_908_899_123, 0),
+        (f'"ts":"{_AHEAD}"', "", RECV, 1),  # too far ahead: the receive time, counted
+        (f'"ts":"{_AHEAD}"', ',"sending_ts_ms":1757908890000', RECV, 1),  # ahead is not skipped
+        ('"ts":"2025-13-15T04:01:39.123Z"', ',"sending_ts_ms":1757908890000', 1_757_908_890_000, 0),
+        ('"ts":"12:30 yesterday"', "", RECV, 1),  # not ISO: nothing usable
+    ],
+)
+def test_delta_event_time_from_iso_text_follows_the_field_order(
+    msg_ts: str, envelope: str, want: int, fallback: int
+) -> None:
+    proto = KalshiProtocol()
+    proto.receive(FP_SNAPSHOT, RECV)
+    delta = (
+        f'{{"type":"orderbook_delta","sid":2,"seq":2{envelope},"msg":{{"market_ticker":"{T}",'
+        f'"price_dollars":"0.0800","delta_fp":"5.00","side":"yes",{msg_ts}}}}}'
+    )
+    result = proto.receive(delta, RECV)
+    assert only_quote(result).event_ts == want
+    assert result.fallback_ts == fallback

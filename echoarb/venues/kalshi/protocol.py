@@ -35,6 +35,7 @@ from echoarb.venues.parsing import (
     book_quote,
     decimal_cache,
     first_ms,
+    iso_ms,
     loads,
     make_quote,
     optional_list,
@@ -207,6 +208,15 @@ class KalshiProtocol:
                     raw_ts *= 1000  # epoch seconds, as to_epoch_ms reads them
             if type(raw_ts) is int and 1_000_000_000_000 <= raw_ts <= recv_ts + MAX_AHEAD_MS:
                 event_ts = raw_ts
+            elif (
+                # ISO text (most legacy deltas): what _event_ts would read first, without its
+                # layers; an unreadable or far-ahead time takes _event_ts for the fallbacks.
+                type(raw_ts) is str
+                and ":" in raw_ts
+                and (iso := iso_ms(raw_ts.strip())) is not None
+                and iso <= recv_ts + MAX_AHEAD_MS
+            ):
+                event_ts = iso
             else:
                 event_ts = self._event_ts(data, msg, recv_ts, result)
             sid, seq = data.get("sid"), data.get("seq")
