@@ -7,8 +7,8 @@ flushed as its linger flushes at that schedule: the same batches, watermarks, ke
 a live publisher sends. During the pass, ``offer`` only hands each flush's records to
 aiokafka at its due time. Two reasons:
 
-* the load generator's own work (tick records, Avro, batching: about a third of a core at
-  2,500 ticks/s) no longer competes for this 2-core machine with the system it measures; in
+* the load generator's own work (tick records, Avro, batching: about a fifth of a core at
+  2,500 ticks/s, measured) no longer competes for this 2-core machine with the system it measures; in
   production the ingest publisher runs in its own process, elsewhere;
 * latency counts from when a tick was due, not from when a busy publisher got round to it:
   a late publisher adds to the figures instead of hiding its lateness (no coordinated

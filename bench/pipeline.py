@@ -21,8 +21,9 @@ per venue per pair, emit one output per tick): a bare aiokafka ``getmany`` loop
   them when due. Every pair's books are crossed and move every round, so (nearly) every tick
   changes a result and produces a spread event whose ``event_ts`` is the tick's due time
   (ms); landed = when a reader in this process receives it (5 ms fetch wait). The peers'
-  outputs carry the tick's ``event_ts`` the same way. Before the first pass, 2 s at 500
-  ticks/s warm every pair up (not measured); a pass ends when its outputs stop coming.
+  outputs carry the tick's ``event_ts`` the same way. Before the first pass, 2 s of ticks
+  (at least 500/s, every (pair, venue) twice) warm every pair up, not measured; a pass ends
+  when its outputs stop coming.
 * memory: peak RSS (VmHWM) of the worker after a throughput run.
 """
 
