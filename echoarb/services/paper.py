@@ -22,6 +22,7 @@ from echoarb.backtest.fills import Fees
 from echoarb.backtest.paper import ORDER_COLUMNS, TRADE_COLUMNS, PaperTrader, order_rows, trade_rows
 from echoarb.backtest.run import BacktestConfig
 from echoarb.backtest.trade import Trade
+from echoarb.kafka import aiokafka_compat
 from echoarb.model import VENUES
 from echoarb.pairs import PairsConfig
 from echoarb.scan.scanner import scan_params
@@ -118,7 +119,7 @@ class PaperSession:
                     self.report.records += len(records)
                 self._store(self.trader.due(self.clock()))
         finally:
-            await consumer.stop()
+            await aiokafka_compat.stop_consumer(consumer)  # bounded, with the brokers gone too
             self._store(self.trader.due(self.clock(), final=True))
 
     def _on_ticks(self, value: bytes | None) -> None:

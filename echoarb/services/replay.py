@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from echoarb.ingest.pipeline import FramePipeline, frame_handler
 from echoarb.ingest.publisher import TickPublisher
-from echoarb.kafka import client_config
+from echoarb.kafka import aiokafka_compat, client_config
 from echoarb.pairs import PairsConfig
 from echoarb.partitioning import venue_streams
 from echoarb.services.worker_process import WorkerProcess
@@ -103,7 +103,7 @@ class SpreadReader:
                     async with self._changed:
                         self._changed.notify_all()
         finally:
-            await self._consumer.stop()
+            await aiokafka_compat.stop_consumer(self._consumer)  # bounded, with the brokers gone too
 
     def _handle(self, tp: TopicPartition, record: Any) -> None:
         if tp.topic == self.settings.topic_control:
@@ -223,6 +223,11 @@ async def run_replay(
             log.warning("skipped: %s", error)
 
         first_recv: int | None = None
+        log.info(
+            "replaying %s %s: publishing its frames",
+            recording,
+            f"at {speed:g}x its recorded pace" if speed > 0 else "as fast as it goes",
+        )
         wall0 = time.monotonic()
         for frame in read_recording(recording, on_bad=on_bad if skip_bad_lines else None):
             if first_recv is None:
@@ -301,7 +306,10 @@ async def run_replay(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await sink.stop()
-        await producer.stop()
+        # Bounded: with the brokers gone, a plain stop waits for its undelivered tick batches for
+        # the producer's whole request timeout (40 s), past a supervisor's SIGTERM grace (A3).
+        # A second is enough: a replay that stops before its end has no use for them.
+        await aiokafka_compat.stop_producer(producer, grace_s=1.0)
         for worker in pool:
             worker.stop()
 

@@ -44,7 +44,8 @@ def _commands(port: int) -> dict[str, Command]:
         "ingest": Command(["ingest", "--venue", "manifold"]),
         "worker": Command(["worker"]),
         "sink": Command(["sink"], ready=r"sink: consuming", clean_exit=True),
-        "replay": Command(["replay", str(SAMPLE), "--speed", "0.5"]),
+        # Ready once it publishes: a stop must not wait for tick batches the dead broker never takes.
+        "replay": Command(["replay", str(SAMPLE), "--speed", "0.5"], ready=r"replaying .*: publishing"),
         "serve": Command(["serve", "--port", str(port)], ready=r"serve ready: board", clean_exit=True),
         "up": Command(["up", "--simulate", "--port", str(port)], ready=r" board ", clean_exit=True),
     }
@@ -74,6 +75,7 @@ def test_sigterm_stops_within_bound(command: str, broker_gone: bool, tmp_path: P
             assert wait_for(lambda: answers(f"http://127.0.0.1:{web_port}/"), 90.0), proc.tail()
         if spec.ready:
             proc.wait_line(spec.ready, 180.0)
+            time.sleep(1)  # a second into it (replay: batches sent)
         else:
             time.sleep(4)  # well into its run: connected, consuming or replaying
         assert proc.poll() is None, f"{command} exited early: {proc.tail()}"
