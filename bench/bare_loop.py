@@ -4,8 +4,11 @@ Per TickBatch record: decode it with the project's codec, ``tick_from_record`` e
 keep the latest quote per (pair, venue), and emit one output per tick (that tick as a
 one-tick TickBatch, same codec) to the output topic, on the input's partition. No consumer
 group, no commits, no state beyond a dict: the floor any stream framework pays on top of.
+With ``"work": "edge"`` (the ``bare-edge`` system) it runs EchoArb's merge and edge engine on
+each record instead and emits its spread events (``bench/edge_work.py``).
 
-``python -m bench.bare_loop '{"bootstrap": ..., "topics": [...], "out": ..., "partitions": 8}'``
+``python -m bench.bare_loop '{"bootstrap": ..., "topics": [...], "out": ..., "partitions": 8,
+"pairs_file": ..., "work": "copy" | "edge"}'``
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import contextlib
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import one_tick_batch
+from bench.edge_work import EdgeWork
 from echoarb.kafka import client_config
 from echoarb.model import Tick
 from echoarb.wire.codec import load_codecs
@@ -28,6 +33,7 @@ from echoarb.wire.records import tick_from_record
 
 async def run(cfg: dict[str, Any]) -> None:
     codec = load_codecs().tick_batch
+    edge = EdgeWork(Path(cfg["pairs_file"]), cfg["partitions"]) if cfg.get("work") == "edge" else None
     consumer = AIOKafkaConsumer(
         bootstrap_servers=cfg["bootstrap"], enable_auto_commit=False, **client_config.consumer(True)
     )
@@ -47,6 +53,10 @@ async def run(cfg: dict[str, Any]) -> None:
             got = await consumer.getmany(timeout_ms=100, max_records=2000)
             for tp, records in got.items():
                 for r in records:
+                    if edge is not None:
+                        for value in edge.process(tp.partition, r.value):
+                            await send(out_topic, value, partition=tp.partition)
+                        continue
                     batch = decode(r.value)
                     for rec in batch["ticks"]:
                         t = tick_from_record(rec)

@@ -98,6 +98,11 @@ def synthetic_ticks(
     return out
 
 
+#: ``producer_id`` of the latency passes' warm-up record: every peer turns it into one output
+#: (the edge peers echo it), which tells the bench it is consuming and producing.
+WARMUP = "bench-warmup"
+
+
 def one_tick_batch(batch: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any]:
     """The peer workload's output for one tick: that tick as a one-tick TickBatch record."""
     return {

@@ -3,7 +3,7 @@
 Both run the same workload (``bench/bare_loop.py``, ``bench/quix_peer.py``) on the same
 broker and the same TickBatch records as the EchoArb worker. Quix Streams is installed by
 the bench itself into its own venv (``.echoarb/bench-venvs/quix-<version>``, built once;
-Quix pins its own confluent-kafka), with fastavro at the project venv's version so that
+Quix pins its own confluent-kafka), with fastavro (and aiokafka) at the project venv's versions so that
 the project's codec behaves the same there.
 """
 
@@ -22,7 +22,9 @@ from echoarb.kafka.processes import terminate
 ROOT = Path(__file__).resolve().parent.parent
 QUIX_VERSION = "3.28.1"
 QUIX_VENV = ROOT / ".echoarb" / "bench-venvs" / f"quix-{QUIX_VERSION}"
-_SHARED_PINS = ("fastavro",)  # the codec; pydantic: whatever Quix Streams resolves
+# The codec; for the edge work (bench/edge_work.py), aiokafka (the partitioner's murmur2) and
+# msgspec (pair states); pydantic: whatever Quix Streams resolves.
+_SHARED_PINS = ("fastavro", "aiokafka", "msgspec")
 
 
 class PeerUnavailable(RuntimeError):
@@ -33,14 +35,17 @@ def quix_python(progress: bool = True) -> Path:
     """The Quix venv's interpreter, creating the venv on first use (~1 min, PyPI)."""
     python = QUIX_VENV / "bin" / "python"
     stamp = QUIX_VENV / ".installed"
-    if stamp.exists() and python.exists():
-        return python
     pins = [f"quixstreams=={QUIX_VERSION}"]
     pins += [f"{name}=={importlib.metadata.version(name)}" for name in _SHARED_PINS]
+    if stamp.exists() and python.exists() and stamp.read_text().split() == pins:
+        return python
     if progress:
         print(f"bench: installing Quix Streams {QUIX_VERSION} into {QUIX_VENV} ...", file=sys.stderr)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(QUIX_VENV)], check=True, capture_output=True)
+        if not python.exists():  # else: an older install, topped up with the pins it lacks
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(QUIX_VENV)], check=True, capture_output=True, text=True
+            )
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins],
             check=True,
@@ -58,7 +63,8 @@ def quix_python(progress: bool = True) -> Path:
 
 
 class Peer:
-    """One peer process (``kind`` = "bare" or "quix") consuming ``topics``, writing ``out``."""
+    """One peer process consuming ``topics``, writing ``out``: ``kind`` is "bare" or "quix",
+    copying each tick, or "bare-edge" / "quix-edge", doing EchoArb's edge work (``bench.edge_work``)."""
 
     def __init__(self, kind: str, cfg: dict[str, Any], log_path: Path) -> None:
         self.kind = kind
@@ -67,10 +73,12 @@ class Peer:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        if self.kind == "bare":
-            argv = [sys.executable, "-m", "bench.bare_loop", json.dumps(self.cfg)]
-        elif self.kind == "quix":
-            argv = [str(quix_python()), str(ROOT / "bench" / "quix_peer.py"), json.dumps(self.cfg)]
+        base, _, work = self.kind.partition("-")
+        cfg = json.dumps({**self.cfg, "work": work or "copy"})
+        if base == "bare":
+            argv = [sys.executable, "-m", "bench.bare_loop", cfg]
+        elif base == "quix":
+            argv = [str(quix_python()), str(ROOT / "bench" / "quix_peer.py"), cfg]
         else:
             raise ValueError(self.kind)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}

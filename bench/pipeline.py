@@ -48,7 +48,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import offered
-from bench.common import median, pairs_config, percentile, save, synthetic_ticks, write_pairs
+from bench.common import WARMUP, median, pairs_config, percentile, save, synthetic_ticks, write_pairs
 from bench.peers import Peer, PeerUnavailable
 from echoarb.ingest.batching import TickBatcher
 from echoarb.ingest.frames import FrameHandler
@@ -411,12 +411,17 @@ async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes |
 
 
 # -- latency ----------------------------------------------------------------------------------
+#: Systems whose outputs are spread events: EchoArb, and the peers doing its edge work.
+SPREAD_SYSTEMS = ("echoarb", "bare-edge", "quix-edge")
+_EMPTY_BATCH = {"venue": "kalshi", "producer_id": "", "watermark": 0, "end_of_stream": False, "ticks": []}
+
+
 class OutputLatency:
     """Reads a system's output topic: publish -> output latency per event (ms, wall clocks).
 
-    EchoArb's outputs are spread events (``event_ts`` = the publish time of the tick that
-    triggered them); the peers' are one-tick TickBatches (the tick's ``event_ts``). The
-    peers' warm-up record only says they are running (``warm``).
+    EchoArb's and the edge peers' outputs are spread events (``event_ts`` = the publish time
+    of the tick that triggered them); the copying peers' are one-tick TickBatches (the tick's
+    ``event_ts``). A peer's warm-up output only says it is running (``warm``).
     """
 
     def __init__(self, bootstrap: str, s: Settings, codecs: Any, system: str) -> None:
@@ -440,13 +445,17 @@ class OutputLatency:
             self._consumer.assign(tps)
             for tp in tps:
                 self._consumer.seek(tp, 0)
-            spread = self.system == "echoarb"
+            spread = self.system in SPREAD_SYSTEMS
             decode = (self.codecs.spread_event if spread else self.codecs.tick_batch).decode
+            tick_batch_header = self.codecs.tick_batch.encode(_EMPTY_BATCH)[:5]  # magic + schema id
             while True:
                 got = await self._consumer.getmany(timeout_ms=50)
                 now_ms = time.time() * 1000
                 for records in got.values():
                     for r in records:
+                        if spread and r.value[:5] == tick_batch_header:  # an edge peer's warm-up echo
+                            self.warm.set()
+                            continue
                         ev = decode(r.value)
                         self.outputs += 1
                         if spread:
@@ -704,8 +713,7 @@ async def latency(
 
 
 # -- peers ------------------------------------------------------------------------------------
-WARMUP = "bench-warmup"
-SYSTEMS = ("echoarb", "bare", "quix")
+SYSTEMS = ("echoarb", "bare", "quix", "bare-edge", "quix-edge")
 
 
 def _warmup_record(env: Env) -> bytes:
@@ -730,6 +738,7 @@ async def start_peer(
             "out": s.topic_spreads,
             "partitions": PARTITIONS,
             "group": f"bench-{kind}-{uuid.uuid4().hex[:6]}",
+            "pairs_file": str(s.pairs_file),
         },
         env.root / "logs" / f"peer-{kind}-{uuid.uuid4().hex[:6]}.log",
     )
@@ -921,12 +930,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with EmbeddedBroker(log_path=root / "tansu.log") as broker:
         env = Env(root, broker)
         peers = tuple(x for x in args.systems if x != "echoarb")
+        # The edge peers emit a spread event per changed opportunity, not one output per tick:
+        # the backlog pass counts outputs, so they run in the latency passes only.
+        copying = tuple(x for x in peers if x not in SPREAD_SYSTEMS)
         if "throughput" in args.phases:
             _phase(
                 "throughput",
                 f"{args.repeats} backlog runs of {args.ticks:,} ticks, systems {', '.join(args.systems)}",
             )
-            runs = [await throughput(env, args.pairs, args.ticks, peers=peers) for _ in range(args.repeats)]
+            runs = [await throughput(env, args.pairs, args.ticks, peers=copying) for _ in range(args.repeats)]
             result["throughput"] = {
                 "pairs": args.pairs,
                 "ticks": args.ticks,
@@ -938,7 +950,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 values = [r[key] for r in runs if key in r]
                 if values:
                     result["throughput"][key] = median(values)
-            for kind in peers:
+            for kind in copying:
                 values = [r[kind]["ticks_per_s"] for r in runs if "ticks_per_s" in r.get(kind, {})]
                 errors = [r[kind]["error"] for r in runs if "error" in r.get(kind, {})]
                 result["throughput"][f"{kind}_ticks_per_s"] = median(values) if values else None
@@ -1012,7 +1024,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pair-counts", default="10,100,1000")
     ap.add_argument("--memory-pairs", type=int, default=1000)
     ap.add_argument("--workers", default="1,2,4")
-    ap.add_argument("--systems", default="echoarb,bare,quix", help="also measured: bare, quix (peers)")
+    ap.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="echoarb and its peers: bare and quix copy each tick (the framework alone), bare-edge "
+        "and quix-edge run EchoArb's merge and edge engine (bench/edge_work.py; latency only)",
+    )
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--profile", help="write py-spy collapsed stacks of the throughput worker here")
     ap.add_argument("--profile-latency", help="py-spy the latency worker: PATH-<rate>.txt per rate")
@@ -1025,6 +1042,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--profile needs py-spy on PATH or beside this Python: pip install py-spy")
     args.phases = args.phases.split(",")
     args.systems = args.systems.split(",")
+    unknown = sorted(set(args.systems) - set(SYSTEMS))
+    if unknown:
+        ap.error(f"unknown system(s) {', '.join(unknown)}: choose from {', '.join(SYSTEMS)}")
     args.rates = [int(x) for x in args.rates.split(",")]
     args.pair_counts = [int(x) for x in args.pair_counts.split(",")]
     args.workers = [int(x) for x in args.workers.split(",")]

@@ -6,6 +6,8 @@ the project's codec (``echoarb.wire.codec``) inside its ``apply``. Per TickBatch
 decode, ``tick_from_record`` every tick, keep the latest quote per (pair, venue), emit one
 output per tick (``expand=True``) to the output topic. The latest quotes are a dict in the
 closure, as in the bare loop: Quix state is per message key, and a TickBatch carries many pairs.
+With ``"work": "edge"`` (the ``quix-edge`` system) its ``apply`` runs EchoArb's merge and edge
+engine on the record's partition instead and emits its spread events (``bench/edge_work.py``).
 
 ``python bench/quix_peer.py '{"bootstrap": ..., "topics": [...], "out": ..., "group": ...}'``
 """
@@ -15,11 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
-from quixstreams import Application
+from quixstreams import Application, message_context
 
 from bench.common import one_tick_batch
+from bench.edge_work import EdgeWork
 from echoarb.wire.codec import load_codecs
 from echoarb.wire.records import tick_from_record
 
@@ -47,6 +51,11 @@ def main() -> int:
         loglevel="WARNING",
     )
     latest: dict[tuple[str, str], Any] = {}
+    edge = EdgeWork(Path(cfg["pairs_file"]), cfg["partitions"]) if cfg.get("work") == "edge" else None
+
+    def process_edge(value: bytes) -> list[bytes]:
+        assert edge is not None
+        return edge.process(message_context().partition, value)
 
     def process(value: bytes) -> list[bytes]:
         batch = decode(value)
@@ -60,7 +69,7 @@ def main() -> int:
     output = app.topic(cfg["out"], value_serializer="bytes", key_serializer="bytes")
     for name in cfg["topics"]:
         sdf = app.dataframe(app.topic(name, value_deserializer="bytes", key_deserializer="bytes"))
-        sdf.apply(process, expand=True).to_topic(output)
+        sdf.apply(process if edge is None else process_edge, expand=True).to_topic(output)
     app.run()
     return 0
 

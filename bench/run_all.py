@@ -2,7 +2,8 @@
 
 Phases: parse (in process), pipeline (embedded Tansu broker + real stream workers:
 throughput and latency at 250 / 2,500 / 10,000 ticks/s beside a bare aiokafka loop and
-Quix Streams (its own venv, installed on first use) in the same run, latency vs pairs,
+Quix Streams (its own venv, installed on first use) in the same run, each once copying ticks
+and once doing EchoArb's edge work (latency only, ``bench/edge_work.py``), latency vs pairs,
 memory with 1,000 pairs, scaling over 1/2/4 workers), sink (``bench/sink_insert.py`` into embedded
 ClickHouse). ``--quick`` shrinks every input (the smoke test uses it).
 """
@@ -25,6 +26,9 @@ from bench import pipeline as pipeline_bench
 from bench.common import machine, save
 
 HERE = Path(__file__).resolve().parent
+#: The latency rows' comparison points: copying each tick (the framework alone), then doing
+#: EchoArb's edge work (bench/edge_work.py).
+PEER_NAMES = (("bare", "bare"), ("quix", "Quix"), ("bare-edge", "bare+edge"), ("quix-edge", "Quix+edge"))
 SINK_LINE = re.compile(r"^\s*(\w+)\s+([\d,]+) rows in\s+([\d.]+) s =\s+([\d,]+) rows/s")
 
 
@@ -100,7 +104,7 @@ def table(r: dict[str, Any]) -> str:
     peers = p.get("latency_peers", {})
     for rate, v in p.get("latency", {}).get("rates", {}).items():
         beside = []
-        for kind, name in (("bare", "bare"), ("quix", "Quix")):
+        for kind, name in PEER_NAMES:
             pv = peers.get(kind, {}).get("rates", {}).get(rate)
             if pv:
                 beside.append(f"{name} p50 {pv['p50_ms']} / p99 {pv['p99_ms']} / max {pv['max_ms']}")
@@ -228,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--seconds",
                 "1",
                 "--systems",
-                "echoarb,bare",  # Quix needs its own venv from PyPI: make bench only
+                "echoarb,bare,bare-edge",  # Quix needs its own venv from PyPI: make bench only
             ]
         ns = _pipeline_args(pargs)
         _progress(started, "pipeline (embedded broker, workers and peers: the longest phase)")

@@ -31,6 +31,9 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert result["pipeline"]["throughput"]["baseline_ticks_per_s"] > 0
     assert "500" in result["pipeline"]["latency"]["rates"]
     assert "clickhouse_p99_ms" not in result["pipeline"]["latency"]["rates"]["500"]  # no sink beside peers
+    edge_peer = result["pipeline"]["latency_peers"]["bare-edge"]["rates"]["500"]  # EchoArb's edge work
+    assert edge_peer["spread_events"] > 0, edge_peer
+    assert "bare-edge_ticks_per_s" not in result["pipeline"]["throughput"]  # latency only
     assert result["pipeline"]["latency_queryable"]["rates"]["500"]["clickhouse_rows"] > 0
     assert "sink" in result
     assert result["edge"]["identical_outputs"] is True  # fast path vs reference evaluation
