@@ -37,7 +37,6 @@ class EdgeWork:
     def __init__(self, pairs_file: Path, partitions: int) -> None:
         config = load_pairs(pairs_file)
         codecs = load_codecs()
-        self._tick_batch = codecs.tick_batch
         self._decode = codecs.tick_batch.decode
         self._encode = codecs.spread_event.encode
         self._cores = PartitionCores(

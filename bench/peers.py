@@ -3,8 +3,8 @@
 Both run the same workload (``bench/bare_loop.py``, ``bench/quix_peer.py``) on the same
 broker and the same TickBatch records as the EchoArb worker. Quix Streams is installed by
 the bench itself into its own venv (``.echoarb/bench-venvs/quix-<version>``, built once;
-Quix pins its own confluent-kafka), with fastavro (and aiokafka) at the project venv's versions so that
-the project's codec behaves the same there.
+Quix pins its own confluent-kafka), with fastavro at the project venv's version so that the
+project's codec behaves the same there (and aiokafka and msgspec, which the edge work imports).
 """
 
 from __future__ import annotations
