@@ -29,10 +29,10 @@ from dataclasses import replace
 from typing import Any
 
 from bench.common import median, pairs, save, synthetic_ticks
+from bench.edge_work import live_cores
 from echoarb.ingest.batching import TickBatcher
 from echoarb.model import Tick
 from echoarb.partitioning import venue_streams
-from echoarb.scan.partition import PartitionCores
 from echoarb.scan.scanner import PartitionScanner, ScanParams
 from echoarb.scan.state import encode_state
 from echoarb.wire.codec import load_codecs
@@ -115,14 +115,7 @@ def core(
     """CPU seconds of the worker's per-record work; spread events and state writes (bytes)."""
     codecs = load_codecs()
     config = pairs(n_pairs)
-    cores = PartitionCores(
-        venue_streams(config, PARTITIONS),
-        config.by_id(),
-        ScanParams(),
-        lambda pair_id: None,
-        caught_up=lambda partition: lambda venue: True,  # live merge, as the worker runs
-        reference=reference,
-    )
+    cores = live_cores(config, PARTITIONS, reference=reference)  # as the worker runs them
     spreads: list[bytes] = []
     states: list[bytes] = []
     decode, encode = codecs.tick_batch.decode, codecs.spread_event.encode

@@ -23,12 +23,26 @@ import time
 from pathlib import Path
 
 from bench.common import WARMUP
-from echoarb.pairs import load_pairs
+from echoarb.pairs import PairsConfig, load_pairs
 from echoarb.partitioning import venue_streams
 from echoarb.scan.partition import PartitionCores
 from echoarb.scan.scanner import ScanParams
 from echoarb.wire.codec import CodecError, load_codecs
 from echoarb.wire.records import spread_to_wire, tick_from_record
+
+
+def live_cores(config: PairsConfig, partitions: int, *, reference: bool = False) -> PartitionCores:
+    """The worker's merge and scan per partition as the benchmarks run them: default scan
+    parameters, no checkpointed state to load, the live merge with every venue caught up
+    (each tick is released at once)."""
+    return PartitionCores(
+        venue_streams(config, partitions),
+        config.by_id(),
+        ScanParams(),
+        lambda pair_id: None,
+        caught_up=lambda partition: lambda venue: True,
+        reference=reference,
+    )
 
 
 class EdgeWork:
@@ -39,13 +53,7 @@ class EdgeWork:
         codecs = load_codecs()
         self._decode = codecs.tick_batch.decode
         self._encode = codecs.spread_event.encode
-        self._cores = PartitionCores(
-            venue_streams(config, partitions),
-            config.by_id(),
-            ScanParams(),
-            lambda pair_id: None,  # no checkpoints to load state from
-            caught_up=lambda partition: lambda venue: True,  # release each tick at once
-        )
+        self._cores = live_cores(config, partitions)
         self._records = 0
 
     def process(self, partition: int, value: bytes | None) -> list[bytes]:

@@ -415,7 +415,6 @@ async def bare_loop(env: Env, s: Settings, backlog: list[tuple[str, int, bytes |
 # -- latency ----------------------------------------------------------------------------------
 #: Systems whose outputs are spread events: EchoArb, and the peers doing its edge work.
 SPREAD_SYSTEMS = ("echoarb", "bare-edge", "quix-edge")
-_EMPTY_BATCH = {"venue": "kalshi", "producer_id": "", "watermark": 0, "end_of_stream": False, "ticks": []}
 
 
 class OutputLatency:
@@ -449,13 +448,13 @@ class OutputLatency:
                 self._consumer.seek(tp, 0)
             spread = self.system in SPREAD_SYSTEMS
             decode = (self.codecs.spread_event if spread else self.codecs.tick_batch).decode
-            tick_batch_header = self.codecs.tick_batch.encode(_EMPTY_BATCH)[:5]  # magic + schema id
+            tick_batch_header = self.codecs.tick_batch.header
             while True:
                 got = await self._consumer.getmany(timeout_ms=50)
                 now_ms = time.time() * 1000
                 for records in got.values():
                     for r in records:
-                        if spread and r.value[:5] == tick_batch_header:  # an edge peer's warm-up echo
+                        if spread and r.value.startswith(tick_batch_header):  # an edge peer's warm-up echo
                             self.warm.set()
                             continue
                         ev = decode(r.value)

@@ -89,6 +89,12 @@ class AvroCodec:
     # same records. Not valid as Avro JSON (a name defined twice): for fastavro only.
     expanded: Any = None
 
+    @property
+    def header(self) -> bytes:
+        """The Confluent framing every record of this codec starts with (magic byte, schema id):
+        enough to tell its records from another codec's without decoding them."""
+        return _HEADER.pack(MAGIC, self.schema_id)
+
     def encode(self, record: dict[str, Any]) -> bytes:
         out = io.BytesIO()
         out.write(_HEADER.pack(MAGIC, self.schema_id))

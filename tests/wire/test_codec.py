@@ -37,6 +37,8 @@ def test_tick_batch_round_trip_is_exact_and_confluent_framed() -> None:
     manifest = json.loads(Path("schemas/manifest.json").read_text())["schemas"]
     assert (magic, schema_id) == (0, manifest["io.echoarb.TickBatch"]["id"])
     assert tick_from_record(codecs.tick_batch.decode(data)["ticks"][0]) == TICK
+    assert data.startswith(codecs.tick_batch.header) and len(codecs.tick_batch.header) == 5
+    assert not data.startswith(codecs.spread_event.header)  # tells the codecs' records apart
 
 
 def test_body_readable_by_a_plain_avro_reader_with_the_registered_schema() -> None:
